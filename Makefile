@@ -1,0 +1,39 @@
+# Build, lint and test entry points. `make test` is what CI runs (via .ci/run).
+PY ?= python3
+VENV = .venv
+BIN = $(VENV)/bin
+STAMP = $(VENV)/.installed
+
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+.PHONY: venv install run lint test clean distclean
+
+venv install: $(STAMP)
+
+# Re-install only when the project metadata changes; the stamp makes re-runs instant.
+# compat mode puts the repo root on sys.path, so top-level packages created after the install
+# (domain/, projections/ ...) are importable without re-installing.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -e '.[dev]' --config-settings editable_mode=compat
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/groundswell demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy domain projections
+
+# scripts/with-services starts PostgreSQL unless DATABASE_URL is already set.
+# pytest's exit code 5 (no tests collected) is non-zero, so it fails the target as it should.
+test: $(STAMP) lint
+	scripts/with-services $(BIN)/pytest
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

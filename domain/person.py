@@ -1,0 +1,216 @@
+"""A person taking part: department, optional pseudonym, roles, and reward wallet."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from domain.base import GroundswellAggregate
+from domain.errors import AlreadyDone, InsufficientBalance, InvalidInput, NotPermitted
+from domain.validation import NAME_MAX, optional_text, text, whole_points
+
+HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+
+
+class Role(StrEnum):
+    CONTRIBUTOR = "contributor"
+    MANAGER = "manager"
+    OWNER = "owner"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+def person_id(handle: str) -> UUID:
+    """People are addressed by handle; their aggregate id follows from it."""
+    return uuid5(NAMESPACE_URL, f"groundswell:person:{handle}")
+
+
+def checked_handle(handle: object) -> str:
+    if not isinstance(handle, str) or not HANDLE.match(handle):
+        raise InvalidInput(
+            "handle must be 1-40 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit.",
+            field="handle",
+        )
+    return handle
+
+
+class Person(GroundswellAggregate):
+    """Someone who contributes, manages, owns implementation or audits.
+
+    The wallet lives here so that a redemption is checked against a balance
+    guarded by this aggregate's version: two concurrent redemptions cannot both
+    spend the same points. Points arrive through ``RewardReceived``, saved in the
+    same transaction as the challenge's ``RewardGranted`` that pays them.
+    """
+
+    class Registered(GroundswellAggregate.Created):
+        handle: str
+        name: str
+        department: str
+        pseudonym: str | None
+        roles: list[str]
+
+    class PseudonymChosen(GroundswellAggregate.Event):
+        pseudonym: str | None
+
+        def apply(self, person: Person) -> None:
+            person.pseudonym = self.pseudonym
+
+    class DepartmentChanged(GroundswellAggregate.Event):
+        department: str
+
+        def apply(self, person: Person) -> None:
+            person.department = self.department
+
+    class RolesChanged(GroundswellAggregate.Event):
+        roles: list[str]
+
+        def apply(self, person: Person) -> None:
+            person.roles = list(self.roles)
+
+    class RewardReceived(GroundswellAggregate.Event):
+        """Mirror of one share of a ``RewardGranted``; moves no points by itself."""
+
+        paying_challenge_id: UUID
+        reason: str
+        subject_id: UUID
+        points: int
+
+        def apply(self, person: Person) -> None:
+            person.balance += self.points
+            person.earned += self.points
+
+    class PointsRedeemed(GroundswellAggregate.Event):
+        points: int
+        item: str
+
+        def apply(self, person: Person) -> None:
+            person.balance -= self.points
+
+    def __init__(
+        self,
+        *,
+        event_id: UUID,
+        actor: str,
+        challenge_id: UUID | None,
+        handle: str,
+        name: str,
+        department: str,
+        pseudonym: str | None,
+        roles: list[str],
+    ) -> None:
+        self.handle = handle
+        self.name = name
+        self.department = department
+        self.pseudonym = pseudonym
+        self.roles = list(roles)
+        self.balance = 0
+        self.earned = 0
+
+    def _scope(self) -> UUID | None:
+        return None
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        handle: str,
+        name: str,
+        department: str,
+        pseudonym: str | None = None,
+        roles: list[str] | None = None,
+        actor: str,
+        at: datetime,
+    ) -> Person:
+        handle = checked_handle(handle)
+        wanted = roles if roles is not None else [Role.CONTRIBUTOR.value]
+        checked_roles = []
+        for role in wanted:
+            if role not in {r.value for r in Role}:
+                allowed = ", ".join(r.value for r in Role)
+                raise InvalidInput(f"unknown role {role!r}; roles are {allowed}.", field="roles")
+            if role not in checked_roles:
+                checked_roles.append(role)
+        return cls._begin(
+            cls.Registered,
+            person_id(handle),
+            actor,
+            at,
+            challenge_id=None,
+            handle=handle,
+            name=text("name", name, max_len=NAME_MAX),
+            department=text("department", department, max_len=NAME_MAX),
+            pseudonym=optional_text("pseudonym", pseudonym),
+            roles=checked_roles,
+        )
+
+    def has_role(self, role: Role) -> bool:
+        return role.value in self.roles or Role.ADMIN.value in self.roles
+
+    def require_role(self, role: Role, doing: str) -> None:
+        if not self.has_role(role):
+            raise NotPermitted(f"{self.handle} needs the {role.value} role to {doing}.")
+
+    def choose_pseudonym(self, pseudonym: str | None, *, actor: str, at: datetime) -> None:
+        self._require_self(actor, "choose a pseudonym")
+        self._record(
+            self.PseudonymChosen, actor, at, pseudonym=optional_text("pseudonym", pseudonym)
+        )
+
+    def change_department(self, department: str, *, actor: str, at: datetime) -> None:
+        self._record(
+            self.DepartmentChanged,
+            actor,
+            at,
+            department=text("department", department, max_len=NAME_MAX),
+        )
+
+    def change_roles(self, roles: list[str], *, actor: str, at: datetime) -> None:
+        valid = {r.value for r in Role}
+        unknown = [r for r in roles if r not in valid]
+        if unknown or not roles:
+            raise InvalidInput(f"roles must be some of {sorted(valid)}.", field="roles")
+        self._record(self.RolesChanged, actor, at, roles=sorted(set(roles)))
+
+    def receive_reward(
+        self,
+        *,
+        challenge_id: UUID,
+        reason: str,
+        subject_id: UUID,
+        points: int,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self._record(
+            self.RewardReceived,
+            actor,
+            at,
+            paying_challenge_id=challenge_id,
+            reason=reason,
+            subject_id=subject_id,
+            points=points,
+        )
+
+    def redeem(self, points: int, item: str, *, actor: str, at: datetime) -> None:
+        """Spend points in the reward store; never below zero."""
+        self._require_self(actor, "redeem points")
+        points = whole_points("points", points, positive=True)
+        item = text("item", item, max_len=NAME_MAX)
+        if points > self.balance:
+            raise InsufficientBalance(
+                f"{self.handle} holds {self.balance} points; {points} cannot be redeemed.",
+                field="points",
+            )
+        self._record(self.PointsRedeemed, actor, at, points=points, item=item)
+
+    def _require_self(self, actor: str, doing: str) -> None:
+        if actor != self.handle:
+            raise NotPermitted(f"only {self.handle} may {doing} for themselves.")
+
+
+def already_registered(handle: str) -> AlreadyDone:
+    return AlreadyDone(f"a person with handle {handle!r} is already registered.", field="handle")

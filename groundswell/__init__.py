@@ -1,0 +1,1 @@
+"""groundswell: wiring, application services, CLI and (later) HTTP for the domain."""

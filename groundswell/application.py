@@ -1,0 +1,94 @@
+"""The event-sourced application: runs commands with optimistic-concurrency retries."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.base import GroundswellAggregate
+from domain.errors import ConcurrencyConflict, NotFound
+from groundswell.services.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+A = TypeVar("A", bound=GroundswellAggregate)
+
+MAX_ATTEMPTS = 6
+
+
+def utc_now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a command answers: the id it created or changed, and where its events landed.
+
+    ``position`` is the notification-log id of the command's last event; readers can
+    wait until their read models have caught up with it.
+    """
+
+    id: UUID | None
+    position: int | None
+    events: int
+
+
+class GroundswellApplication(Application):
+    """Loads aggregates, lets the domain decide, saves every change in one transaction."""
+
+    name = "groundswell"
+
+    def __init__(
+        self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        super().__init__(env=env)
+        self.clock = clock
+
+    def run(self, command: Callable[[UnitOfWork], UUID | None]) -> Receipt:
+        """Run ``command`` against fresh state, retrying when a concurrent write wins.
+
+        The command decides against the aggregates as loaded; if another writer saved a
+        conflicting version first, the store refuses the whole transaction and the
+        command is decided again on the new state. It is never applied twice.
+        """
+        for attempt in range(MAX_ATTEMPTS):
+            uow = UnitOfWork(self.repository, self.clock)
+            result_id = command(uow)
+            changed = uow.changed()
+            if not changed:
+                return Receipt(result_id, None, 0)
+            try:
+                recordings = self.save(*changed)
+            except IntegrityError:
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                continue
+            position = max((r.notification.id for r in recordings), default=None)
+            return Receipt(result_id, position, len(recordings))
+        raise ConcurrencyConflict(
+            "others changed the same thing at the same moment; please try again."
+        )
+
+    def load(self, kind: type[A], aggregate_id: UUID) -> A:
+        """Read one aggregate as it is now (for views and tests; commands use ``run``)."""
+        try:
+            found = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {kind.__name__.lower()} with id {aggregate_id}.") from None
+        if not isinstance(found, kind):
+            raise NotFound(f"{aggregate_id} is not a {kind.__name__.lower()}.")
+        return found
+
+    def history(self, aggregate_id: UUID) -> list[Any]:
+        """Every stored event of one aggregate, oldest first."""
+        return list(self.repository.event_store.get(aggregate_id))
+
+    @property
+    def last_position(self) -> int:
+        return self.recorder.max_notification_id() or 0

@@ -1,0 +1,69 @@
+"""Commands an innovation manager gives a challenge."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain.challenge import Challenge
+from domain.person import Role
+from groundswell.application import GroundswellApplication, Receipt
+from groundswell.services.unit_of_work import UnitOfWork
+
+
+class ChallengeService(GroundswellApplication):
+    def draft_challenge(
+        self, actor: str, *, pot: int = 0, challenge_id: UUID | None = None, **terms: Any
+    ) -> Receipt:
+        """Draft a challenge; ``terms`` are title, question, sponsor, target_departments,
+        submission_deadline, decision_deadline_days and the reward policy's points."""
+        new_id = challenge_id or uuid4()
+
+        def command(uow: UnitOfWork) -> UUID:
+            uow.person(actor).require_role(Role.MANAGER, "draft a challenge")
+            uow.add(Challenge.draft(new_id, pot=pot, actor=actor, at=uow.now, **terms))
+            return new_id
+
+        return self.run(command)
+
+    def edit_challenge(self, actor: str, challenge_id: UUID, **terms: Any) -> Receipt:
+        return self._on_challenge(
+            challenge_id, lambda c, uow: c.edit(actor=actor, at=uow.now, **terms)
+        )
+
+    def add_manager(self, actor: str, challenge_id: UUID, manager: str) -> Receipt:
+        def change(challenge: Challenge, uow: UnitOfWork) -> None:
+            uow.person(manager).require_role(Role.MANAGER, "manage a challenge")
+            challenge.add_manager(manager, actor=actor, at=uow.now)
+
+        return self._on_challenge(challenge_id, change)
+
+    def top_up_pot(self, actor: str, challenge_id: UUID, points: int) -> Receipt:
+        return self._on_challenge(
+            challenge_id, lambda c, uow: c.top_up(points, actor=actor, at=uow.now)
+        )
+
+    def open_challenge(self, actor: str, challenge_id: UUID) -> Receipt:
+        return self._on_challenge(challenge_id, lambda c, uow: c.open(actor=actor, at=uow.now))
+
+    def move_challenge_to_review(self, actor: str, challenge_id: UUID) -> Receipt:
+        return self._on_challenge(
+            challenge_id, lambda c, uow: c.move_to_review(actor=actor, at=uow.now)
+        )
+
+    def close_challenge(self, actor: str, challenge_id: UUID) -> Receipt:
+        return self._on_challenge(challenge_id, lambda c, uow: c.close(actor=actor, at=uow.now))
+
+    def archive_challenge(self, actor: str, challenge_id: UUID) -> Receipt:
+        return self._on_challenge(challenge_id, lambda c, uow: c.archive(actor=actor, at=uow.now))
+
+    def challenge(self, challenge_id: UUID) -> Challenge:
+        return self.load(Challenge, challenge_id)
+
+    def _on_challenge(self, challenge_id: UUID, change: Any) -> Receipt:
+        def command(uow: UnitOfWork) -> UUID:
+            challenge = uow.get(Challenge, challenge_id)
+            change(challenge, uow)
+            return challenge_id
+
+        return self.run(command)

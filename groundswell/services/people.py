@@ -1,0 +1,80 @@
+"""Commands about people: register, pseudonym, department, roles, redemption."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.errors import AlreadyDone
+from domain.person import Person, checked_handle, person_id
+from groundswell.application import GroundswellApplication, Receipt
+from groundswell.services.unit_of_work import UnitOfWork
+
+
+class PeopleService(GroundswellApplication):
+    def register_person(
+        self,
+        handle: str,
+        *,
+        name: str,
+        department: str,
+        pseudonym: str | None = None,
+        roles: list[str] | None = None,
+        actor: str = "admin",
+    ) -> Receipt:
+        """Register someone who may take part (an administrator's command)."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            if uow.exists(person_id(checked_handle(handle))):
+                raise AlreadyDone(f"{handle!r} is already registered.", field="handle")
+            person = Person.register(
+                handle=handle,
+                name=name,
+                department=department,
+                pseudonym=pseudonym,
+                roles=roles,
+                actor=actor,
+                at=uow.now,
+            )
+            uow.add(person)
+            return person.id
+
+        return self.run(command)
+
+    def choose_pseudonym(self, actor: str, pseudonym: str | None) -> Receipt:
+        """Show ``pseudonym`` instead of one's name on public boards (None: the name)."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            person = uow.person(actor)
+            person.choose_pseudonym(pseudonym, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
+    def change_department(self, handle: str, department: str, *, actor: str = "admin") -> Receipt:
+        def command(uow: UnitOfWork) -> UUID:
+            person = uow.person(handle)
+            person.change_department(department, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
+    def change_roles(self, handle: str, roles: list[str], *, actor: str = "admin") -> Receipt:
+        def command(uow: UnitOfWork) -> UUID:
+            person = uow.person(handle)
+            person.change_roles(roles, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
+    def redeem_points(self, actor: str, points: int, item: str) -> Receipt:
+        """Spend points from one's own balance in the reward store; never overdraws."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            person = uow.person(actor)
+            person.redeem(points, item, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
+    def person(self, handle: str) -> Person:
+        return self.load(Person, person_id(handle))

@@ -1,0 +1,73 @@
+"""One command's view of the event store: load aggregates, remember what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Repository
+
+from domain.base import GroundswellAggregate
+from domain.challenge import Challenge
+from domain.contribution import Contribution
+from domain.errors import NotFound
+from domain.idea import Idea
+from domain.person import Person, person_id
+
+A = TypeVar("A", bound=GroundswellAggregate)
+
+KIND_NAMES = {Challenge: "challenge", Idea: "idea", Contribution: "contribution", Person: "person"}
+
+
+class UnitOfWork:
+    """Loads each aggregate once per command and collects those with new events.
+
+    Nothing is written here: the application saves ``changed()`` in one
+    transaction after the command returned, or nothing at all if it raised.
+    """
+
+    def __init__(self, repository: Repository, clock: Callable[[], datetime]) -> None:
+        self._repository = repository
+        self._loaded: dict[UUID, GroundswellAggregate] = {}
+        self._added: list[GroundswellAggregate] = []
+        self.now = clock()
+
+    def get(self, kind: type[A], aggregate_id: UUID) -> A:
+        if aggregate_id in self._loaded:
+            found = self._loaded[aggregate_id]
+        else:
+            try:
+                found = self._repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                raise NotFound(f"no {KIND_NAMES[kind]} with id {aggregate_id}.") from None
+            self._loaded[aggregate_id] = found
+        if not isinstance(found, kind):
+            raise NotFound(f"{aggregate_id} is not a {KIND_NAMES[kind]}.")
+        return found
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        if aggregate_id in self._loaded:
+            return True
+        return aggregate_id in self._repository
+
+    def person(self, handle: str) -> Person:
+        try:
+            return self.get(Person, person_id(handle))
+        except NotFound:
+            raise NotFound(
+                f"nobody with handle {handle!r} is registered; add them with "
+                "'groundswell people add'.",
+                field="handle",
+            ) from None
+
+    def add(self, aggregate: GroundswellAggregate) -> None:
+        self._loaded[aggregate.id] = aggregate
+        self._added.append(aggregate)
+
+    def changed(self) -> list[GroundswellAggregate]:
+        seen = {id(a) for a in self._added}
+        return self._added + [
+            a for a in self._loaded.values() if a.pending_events and id(a) not in seen
+        ]

@@ -1,0 +1,71 @@
+"""Settings read from the environment (or given by tests); nothing connects here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the engine keeps its history.
+
+    Without ``database_url`` the engine embeds SQLite in ``data_dir``; with one
+    (``postgresql://user:password@host:port/dbname``) it uses PostgreSQL.
+    ``postgres_schema`` keeps separate engines apart in one database (tests).
+    """
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    postgres_schema: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            data_dir=Path(env.get("GROUNDSWELL_DATA_DIR", str(DEFAULT_DATA_DIR))),
+            database_url=env.get("DATABASE_URL") or None,
+        )
+
+    @property
+    def backend(self) -> str:
+        return "postgres" if self.database_url else "sqlite"
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The environment the eventsourcing library's Application reads."""
+        if self.database_url is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.data_dir / "groundswell.sqlite"),
+                "SQLITE_LOCK_TIMEOUT": "10",
+            }
+        else:
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                **postgres_env(self.database_url),
+            }
+            if self.postgres_schema:
+                env["POSTGRES_SCHEMA"] = self.postgres_schema
+        return {**env, **self.extra_env}
+
+
+def postgres_env(url: str) -> dict[str, str]:
+    """Translate a database URL into the eventsourcing library's POSTGRES_* settings."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql") or not parsed.path.strip("/"):
+        raise ValueError("DATABASE_URL must look like postgresql://user:password@host:5432/dbname")
+    return {
+        "POSTGRES_DBNAME": parsed.path.lstrip("/"),
+        "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parsed.port or 5432),
+        "POSTGRES_USER": unquote(parsed.username or ""),
+        "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+        "POSTGRES_POOL_SIZE": "8",
+        "POSTGRES_MAX_OVERFLOW": "8",
+    }
