@@ -17,7 +17,7 @@ TREASURY = "treasury"
 REDEEMED = "redeemed"
 
 
-def pot_account(challenge_id: UUID) -> str:
+def pot_account(challenge_id: UUID | str) -> str:
     return f"pot:{challenge_id}"
 
 

@@ -1,0 +1,1 @@
+"""Adapters that feed events to projections: from the store's log (embedded) or Kafka."""

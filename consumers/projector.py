@@ -1,0 +1,78 @@
+"""Runs named projections over positioned events and keeps them in a read-model store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from groundswell.stores.readmodels import ReadModelStore
+from projections.projection import Projection, apply_event
+from projections.rows import Rows
+
+Positioned = tuple[int, Any]  # (notification-log position, domain event)
+
+
+class Projector:
+    """Keeps each projection's rows in memory and writes each batch with its checkpoint.
+
+    A batch's changed rows and the new checkpoint go to the store in one transaction,
+    so after a crash a projection resumes exactly where its rows are: nothing is
+    counted twice and nothing is lost. A projection whose fold ``version`` differs from
+    the stored one is rebuilt from zero on start.
+    """
+
+    def __init__(self, store: ReadModelStore, projections: Sequence[Projection]) -> None:
+        self.store = store
+        self.projections = {p.name: p for p in projections}
+        self.rows: dict[str, Rows] = {}
+        self.positions: dict[str, int] = {}
+        self.lock = threading.RLock()
+        for projection in projections:
+            rows, position, version = store.load(projection.name)
+            if version != projection.version:
+                rows, position = Rows(), 0
+            self.rows[projection.name] = rows
+            self.positions[projection.name] = position
+
+    @property
+    def position(self) -> int:
+        """The position every projection has reached."""
+        return min(self.positions.values(), default=0)
+
+    def apply_batch(self, batch: Sequence[Positioned]) -> None:
+        """Apply a batch (ascending positions) to every projection that has not seen it."""
+        if not batch:
+            return
+        with self.lock:
+            last = batch[-1][0]
+            for name, projection in self.projections.items():
+                rows, seen = self.rows[name], self.positions[name]
+                for position, event in batch:
+                    if position > seen:
+                        apply_event(projection, rows, event)
+                self.store.save(name, rows.take_changes(), last, projection.version)
+                self.positions[name] = last
+
+    def rebuild(
+        self,
+        name: str,
+        events: Iterable[Sequence[Positioned]],
+        progress: Callable[[int], None] | None = None,
+    ) -> Rows:
+        """Fold every event from zero into fresh rows, then swap them in atomically."""
+        projection = self.projections[name]
+        rows = Rows()
+        last = 0
+        for batch in events:
+            for _position, event in batch:
+                apply_event(projection, rows, event)
+            if batch:
+                last = batch[-1][0]
+                if progress:
+                    progress(len(batch))
+        with self.lock:
+            self.store.replace(name, rows, last, projection.version)
+            self.rows[name] = rows
+            self.positions[name] = last
+        return rows

@@ -1,0 +1,1 @@
+"""Stores for read models: rows and checkpoint written together, in one transaction."""

@@ -1,0 +1,102 @@
+"""Read models in SQLite (the embedded default), beside the event store's file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from groundswell.stores.readmodels import Change, Checkpoint
+from projections.rows import Rows
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS projection_rows (
+    projection TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (projection, tbl, key)
+);
+CREATE TABLE IF NOT EXISTS projection_checkpoints (
+    projection TEXT PRIMARY KEY, position INTEGER NOT NULL, version INTEGER NOT NULL
+);
+"""
+
+
+class SQLiteReadModelStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def load(self, projection: str) -> tuple[Rows, int, int]:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT position, version FROM projection_checkpoints WHERE projection = ?",
+                (projection,),
+            ).fetchone()
+            tables: dict[str, dict[str, object]] = {}
+            for tbl, key, value in self._db.execute(
+                "SELECT tbl, key, value FROM projection_rows WHERE projection = ?", (projection,)
+            ):
+                tables.setdefault(tbl, {})[key] = json.loads(value)
+        position, version = found if found else (0, 0)
+        return Rows(tables), position, version
+
+    def save(self, projection: str, changes: list[Change], position: int, version: int) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._write(projection, changes)
+                self._checkpoint(projection, position, version)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def replace(self, projection: str, rows: Rows, position: int, version: int) -> None:
+        changes = [(t, k, v) for t, table in rows.tables().items() for k, v in table.items()]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM projection_rows WHERE projection = ?", (projection,))
+                self._write(projection, changes)
+                self._checkpoint(projection, position, version)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        rows.take_changes()
+
+    def checkpoints(self) -> list[Checkpoint]:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT c.projection, c.position, c.version, "
+                "(SELECT count(*) FROM projection_rows r WHERE r.projection = c.projection) "
+                "FROM projection_checkpoints c ORDER BY c.projection"
+            ).fetchall()
+        return [Checkpoint(*row) for row in found]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _write(self, projection: str, changes: list[Change]) -> None:
+        upserts = [(projection, t, k, json.dumps(v)) for t, k, v in changes if v is not None]
+        deletes = [(projection, t, k) for t, k, v in changes if v is None]
+        self._db.executemany(
+            "INSERT INTO projection_rows (projection, tbl, key, value) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (projection, tbl, key) DO UPDATE SET value = excluded.value",
+            upserts,
+        )
+        self._db.executemany(
+            "DELETE FROM projection_rows WHERE projection = ? AND tbl = ? AND key = ?", deletes
+        )
+
+    def _checkpoint(self, projection: str, position: int, version: int) -> None:
+        self._db.execute(
+            "INSERT INTO projection_checkpoints (projection, position, version) VALUES (?, ?, ?) "
+            "ON CONFLICT (projection) DO UPDATE SET position = excluded.position, "
+            "version = excluded.version",
+            (projection, position, version),
+        )

@@ -1,0 +1,1 @@
+"""Read models: named, pure folds over domain events. No Kafka, no SQL in here."""

@@ -1,0 +1,87 @@
+"""Participation breadth: which departments take part, and how concentrated activity is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.challenge import Challenge
+from domain.contribution import Contribution
+from domain.idea import Idea
+from projections.rows import Rows, bump
+
+# A Gini above this, or a top-10% share above TOP_SHARE_WARNING, means a small circle
+# of enthusiasts carries the challenge.
+GINI_WARNING = 0.5
+TOP_SHARE_WARNING = 0.5
+
+
+class BreadthProjection:
+    """Tables: ``challenges`` (targeted departments), ``activity`` (challenge|handle →
+    department, actions)."""
+
+    name = "breadth"
+    version = 1
+
+    def apply(self, rows: Rows, event: Any) -> None:
+        if isinstance(event, Challenge.Drafted | Challenge.Edited):
+            rows.put(
+                "challenges",
+                str(event.originator_id),
+                {"title": event.title, "targeted": list(event.target_departments)},
+            )
+        elif isinstance(event, Idea.Submitted):
+            _act(rows, event, event.author, event.department)
+        elif isinstance(event, Idea.TeamMemberJoined):
+            _act(rows, event, event.member, event.department)
+        elif isinstance(event, Contribution.Added):
+            _act(rows, event, event.author, event.department)
+
+
+def _act(rows: Rows, event: Any, handle: str, department: str) -> None:
+    challenge = str(event.challenge_id)
+    base = {"challenge_id": challenge, "handle": handle, "department": department, "actions": 0}
+    bump(rows, "activity", f"{challenge}|{handle}", "actions", 1, base)
+
+
+def gini(values: list[int]) -> float:
+    """Gini coefficient of non-negative counts: 0 when all equal, towards 1 when one holds all."""
+    if not values or sum(values) == 0:
+        return 0.0
+    ordered = sorted(values)
+    n = len(ordered)
+    weighted = sum((index + 1) * value for index, value in enumerate(ordered))
+    return (2 * weighted) / (n * sum(ordered)) - (n + 1) / n
+
+
+def top_share(values: list[int], fraction: float = 0.1) -> float:
+    """The share of all activity by the most active ``fraction`` of contributors (at least one)."""
+    if not values or sum(values) == 0:
+        return 0.0
+    ordered = sorted(values, reverse=True)
+    top = max(1, round(len(ordered) * fraction))
+    return sum(ordered[:top]) / sum(ordered)
+
+
+def breadth(rows: Rows, challenge_id: str) -> dict[str, Any]:
+    """Departments targeted vs taking part, contributors per department, concentration."""
+    challenge = rows.get("challenges", challenge_id) or {"title": "", "targeted": []}
+    activity = [a for a in rows.table("activity").values() if a["challenge_id"] == challenge_id]
+    per_department: dict[str, int] = {}
+    for row in activity:
+        per_department[row["department"]] = per_department.get(row["department"], 0) + 1
+    actions = [row["actions"] for row in activity]
+    targeted = challenge["targeted"]
+    concentration_gini = round(gini(actions), 3)
+    share = round(top_share(actions), 3)
+    return {
+        "challenge_id": challenge_id,
+        "title": challenge["title"],
+        "targeted": targeted,
+        "taking_part": sorted(per_department),
+        "targeted_taking_part": sorted(set(targeted) & set(per_department)),
+        "contributors_per_department": dict(sorted(per_department.items())),
+        "contributors": len(activity),
+        "gini": concentration_gini,
+        "top_10_percent_share": share,
+        "small_circle_warning": concentration_gini > GINI_WARNING or share > TOP_SHARE_WARNING,
+    }

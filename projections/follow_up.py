@@ -1,0 +1,160 @@
+"""Follow-up: what waits for an answer past the decision deadline, and on whose desk.
+
+An idea is answered by a decision (accepted, rejected), or leaves the queue when it
+is withdrawn or merged. A comment or build-on is answered when a challenge manager
+or a member of the idea's team replies on the same idea, or a manager marks it
+helpful or hides it. Everything else waits, and the wait is counted.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.challenge import Challenge
+from domain.contribution import Contribution, ContributionKind
+from domain.idea import Idea
+from projections.rows import Rows
+
+ANSWERS = (Idea.Accepted, Idea.Rejected)
+LEAVES_QUEUE = (Idea.Withdrawn, Idea.MergedInto)
+NEEDS_ANSWER = {ContributionKind.COMMENT.value, ContributionKind.BUILD_ON.value}
+
+
+class FollowUpProjection:
+    """Tables: ``challenges`` (deadline days, managers), ``items`` (idea or contribution
+    waiting or answered), ``teams`` (idea id → team), ``open_on_idea`` (idea id →
+    unanswered contribution ids)."""
+
+    name = "follow_up"
+    version = 1
+
+    def apply(self, rows: Rows, event: Any) -> None:
+        at = event.timestamp.isoformat()
+        if isinstance(event, Challenge.Drafted | Challenge.Edited):
+            challenge = dict(rows.get("challenges", str(event.originator_id)) or {"managers": []})
+            challenge.update(title=event.title, decision_deadline_days=event.decision_deadline_days)
+            if isinstance(event, Challenge.Drafted):
+                challenge["managers"] = list(event.managers)
+            rows.put("challenges", str(event.originator_id), challenge)
+        elif isinstance(event, Challenge.ManagerAdded):
+            challenge = dict(rows.get("challenges", str(event.originator_id)))
+            challenge["managers"] = [*challenge["managers"], event.manager]
+            rows.put("challenges", str(event.originator_id), challenge)
+        elif isinstance(event, Idea.Submitted):
+            rows.put("teams", str(event.originator_id), [event.author])
+            _wait(rows, event, "idea", str(event.originator_id), event.title, event.author, at)
+        elif isinstance(event, Idea.TeamMemberJoined):
+            team = rows.get("teams", str(event.originator_id)) or []
+            rows.put("teams", str(event.originator_id), [*team, event.member])
+        elif isinstance(event, ANSWERS):
+            _answer(rows, str(event.originator_id), at, event.actor)
+        elif isinstance(event, LEAVES_QUEUE):
+            _answer(rows, str(event.originator_id), at, None)
+        elif isinstance(event, Idea.MergeUndone):
+            item = rows.get("items", str(event.originator_id))
+            if item is not None:
+                rows.put(
+                    "items",
+                    str(event.originator_id),
+                    {**item, "answered_at": None, "answered_by": None},
+                )
+        elif isinstance(event, Contribution.Added):
+            self._contribution_added(rows, event, at)
+        elif isinstance(event, Contribution.MarkedHelpful | Contribution.Hidden):
+            _answer(rows, str(event.originator_id), at, event.actor)
+
+    def _contribution_added(self, rows: Rows, event: Any, at: str) -> None:
+        idea_id = str(event.idea_id)
+        challenge = rows.get("challenges", str(event.challenge_id)) or {"managers": []}
+        answerers = set(challenge["managers"]) | set(rows.get("teams", idea_id) or [])
+        if event.author in answerers:
+            # A reply from the idea's team or a manager answers what waited on this idea.
+            for waiting in rows.get("open_on_idea", idea_id) or []:
+                item = rows.get("items", waiting)
+                if item and item["author"] != event.author:
+                    _answer(rows, waiting, at, event.author)
+            rows.put("open_on_idea", idea_id, [])
+        elif event.kind in NEEDS_ANSWER:
+            key = str(event.originator_id)
+            _wait(rows, event, "contribution", key, event.body[:80], event.author, at)
+            rows.put("open_on_idea", idea_id, [*(rows.get("open_on_idea", idea_id) or []), key])
+
+
+def _wait(rows: Rows, event: Any, kind: str, key: str, title: str, author: str, at: str) -> None:
+    rows.put(
+        "items",
+        key,
+        {
+            "kind": kind,
+            "challenge_id": str(event.challenge_id),
+            "title": title,
+            "author": author,
+            "since": at,
+            "answered_at": None,
+            "answered_by": None,
+        },
+    )
+
+
+def _answer(rows: Rows, key: str, at: str, by: str | None) -> None:
+    item = rows.get("items", key)
+    if item is not None and item["answered_at"] is None:
+        rows.put("items", key, {**item, "answered_at": at, "answered_by": by})
+
+
+def follow_up_debt(
+    rows: Rows, now: datetime, challenge_id: str | None = None, manager: str | None = None
+) -> list[dict[str, Any]]:
+    """Items unanswered past their challenge's decision deadline, longest wait first."""
+    debt = []
+    for key, item in rows.table("items").items():
+        if item["answered_at"] is not None:
+            continue
+        if challenge_id is not None and item["challenge_id"] != challenge_id:
+            continue
+        challenge = rows.get("challenges", item["challenge_id"]) or {}
+        managers = challenge.get("managers", [])
+        if manager is not None and manager not in managers:
+            continue
+        since = datetime.fromisoformat(item["since"])
+        due = since + timedelta(days=challenge.get("decision_deadline_days", 30))
+        if now <= due:
+            continue
+        debt.append(
+            {
+                "id": key,
+                **item,
+                "challenge": challenge.get("title", ""),
+                "desk": managers,
+                "waited_days": round((now - since).total_seconds() / 86400, 1),
+                "overdue_days": round((now - due).total_seconds() / 86400, 1),
+            }
+        )
+    return sorted(debt, key=lambda d: (-d["waited_days"], d["id"]))
+
+
+def debt_by_manager(rows: Rows, now: datetime) -> dict[str, int]:
+    """How many overdue items sit on each manager's desk."""
+    counts: dict[str, int] = {}
+    for item in follow_up_debt(rows, now):
+        for manager in item["desk"]:
+            counts[manager] = counts.get(manager, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def median_days_to_decision(rows: Rows, challenge_id: str | None = None) -> float | None:
+    """The median time from submission to decision over decided ideas, in days."""
+    waits = [
+        (
+            datetime.fromisoformat(i["answered_at"]) - datetime.fromisoformat(i["since"])
+        ).total_seconds()
+        / 86400
+        for i in rows.table("items").values()
+        if i["kind"] == "idea"
+        and i["answered_at"] is not None
+        and i["answered_by"] is not None
+        and (challenge_id is None or i["challenge_id"] == challenge_id)
+    ]
+    return round(statistics.median(waits), 2) if waits else None

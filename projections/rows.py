@@ -1,0 +1,67 @@
+"""The in-memory tables a projection folds events into."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+Row = dict[str, Any]
+
+# Bookkeeping table: the last version applied per aggregate, so a redelivered or
+# replayed event changes nothing (at-least-once delivery becomes exactly-once effect).
+VERSIONS = "_versions"
+
+
+class Rows:
+    """A read model's tables: ``table -> key -> row`` (rows are JSON-ready values).
+
+    Remembers which rows changed since the last :meth:`take_changes`, so a store
+    writes only those, together with its checkpoint, in one transaction.
+    """
+
+    def __init__(self, tables: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self._tables: dict[str, dict[str, Any]] = {
+            name: dict(rows) for name, rows in (tables or {}).items()
+        }
+        self._changed: set[tuple[str, str]] = set()
+
+    def get(self, table: str, key: str, default: Any = None) -> Any:
+        return self._tables.get(table, {}).get(key, default)
+
+    def put(self, table: str, key: str, value: Any) -> None:
+        self._tables.setdefault(table, {})[key] = value
+        self._changed.add((table, key))
+
+    def delete(self, table: str, key: str) -> None:
+        if self._tables.get(table, {}).pop(key, None) is not None:
+            self._changed.add((table, key))
+
+    def table(self, table: str) -> dict[str, Any]:
+        """All rows of one table (do not modify; use :meth:`put`)."""
+        return self._tables.get(table, {})
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        return self._tables
+
+    def take_changes(self) -> list[tuple[str, str, Any]]:
+        """The changed rows as ``(table, key, value-or-None-if-deleted)``; then forgets them."""
+        changes = [(t, k, self._tables.get(t, {}).get(k)) for t, k in sorted(self._changed)]
+        self._changed.clear()
+        return changes
+
+    def public(self) -> dict[str, dict[str, Any]]:
+        """The read model without bookkeeping tables (what rebuild-and-compare compares)."""
+        return {name: rows for name, rows in self._tables.items() if not name.startswith("_")}
+
+
+def bump(rows: Rows, table: str, key: str, field: str, by: int, base: Row) -> Row:
+    """Add ``by`` to a numeric field of a row, creating the row from ``base`` if absent."""
+    row = dict(rows.get(table, key) or base)
+    row[field] = row.get(field, 0) + by
+    rows.put(table, key, row)
+    return row
+
+
+def add_to_set(values: Iterable[str], value: str) -> list[str]:
+    """A sorted list with ``value`` in it (JSON has no sets; sorted keeps it deterministic)."""
+    return sorted(set(values) | {value})
