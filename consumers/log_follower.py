@@ -54,7 +54,8 @@ class LogFollower:
             time.sleep(0.01)
         return True
 
-    def rebuild(self, name: str, progress: Any = None) -> None:
-        """Rebuild one projection from the whole history."""
+    def rebuild(self, names: Sequence[str] | None = None, progress: Any = None) -> None:
+        """Rebuild the named projections (all when None) from the whole history."""
         with self._catching_up:
-            self.projector.rebuild(name, self.read(0), progress)
+            chosen = list(names) if names else list(self.projector.projections)
+            self.projector.rebuild(chosen, self.read(0), progress)

@@ -56,23 +56,29 @@ class Projector:
 
     def rebuild(
         self,
-        name: str,
+        names: Sequence[str],
         events: Iterable[Sequence[Positioned]],
         progress: Callable[[int], None] | None = None,
-    ) -> Rows:
-        """Fold every event from zero into fresh rows, then swap them in atomically."""
-        projection = self.projections[name]
-        rows = Rows()
+    ) -> dict[str, Rows]:
+        """Fold every event from zero into fresh rows, reading the history once for all
+        ``names``, then swap each rebuilt read model in atomically with its checkpoint."""
+        chosen = [self.projections[name] for name in names]
+        fresh = {p.name: Rows(track_changes=False) for p in chosen}
         last = 0
         for batch in events:
-            for _position, event in batch:
-                apply_event(projection, rows, event)
+            for projection in chosen:
+                rows = fresh[projection.name]
+                for _position, event in batch:
+                    apply_event(projection, rows, event)
             if batch:
                 last = batch[-1][0]
                 if progress:
                     progress(len(batch))
         with self.lock:
-            self.store.replace(name, rows, last, projection.version)
-            self.rows[name] = rows
-            self.positions[name] = last
-        return rows
+            for projection in chosen:
+                self.store.replace(
+                    projection.name, fresh[projection.name], last, projection.version
+                )
+                self.rows[projection.name] = fresh[projection.name]
+                self.positions[projection.name] = last
+        return fresh

@@ -7,7 +7,7 @@ from typing import Any
 from domain.challenge import Challenge
 from domain.ledger import REDEEMED, TREASURY, person_account, postings_of, pot_account
 from domain.person import Person
-from projections.rows import Rows, bump
+from projections.rows import Rows, bump, key_of
 
 
 class BalancesProjection:
@@ -16,17 +16,27 @@ class BalancesProjection:
 
     name = "balances"
     version = 1
+    handles = frozenset(
+        {
+            Challenge.Drafted,
+            Challenge.Edited,
+            Challenge.PotFunded,
+            Challenge.Archived,
+            Challenge.RewardGranted,
+            Person.PointsRedeemed,
+        }
+    )
 
     def apply(self, rows: Rows, event: Any) -> None:
         for posting in postings_of(event):
             bump(rows, "accounts", posting.source, "balance", -posting.points, {"balance": 0})
             bump(rows, "accounts", posting.target, "balance", posting.points, {"balance": 0})
         at = event.timestamp.isoformat()
-        event_id = str(event.event_id)
+        event_id = key_of(event.event_id)
         if isinstance(event, Challenge.Drafted | Challenge.Edited):
             pot = _pot(rows, event)
             pot["title"] = event.title
-            rows.put("pots", str(event.originator_id), pot)
+            rows.put("pots", key_of(event.originator_id), pot)
         elif isinstance(event, Challenge.PotFunded):
             _bump_pot(rows, event, funded=event.points)
             _entry(rows, TREASURY, event_id, at, "funding", -event.points, event, None, None)
@@ -46,7 +56,7 @@ class BalancesProjection:
                     points,
                     event,
                     event.reason,
-                    str(event.subject_id),
+                    key_of(event.subject_id),
                 )
         elif isinstance(event, Person.PointsRedeemed):
             _entry(
@@ -64,7 +74,7 @@ class BalancesProjection:
 
 def _pot(rows: Rows, event: Any) -> dict[str, Any]:
     return dict(
-        rows.get("pots", str(event.originator_id))
+        rows.get("pots", key_of(event.originator_id))
         or {"title": "", "funded": 0, "granted": 0, "returned": 0}
     )
 
@@ -73,7 +83,7 @@ def _bump_pot(rows: Rows, event: Any, **amounts: int) -> None:
     pot = _pot(rows, event)
     for field, points in amounts.items():
         pot[field] += points
-    rows.put("pots", str(event.originator_id), pot)
+    rows.put("pots", key_of(event.originator_id), pot)
 
 
 def _entry(
@@ -97,7 +107,7 @@ def _entry(
             "points": points,
             "reason": reason,
             "subject_id": subject_id,
-            "challenge_id": str(event.challenge_id) if event.challenge_id else None,
+            "challenge_id": key_of(event.challenge_id) if event.challenge_id else None,
             "event_id": event_id,
             "event_type": type(event).__qualname__,
         },

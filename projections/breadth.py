@@ -7,7 +7,7 @@ from typing import Any
 from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
-from projections.rows import Rows, bump
+from projections.rows import Rows, bump, key_of
 
 # A Gini above this, or a top-10% share above TOP_SHARE_WARNING, means a small circle
 # of enthusiasts carries the challenge.
@@ -21,12 +21,21 @@ class BreadthProjection:
 
     name = "breadth"
     version = 1
+    handles = frozenset(
+        {
+            Challenge.Drafted,
+            Challenge.Edited,
+            Idea.Submitted,
+            Idea.TeamMemberJoined,
+            Contribution.Added,
+        }
+    )
 
     def apply(self, rows: Rows, event: Any) -> None:
         if isinstance(event, Challenge.Drafted | Challenge.Edited):
             rows.put(
                 "challenges",
-                str(event.originator_id),
+                key_of(event.originator_id),
                 {"title": event.title, "targeted": list(event.target_departments)},
             )
         elif isinstance(event, Idea.Submitted):
@@ -38,7 +47,7 @@ class BreadthProjection:
 
 
 def _act(rows: Rows, event: Any, handle: str, department: str) -> None:
-    challenge = str(event.challenge_id)
+    challenge = key_of(event.challenge_id)
     base = {"challenge_id": challenge, "handle": handle, "department": department, "actions": 0}
     bump(rows, "activity", f"{challenge}|{handle}", "actions", 1, base)
 

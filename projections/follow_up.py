@@ -15,7 +15,7 @@ from typing import Any
 from domain.challenge import Challenge
 from domain.contribution import Contribution, ContributionKind
 from domain.idea import Idea
-from projections.rows import Rows
+from projections.rows import Rows, key_of
 
 ANSWERS = (Idea.Accepted, Idea.Rejected)
 LEAVES_QUEUE = (Idea.Withdrawn, Idea.MergedInto)
@@ -29,45 +29,62 @@ class FollowUpProjection:
 
     name = "follow_up"
     version = 1
+    handles = frozenset(
+        {
+            Challenge.Drafted,
+            Challenge.Edited,
+            Challenge.ManagerAdded,
+            Idea.Submitted,
+            Idea.TeamMemberJoined,
+            *ANSWERS,
+            *LEAVES_QUEUE,
+            Idea.MergeUndone,
+            Contribution.Added,
+            Contribution.MarkedHelpful,
+            Contribution.Hidden,
+        }
+    )
 
     def apply(self, rows: Rows, event: Any) -> None:
         at = event.timestamp.isoformat()
         if isinstance(event, Challenge.Drafted | Challenge.Edited):
-            challenge = dict(rows.get("challenges", str(event.originator_id)) or {"managers": []})
+            challenge = dict(
+                rows.get("challenges", key_of(event.originator_id)) or {"managers": []}
+            )
             challenge.update(title=event.title, decision_deadline_days=event.decision_deadline_days)
             if isinstance(event, Challenge.Drafted):
                 challenge["managers"] = list(event.managers)
-            rows.put("challenges", str(event.originator_id), challenge)
+            rows.put("challenges", key_of(event.originator_id), challenge)
         elif isinstance(event, Challenge.ManagerAdded):
-            challenge = dict(rows.get("challenges", str(event.originator_id)))
+            challenge = dict(rows.get("challenges", key_of(event.originator_id)))
             challenge["managers"] = [*challenge["managers"], event.manager]
-            rows.put("challenges", str(event.originator_id), challenge)
+            rows.put("challenges", key_of(event.originator_id), challenge)
         elif isinstance(event, Idea.Submitted):
-            rows.put("teams", str(event.originator_id), [event.author])
-            _wait(rows, event, "idea", str(event.originator_id), event.title, event.author, at)
+            rows.put("teams", key_of(event.originator_id), [event.author])
+            _wait(rows, event, "idea", key_of(event.originator_id), event.title, event.author, at)
         elif isinstance(event, Idea.TeamMemberJoined):
-            team = rows.get("teams", str(event.originator_id)) or []
-            rows.put("teams", str(event.originator_id), [*team, event.member])
+            team = rows.get("teams", key_of(event.originator_id)) or []
+            rows.put("teams", key_of(event.originator_id), [*team, event.member])
         elif isinstance(event, ANSWERS):
-            _answer(rows, str(event.originator_id), at, event.actor)
+            _answer(rows, key_of(event.originator_id), at, event.actor)
         elif isinstance(event, LEAVES_QUEUE):
-            _answer(rows, str(event.originator_id), at, None)
+            _answer(rows, key_of(event.originator_id), at, None)
         elif isinstance(event, Idea.MergeUndone):
-            item = rows.get("items", str(event.originator_id))
+            item = rows.get("items", key_of(event.originator_id))
             if item is not None:
                 rows.put(
                     "items",
-                    str(event.originator_id),
+                    key_of(event.originator_id),
                     {**item, "answered_at": None, "answered_by": None},
                 )
         elif isinstance(event, Contribution.Added):
             self._contribution_added(rows, event, at)
         elif isinstance(event, Contribution.MarkedHelpful | Contribution.Hidden):
-            _answer(rows, str(event.originator_id), at, event.actor)
+            _answer(rows, key_of(event.originator_id), at, event.actor)
 
     def _contribution_added(self, rows: Rows, event: Any, at: str) -> None:
-        idea_id = str(event.idea_id)
-        challenge = rows.get("challenges", str(event.challenge_id)) or {"managers": []}
+        idea_id = key_of(event.idea_id)
+        challenge = rows.get("challenges", key_of(event.challenge_id)) or {"managers": []}
         answerers = set(challenge["managers"]) | set(rows.get("teams", idea_id) or [])
         if event.author in answerers:
             # A reply from the idea's team or a manager answers what waited on this idea.
@@ -77,7 +94,7 @@ class FollowUpProjection:
                     _answer(rows, waiting, at, event.author)
             rows.put("open_on_idea", idea_id, [])
         elif event.kind in NEEDS_ANSWER:
-            key = str(event.originator_id)
+            key = key_of(event.originator_id)
             _wait(rows, event, "contribution", key, event.body[:80], event.author, at)
             rows.put("open_on_idea", idea_id, [*(rows.get("open_on_idea", idea_id) or []), key])
 
@@ -88,7 +105,7 @@ def _wait(rows: Rows, event: Any, kind: str, key: str, title: str, author: str, 
         key,
         {
             "kind": kind,
-            "challenge_id": str(event.challenge_id),
+            "challenge_id": key_of(event.challenge_id),
             "title": title,
             "author": author,
             "since": at,

@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.challenge import Challenge
 from domain.idea import Idea, IdeaStatus
-from projections.rows import Rows
+from projections.rows import Rows, key_of
 
 # The funnel's steps, and the statuses that show an idea got at least that far.
 FUNNEL = ("submitted", "reviewed", "accepted", "in implementation", "implemented")
@@ -42,19 +42,30 @@ class ImplementationProjection:
 
     name = "implementation"
     version = 1
+    handles = frozenset(
+        {
+            Challenge.Drafted,
+            Challenge.Edited,
+            Idea.Submitted,
+            Idea.Edited,
+            Idea.ProgressReported,
+            Idea.MergeUndone,
+            *STATUS_OF,
+        }
+    )
 
     def apply(self, rows: Rows, event: Any) -> None:
         at = event.timestamp.isoformat()
         if isinstance(event, Challenge.Drafted | Challenge.Edited):
-            rows.put("challenges", str(event.originator_id), {"title": event.title})
+            rows.put("challenges", key_of(event.originator_id), {"title": event.title})
             return
-        key = str(event.originator_id)
+        key = key_of(event.originator_id)
         if isinstance(event, Idea.Submitted):
             rows.put(
                 "ideas",
                 key,
                 {
-                    "challenge_id": str(event.challenge_id),
+                    "challenge_id": key_of(event.challenge_id),
                     "title": event.title,
                     "author": event.author,
                     "stage": IdeaStatus.SUBMITTED.value,

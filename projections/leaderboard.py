@@ -9,7 +9,7 @@ from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
 from domain.person import Person
-from projections.rows import Rows, add_to_set, bump
+from projections.rows import Rows, add_to_set, bump, key_of
 
 
 class LeaderboardProjection:
@@ -18,10 +18,23 @@ class LeaderboardProjection:
 
     name = "leaderboard"
     version = 1
+    handles = frozenset(
+        {
+            Person.Registered,
+            Person.PseudonymChosen,
+            Person.DepartmentChanged,
+            Challenge.Drafted,
+            Challenge.Edited,
+            Challenge.RewardGranted,
+            Idea.Submitted,
+            Idea.TeamMemberJoined,
+            Contribution.Added,
+        }
+    )
 
     def apply(self, rows: Rows, event: Any) -> None:
         if isinstance(event, Person.Registered):
-            rows.put("person_ids", str(event.originator_id), event.handle)
+            rows.put("person_ids", key_of(event.originator_id), event.handle)
             rows.put(
                 "people",
                 event.handle,
@@ -32,9 +45,9 @@ class LeaderboardProjection:
         elif isinstance(event, Person.DepartmentChanged):
             _update_person(rows, _handle(rows, event), department=event.department)
         elif isinstance(event, Challenge.Drafted | Challenge.Edited):
-            rows.put("challenges", str(event.originator_id), {"title": event.title})
+            rows.put("challenges", key_of(event.originator_id), {"title": event.title})
         elif isinstance(event, Challenge.RewardGranted):
-            challenge = str(event.originator_id)
+            challenge = key_of(event.originator_id)
             for handle, points in event.shares.items():
                 base = {"challenge_id": challenge, "handle": handle, "points": 0}
                 bump(rows, "points", f"{challenge}|{handle}", "points", points, base)
@@ -47,7 +60,7 @@ class LeaderboardProjection:
 
 
 def _handle(rows: Rows, event: Any) -> str:
-    return str(rows.get("person_ids", str(event.originator_id)))
+    return str(rows.get("person_ids", key_of(event.originator_id)))
 
 
 def _update_person(rows: Rows, handle: str, **changes: Any) -> None:
@@ -57,7 +70,7 @@ def _update_person(rows: Rows, handle: str, **changes: Any) -> None:
 
 
 def _count_department(rows: Rows, event: Any, department: str, handle: str, *, ideas: int) -> None:
-    challenge = str(event.challenge_id)
+    challenge = key_of(event.challenge_id)
     key = f"{challenge}|{department}"
     row = dict(
         rows.get("departments", key)

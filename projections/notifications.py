@@ -13,7 +13,7 @@ from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
 from domain.person import Person
-from projections.rows import Rows
+from projections.rows import Rows, key_of
 
 IDEA_NEWS = {
     Idea.ReviewStarted: "is now under review",
@@ -40,27 +40,44 @@ class NotificationsProjection:
 
     name = "notifications"
     version = 1
+    handles = frozenset(
+        {
+            Challenge.Drafted,
+            Challenge.Edited,
+            Idea.Submitted,
+            Idea.TeamMemberJoined,
+            Idea.Edited,
+            Idea.ReviewerAsked,
+            *IDEA_NEWS,
+            Contribution.Added,
+            Contribution.MarkedHelpful,
+            Contribution.Hidden,
+            Challenge.RewardGranted,
+            *CHALLENGE_NEWS,
+            Person.PointsRedeemed,
+        }
+    )
 
     def apply(self, rows: Rows, event: Any) -> None:
         if isinstance(event, Challenge.Drafted | Challenge.Edited):
-            challenge = dict(rows.get("challenges", str(event.originator_id)) or {"people": []})
-            rows.put("challenges", str(event.originator_id), {**challenge, "title": event.title})
+            challenge = dict(rows.get("challenges", key_of(event.originator_id)) or {"people": []})
+            rows.put("challenges", key_of(event.originator_id), {**challenge, "title": event.title})
         elif isinstance(event, Idea.Submitted):
-            rows.put("ideas", str(event.originator_id), {"title": event.title, "people": {}})
-            self._take_part(rows, str(event.originator_id), event.author, "author", event)
+            rows.put("ideas", key_of(event.originator_id), {"title": event.title, "people": {}})
+            self._take_part(rows, key_of(event.originator_id), event.author, "author", event)
         elif isinstance(event, Idea.TeamMemberJoined):
-            self._take_part(rows, str(event.originator_id), event.member, "team member", event)
+            self._take_part(rows, key_of(event.originator_id), event.member, "team member", event)
         elif isinstance(event, Idea.Edited):
-            idea = rows.get("ideas", str(event.originator_id))
-            rows.put("ideas", str(event.originator_id), {**idea, "title": event.title})
+            idea = rows.get("ideas", key_of(event.originator_id))
+            rows.put("ideas", key_of(event.originator_id), {**idea, "title": event.title})
         elif isinstance(event, Idea.ReviewerAsked):
-            self._take_part(rows, str(event.originator_id), event.reviewer, "reviewer", event)
+            self._take_part(rows, key_of(event.originator_id), event.reviewer, "reviewer", event)
             _notify(
                 rows,
                 event.reviewer,
                 event,
                 "idea",
-                str(event.originator_id),
+                key_of(event.originator_id),
                 f"You were asked to review “{_idea_title(rows, event)}”.",
             )
         elif type(event) in IDEA_NEWS:
@@ -71,14 +88,14 @@ class NotificationsProjection:
                 text += f": {event.impact}"
             elif isinstance(event, Idea.ProgressReported):
                 text += f": {event.note}"
-            idea = rows.get("ideas", str(event.originator_id)) or {"people": {}}
+            idea = rows.get("ideas", key_of(event.originator_id)) or {"people": {}}
             for handle in sorted(idea["people"]):
-                _notify(rows, handle, event, "idea", str(event.originator_id), text + ".")
+                _notify(rows, handle, event, "idea", key_of(event.originator_id), text + ".")
         elif isinstance(event, Contribution.Added):
             rows.put(
                 "contributions",
-                str(event.originator_id),
-                {"author": event.author, "idea_id": str(event.idea_id), "kind": event.kind},
+                key_of(event.originator_id),
+                {"author": event.author, "idea_id": key_of(event.idea_id), "kind": event.kind},
             )
             role = {
                 "comment": "commenter",
@@ -86,9 +103,9 @@ class NotificationsProjection:
                 "endorsement": "endorser",
                 "review-score": "reviewer",
             }[event.kind]
-            self._take_part(rows, str(event.idea_id), event.author, role, event)
+            self._take_part(rows, key_of(event.idea_id), event.author, role, event)
         elif isinstance(event, Contribution.MarkedHelpful | Contribution.Hidden):
-            contribution = rows.get("contributions", str(event.originator_id))
+            contribution = rows.get("contributions", key_of(event.originator_id))
             what = (
                 "was marked helpful"
                 if isinstance(event, Contribution.MarkedHelpful)
@@ -99,7 +116,7 @@ class NotificationsProjection:
                 contribution["author"],
                 event,
                 "contribution",
-                str(event.originator_id),
+                key_of(event.originator_id),
                 f"Your {contribution['kind']} {what}.",
             )
         elif isinstance(event, Challenge.RewardGranted):
@@ -109,11 +126,11 @@ class NotificationsProjection:
                     handle,
                     event,
                     event.subject_kind,
-                    str(event.subject_id),
+                    key_of(event.subject_id),
                     f"You received {points} points ({event.reason}).",
                 )
         elif type(event) in CHALLENGE_NEWS:
-            challenge = rows.get("challenges", str(event.originator_id)) or {
+            challenge = rows.get("challenges", key_of(event.originator_id)) or {
                 "people": [],
                 "title": "",
             }
@@ -123,7 +140,7 @@ class NotificationsProjection:
                     handle,
                     event,
                     "challenge",
-                    str(event.originator_id),
+                    key_of(event.originator_id),
                     f"The challenge “{challenge['title']}” {CHALLENGE_NEWS[type(event)]}.",
                 )
         elif isinstance(event, Person.PointsRedeemed):
@@ -143,7 +160,7 @@ class NotificationsProjection:
         people = dict(idea["people"])
         people[handle] = sorted(set(people.get(handle, [])) | {role})
         rows.put("ideas", idea_id, {**idea, "people": people})
-        key = str(event.challenge_id)
+        key = key_of(event.challenge_id)
         challenge = dict(rows.get("challenges", key) or {"people": [], "title": ""})
         if handle not in challenge["people"]:
             challenge["people"] = sorted([*challenge["people"], handle])
@@ -151,7 +168,7 @@ class NotificationsProjection:
 
 
 def _idea_title(rows: Rows, event: Any) -> str:
-    return (rows.get("ideas", str(event.originator_id)) or {}).get("title", "an idea")
+    return (rows.get("ideas", key_of(event.originator_id)) or {}).get("title", "an idea")
 
 
 def _notify(rows: Rows, handle: str, event: Any, kind: str, subject: str, text: str) -> None:
@@ -163,10 +180,10 @@ def _notify(rows: Rows, handle: str, event: Any, kind: str, subject: str, text: 
         {
             "handle": handle,
             "at": event.timestamp.isoformat(),
-            "event_id": str(event.event_id),
+            "event_id": key_of(event.event_id),
             "subject_kind": kind,
             "subject_id": subject,
-            "challenge_id": str(event.challenge_id) if event.challenge_id else None,
+            "challenge_id": key_of(event.challenge_id) if event.challenge_id else None,
             "text": text,
         },
     )

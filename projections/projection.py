@@ -5,18 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from projections.rows import VERSIONS, Rows
+from projections.rows import VERSIONS, Rows, key_of
 
 
 class Projection(Protocol):
     """A named, pure fold: ``apply`` reads the event and changes only ``rows``.
 
     ``name`` is stable (it keys the stored rows and checkpoint); ``version`` is bumped
-    when the fold changes, so a store knows its rows must be rebuilt from zero.
+    when the fold changes, so a store knows its rows must be rebuilt from zero;
+    ``handles`` names the event classes the fold reads (others pass it by).
     """
 
     name: str
     version: int
+
+    @property
+    def handles(self) -> frozenset[type]: ...
 
     def apply(self, rows: Rows, event: Any) -> None: ...
 
@@ -28,7 +32,7 @@ def apply_event(projection: Projection, rows: Rows, event: Any) -> bool:
     store and Kafka keep per-aggregate order); anything at or below the version
     already seen is a redelivery and is ignored.
     """
-    key = str(event.originator_id)
+    key = key_of(event.originator_id)
     if event.originator_version <= rows.get(VERSIONS, key, 0):
         return False
     projection.apply(rows, event)

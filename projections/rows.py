@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 Row = dict[str, Any]
@@ -10,6 +11,10 @@ Row = dict[str, Any]
 # Bookkeeping table: the last version applied per aggregate, so a redelivered or
 # replayed event changes nothing (at-least-once delivery becomes exactly-once effect).
 VERSIONS = "_versions"
+
+# Ids become row keys over and over while folding; formatting a UUID is slow enough
+# to show in a rebuild's profile, so the text of recent ids is kept.
+key_of = lru_cache(maxsize=1 << 16)(str)
 
 
 class Rows:
@@ -19,21 +24,29 @@ class Rows:
     writes only those, together with its checkpoint, in one transaction.
     """
 
-    def __init__(self, tables: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self, tables: Mapping[str, Mapping[str, Any]] | None = None, *, track_changes: bool = True
+    ) -> None:
         self._tables: dict[str, dict[str, Any]] = {
             name: dict(rows) for name, rows in (tables or {}).items()
         }
         self._changed: set[tuple[str, str]] = set()
+        # A rebuild writes every row anyway, so it need not remember which changed.
+        self._track = track_changes
+
+    def track_changes(self, on: bool = True) -> None:
+        self._track = on
 
     def get(self, table: str, key: str, default: Any = None) -> Any:
         return self._tables.get(table, {}).get(key, default)
 
     def put(self, table: str, key: str, value: Any) -> None:
         self._tables.setdefault(table, {})[key] = value
-        self._changed.add((table, key))
+        if self._track:
+            self._changed.add((table, key))
 
     def delete(self, table: str, key: str) -> None:
-        if self._tables.get(table, {}).pop(key, None) is not None:
+        if self._tables.get(table, {}).pop(key, None) is not None and self._track:
             self._changed.add((table, key))
 
     def table(self, table: str) -> dict[str, Any]:
