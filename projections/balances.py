@@ -7,102 +7,89 @@ from typing import Any
 from domain.challenge import Challenge
 from domain.ledger import REDEEMED, TREASURY, person_account, postings_of, pot_account
 from domain.person import Person
-from projections.rows import Rows, bump, key_of
+from projections.projection import Handler
+from projections.rows import Row, Rows, key_of
 
 
 class BalancesProjection:
     """Tables: ``accounts`` (account → balance), ``entries`` (account|event id → entry),
-    ``pots`` (challenge id → funded, granted, returned, title)."""
+    ``pots`` (challenge id → title, funded, granted, returned)."""
 
     name = "balances"
     version = 1
-    handles = frozenset(
-        {
-            Challenge.Drafted,
-            Challenge.Edited,
-            Challenge.PotFunded,
-            Challenge.Archived,
-            Challenge.RewardGranted,
-            Person.PointsRedeemed,
+
+    def __init__(self) -> None:
+        self.handlers: dict[type, Handler] = {
+            Challenge.Drafted: _titled,
+            Challenge.Edited: _titled,
+            Challenge.PotFunded: _pot_funded,
+            Challenge.Archived: _archived,
+            Challenge.RewardGranted: _reward_granted,
+            Person.PointsRedeemed: _redeemed,
         }
-    )
-
-    def apply(self, rows: Rows, event: Any) -> None:
-        for posting in postings_of(event):
-            bump(rows, "accounts", posting.source, "balance", -posting.points, {"balance": 0})
-            bump(rows, "accounts", posting.target, "balance", posting.points, {"balance": 0})
-        at = event.timestamp.isoformat()
-        event_id = key_of(event.event_id)
-        if isinstance(event, Challenge.Drafted | Challenge.Edited):
-            pot = _pot(rows, event)
-            pot["title"] = event.title
-            rows.put("pots", key_of(event.originator_id), pot)
-        elif isinstance(event, Challenge.PotFunded):
-            _bump_pot(rows, event, funded=event.points)
-            _entry(rows, TREASURY, event_id, at, "funding", -event.points, event, None, None)
-        elif isinstance(event, Challenge.Archived) and event.returned_points:
-            _bump_pot(rows, event, returned=event.returned_points)
-            _entry(rows, TREASURY, event_id, at, "return", event.returned_points, event, None, None)
-        elif isinstance(event, Challenge.RewardGranted):
-            _bump_pot(rows, event, granted=event.amount)
-            kind = "split share" if len(event.shares) > 1 else "grant"
-            for handle, points in event.shares.items():
-                _entry(
-                    rows,
-                    person_account(handle),
-                    event_id,
-                    at,
-                    kind,
-                    points,
-                    event,
-                    event.reason,
-                    key_of(event.subject_id),
-                )
-        elif isinstance(event, Person.PointsRedeemed):
-            _entry(
-                rows,
-                person_account(event.actor),
-                event_id,
-                at,
-                "redemption",
-                -event.points,
-                event,
-                event.item,
-                None,
-            )
 
 
-def _pot(rows: Rows, event: Any) -> dict[str, Any]:
-    return dict(
-        rows.get("pots", key_of(event.originator_id))
-        or {"title": "", "funded": 0, "granted": 0, "returned": 0}
-    )
+def _post(rows: Rows, event: Any) -> None:
+    for posting in postings_of(event):
+        rows.row("accounts", posting.source, _zero)["balance"] -= posting.points
+        rows.row("accounts", posting.target, _zero)["balance"] += posting.points
 
 
-def _bump_pot(rows: Rows, event: Any, **amounts: int) -> None:
-    pot = _pot(rows, event)
-    for field, points in amounts.items():
-        pot[field] += points
-    rows.put("pots", key_of(event.originator_id), pot)
+def _zero() -> Row:
+    return {"balance": 0}
+
+
+def _new_pot() -> Row:
+    return {"title": "", "funded": 0, "granted": 0, "returned": 0}
+
+
+def _titled(rows: Rows, event: Any) -> None:
+    rows.row("pots", key_of(event.originator_id), _new_pot)["title"] = event.title
+
+
+def _pot_funded(rows: Rows, event: Any) -> None:
+    _post(rows, event)
+    rows.row("pots", key_of(event.originator_id), _new_pot)["funded"] += event.points
+    _entry(rows, TREASURY, event, "funding", -event.points, None, None)
+
+
+def _archived(rows: Rows, event: Any) -> None:
+    if event.returned_points:
+        _post(rows, event)
+        rows.row("pots", key_of(event.originator_id), _new_pot)["returned"] += event.returned_points
+        _entry(rows, TREASURY, event, "return", event.returned_points, None, None)
+
+
+def _reward_granted(rows: Rows, event: Any) -> None:
+    _post(rows, event)
+    rows.row("pots", key_of(event.originator_id), _new_pot)["granted"] += event.amount
+    kind = "split share" if len(event.shares) > 1 else "grant"
+    subject = key_of(event.subject_id)
+    for handle, points in event.shares.items():
+        _entry(rows, person_account(handle), event, kind, points, event.reason, subject)
+
+
+def _redeemed(rows: Rows, event: Any) -> None:
+    _post(rows, event)
+    _entry(rows, person_account(event.actor), event, "redemption", -event.points, event.item, None)
 
 
 def _entry(
     rows: Rows,
     account: str,
-    event_id: str,
-    at: str,
+    event: Any,
     kind: str,
     points: int,
-    event: Any,
     reason: str | None,
     subject_id: str | None,
 ) -> None:
+    event_id = key_of(event.event_id)
     rows.put(
         "entries",
         f"{account}|{event_id}",
         {
             "account": account,
-            "at": at,
+            "at": event.timestamp.isoformat(),
             "kind": kind,
             "points": points,
             "reason": reason,
@@ -126,9 +113,7 @@ def ledger(rows: Rows, account: str) -> list[dict[str, Any]]:
 
 def pot(rows: Rows, challenge_id: str) -> dict[str, int | str]:
     """A challenge's pot: funded, granted, returned and remaining points."""
-    found = dict(
-        rows.get("pots", challenge_id) or {"title": "", "funded": 0, "granted": 0, "returned": 0}
-    )
+    found = dict(rows.get("pots", challenge_id) or _new_pot())
     found["remaining"] = balance(rows, pot_account(challenge_id))
     return found
 

@@ -7,7 +7,8 @@ from typing import Any
 from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
-from projections.rows import Rows, bump, key_of
+from projections.projection import Handler
+from projections.rows import Rows, key_of
 
 # A Gini above this, or a top-10% share above TOP_SHARE_WARNING, means a small circle
 # of enthusiasts carries the challenge.
@@ -21,35 +22,38 @@ class BreadthProjection:
 
     name = "breadth"
     version = 1
-    handles = frozenset(
-        {
-            Challenge.Drafted,
-            Challenge.Edited,
-            Idea.Submitted,
-            Idea.TeamMemberJoined,
-            Contribution.Added,
-        }
-    )
 
-    def apply(self, rows: Rows, event: Any) -> None:
-        if isinstance(event, Challenge.Drafted | Challenge.Edited):
-            rows.put(
-                "challenges",
-                key_of(event.originator_id),
-                {"title": event.title, "targeted": list(event.target_departments)},
-            )
-        elif isinstance(event, Idea.Submitted):
-            _act(rows, event, event.author, event.department)
-        elif isinstance(event, Idea.TeamMemberJoined):
-            _act(rows, event, event.member, event.department)
-        elif isinstance(event, Contribution.Added):
-            _act(rows, event, event.author, event.department)
+    def __init__(self) -> None:
+        self.handlers: dict[type, Handler] = {
+            Challenge.Drafted: _targeted,
+            Challenge.Edited: _targeted,
+            Idea.Submitted: lambda rows, e: _act(rows, e, e.author, e.department),
+            Idea.TeamMemberJoined: lambda rows, e: _act(rows, e, e.member, e.department),
+            Contribution.Added: lambda rows, e: _act(rows, e, e.author, e.department),
+        }
+
+
+def _targeted(rows: Rows, event: Any) -> None:
+    rows.put(
+        "challenges",
+        key_of(event.originator_id),
+        {"title": event.title, "targeted": list(event.target_departments)},
+    )
 
 
 def _act(rows: Rows, event: Any, handle: str, department: str) -> None:
     challenge = key_of(event.challenge_id)
-    base = {"challenge_id": challenge, "handle": handle, "department": department, "actions": 0}
-    bump(rows, "activity", f"{challenge}|{handle}", "actions", 1, base)
+    row = rows.row(
+        "activity",
+        f"{challenge}|{handle}",
+        lambda: {
+            "challenge_id": challenge,
+            "handle": handle,
+            "department": department,
+            "actions": 0,
+        },
+    )
+    row["actions"] += 1
 
 
 def gini(values: list[int]) -> float:

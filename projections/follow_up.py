@@ -15,9 +15,10 @@ from typing import Any
 from domain.challenge import Challenge
 from domain.contribution import Contribution, ContributionKind
 from domain.idea import Idea
+from projections.projection import Handler
 from projections.rows import Rows, key_of
 
-ANSWERS = (Idea.Accepted, Idea.Rejected)
+ANSWERS = (Idea.Accepted, Idea.Rejected, Contribution.MarkedHelpful, Contribution.Hidden)
 LEAVES_QUEUE = (Idea.Withdrawn, Idea.MergedInto)
 NEEDS_ANSWER = {ContributionKind.COMMENT.value, ContributionKind.BUILD_ON.value}
 
@@ -29,77 +30,74 @@ class FollowUpProjection:
 
     name = "follow_up"
     version = 1
-    handles = frozenset(
-        {
-            Challenge.Drafted,
-            Challenge.Edited,
-            Challenge.ManagerAdded,
-            Idea.Submitted,
-            Idea.TeamMemberJoined,
-            *ANSWERS,
-            *LEAVES_QUEUE,
-            Idea.MergeUndone,
-            Contribution.Added,
-            Contribution.MarkedHelpful,
-            Contribution.Hidden,
+
+    def __init__(self) -> None:
+        self.handlers: dict[type, Handler] = {
+            Challenge.Drafted: _terms,
+            Challenge.Edited: _terms,
+            Challenge.ManagerAdded: _manager_added,
+            Idea.Submitted: _idea_submitted,
+            Idea.TeamMemberJoined: _member_joined,
+            Idea.MergeUndone: _merge_undone,
+            Contribution.Added: _contribution_added,
+            **{answer: _answered_by_actor for answer in ANSWERS},
+            **{leave: _left_queue for leave in LEAVES_QUEUE},
         }
-    )
 
-    def apply(self, rows: Rows, event: Any) -> None:
-        at = event.timestamp.isoformat()
-        if isinstance(event, Challenge.Drafted | Challenge.Edited):
-            challenge = dict(
-                rows.get("challenges", key_of(event.originator_id)) or {"managers": []}
-            )
-            challenge.update(title=event.title, decision_deadline_days=event.decision_deadline_days)
-            if isinstance(event, Challenge.Drafted):
-                challenge["managers"] = list(event.managers)
-            rows.put("challenges", key_of(event.originator_id), challenge)
-        elif isinstance(event, Challenge.ManagerAdded):
-            challenge = dict(rows.get("challenges", key_of(event.originator_id)))
-            challenge["managers"] = [*challenge["managers"], event.manager]
-            rows.put("challenges", key_of(event.originator_id), challenge)
-        elif isinstance(event, Idea.Submitted):
-            rows.put("teams", key_of(event.originator_id), [event.author])
-            _wait(rows, event, "idea", key_of(event.originator_id), event.title, event.author, at)
-        elif isinstance(event, Idea.TeamMemberJoined):
-            team = rows.get("teams", key_of(event.originator_id)) or []
-            rows.put("teams", key_of(event.originator_id), [*team, event.member])
-        elif isinstance(event, ANSWERS):
-            _answer(rows, key_of(event.originator_id), at, event.actor)
-        elif isinstance(event, LEAVES_QUEUE):
-            _answer(rows, key_of(event.originator_id), at, None)
-        elif isinstance(event, Idea.MergeUndone):
-            item = rows.get("items", key_of(event.originator_id))
-            if item is not None:
-                rows.put(
-                    "items",
-                    key_of(event.originator_id),
-                    {**item, "answered_at": None, "answered_by": None},
-                )
-        elif isinstance(event, Contribution.Added):
-            self._contribution_added(rows, event, at)
-        elif isinstance(event, Contribution.MarkedHelpful | Contribution.Hidden):
-            _answer(rows, key_of(event.originator_id), at, event.actor)
 
-    def _contribution_added(self, rows: Rows, event: Any, at: str) -> None:
-        idea_id = key_of(event.idea_id)
-        challenge = rows.get("challenges", key_of(event.challenge_id)) or {"managers": []}
-        answerers = set(challenge["managers"]) | set(rows.get("teams", idea_id) or [])
-        if event.author in answerers:
-            # A reply from the idea's team or a manager answers what waited on this idea.
-            for waiting in rows.get("open_on_idea", idea_id) or []:
-                item = rows.get("items", waiting)
-                if item and item["author"] != event.author:
-                    _answer(rows, waiting, at, event.author)
+def _terms(rows: Rows, event: Any) -> None:
+    challenge = rows.row("challenges", key_of(event.originator_id), lambda: {"managers": []})
+    challenge["title"] = event.title
+    challenge["decision_deadline_days"] = event.decision_deadline_days
+    if isinstance(event, Challenge.Drafted):
+        challenge["managers"] = list(event.managers)
+
+
+def _manager_added(rows: Rows, event: Any) -> None:
+    rows.touch("challenges", key_of(event.originator_id))["managers"].append(event.manager)
+
+
+def _idea_submitted(rows: Rows, event: Any) -> None:
+    rows.put("teams", key_of(event.originator_id), [event.author])
+    _wait(rows, event, "idea", key_of(event.originator_id), event.title, event.author)
+
+
+def _member_joined(rows: Rows, event: Any) -> None:
+    rows.row("teams", key_of(event.originator_id), list).append(event.member)
+
+
+def _answered_by_actor(rows: Rows, event: Any) -> None:
+    _answer(rows, key_of(event.originator_id), event, event.actor)
+
+
+def _left_queue(rows: Rows, event: Any) -> None:
+    _answer(rows, key_of(event.originator_id), event, None)
+
+
+def _merge_undone(rows: Rows, event: Any) -> None:
+    item = rows.touch("items", key_of(event.originator_id))
+    if item is not None:
+        item["answered_at"] = item["answered_by"] = None
+
+
+def _contribution_added(rows: Rows, event: Any) -> None:
+    idea_id = key_of(event.idea_id)
+    challenge = rows.get("challenges", key_of(event.challenge_id)) or {"managers": []}
+    if event.author in challenge["managers"] or event.author in (rows.get("teams", idea_id) or ()):
+        # A reply from the idea's team or a manager answers what waited on this idea.
+        for waiting in rows.get("open_on_idea", idea_id) or ():
+            item = rows.get("items", waiting)
+            if item and item["author"] != event.author:
+                _answer(rows, waiting, event, event.author)
+        if rows.get("open_on_idea", idea_id):
             rows.put("open_on_idea", idea_id, [])
-        elif event.kind in NEEDS_ANSWER:
-            key = key_of(event.originator_id)
-            _wait(rows, event, "contribution", key, event.body[:80], event.author, at)
-            rows.put("open_on_idea", idea_id, [*(rows.get("open_on_idea", idea_id) or []), key])
+    elif event.kind in NEEDS_ANSWER:
+        key = key_of(event.originator_id)
+        _wait(rows, event, "contribution", key, event.body[:80], event.author)
+        rows.row("open_on_idea", idea_id, list).append(key)
 
 
-def _wait(rows: Rows, event: Any, kind: str, key: str, title: str, author: str, at: str) -> None:
+def _wait(rows: Rows, event: Any, kind: str, key: str, title: str, author: str) -> None:
     rows.put(
         "items",
         key,
@@ -108,17 +106,19 @@ def _wait(rows: Rows, event: Any, kind: str, key: str, title: str, author: str, 
             "challenge_id": key_of(event.challenge_id),
             "title": title,
             "author": author,
-            "since": at,
+            "since": event.timestamp.isoformat(),
             "answered_at": None,
             "answered_by": None,
         },
     )
 
 
-def _answer(rows: Rows, key: str, at: str, by: str | None) -> None:
+def _answer(rows: Rows, key: str, event: Any, by: str | None) -> None:
     item = rows.get("items", key)
     if item is not None and item["answered_at"] is None:
-        rows.put("items", key, {**item, "answered_at": at, "answered_by": by})
+        item = rows.touch("items", key)
+        item["answered_at"] = event.timestamp.isoformat()
+        item["answered_by"] = by
 
 
 def follow_up_debt(

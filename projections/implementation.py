@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.challenge import Challenge
 from domain.idea import Idea, IdeaStatus
+from projections.projection import Handler
 from projections.rows import Rows, key_of
 
 # The funnel's steps, and the statuses that show an idea got at least that far.
@@ -42,77 +43,78 @@ class ImplementationProjection:
 
     name = "implementation"
     version = 1
-    handles = frozenset(
-        {
-            Challenge.Drafted,
-            Challenge.Edited,
-            Idea.Submitted,
-            Idea.Edited,
-            Idea.ProgressReported,
-            Idea.MergeUndone,
-            *STATUS_OF,
+
+    def __init__(self) -> None:
+        self.handlers: dict[type, Handler] = {
+            Challenge.Drafted: _titled,
+            Challenge.Edited: _titled,
+            Idea.Submitted: _submitted,
+            Idea.Edited: _edited,
+            Idea.ProgressReported: _progress,
+            Idea.MergeUndone: _merge_undone,
+            **{event_class: _status_changed for event_class in STATUS_OF},
         }
+
+
+def _titled(rows: Rows, event: Any) -> None:
+    rows.put("challenges", key_of(event.originator_id), {"title": event.title})
+
+
+def _submitted(rows: Rows, event: Any) -> None:
+    rows.put(
+        "ideas",
+        key_of(event.originator_id),
+        {
+            "challenge_id": key_of(event.challenge_id),
+            "title": event.title,
+            "author": event.author,
+            "stage": IdeaStatus.SUBMITTED.value,
+            "reached": [IdeaStatus.SUBMITTED.value],
+            "owner": None,
+            "core_process": None,
+            "external_ref": None,
+            "decision_reason": None,
+            "impact": None,
+            "progress_notes": 0,
+            "transitions": [
+                {"stage": IdeaStatus.SUBMITTED.value, "at": event.timestamp.isoformat()}
+            ],
+        },
     )
 
-    def apply(self, rows: Rows, event: Any) -> None:
-        at = event.timestamp.isoformat()
-        if isinstance(event, Challenge.Drafted | Challenge.Edited):
-            rows.put("challenges", key_of(event.originator_id), {"title": event.title})
-            return
-        key = key_of(event.originator_id)
-        if isinstance(event, Idea.Submitted):
-            rows.put(
-                "ideas",
-                key,
-                {
-                    "challenge_id": key_of(event.challenge_id),
-                    "title": event.title,
-                    "author": event.author,
-                    "stage": IdeaStatus.SUBMITTED.value,
-                    "reached": [IdeaStatus.SUBMITTED.value],
-                    "owner": None,
-                    "core_process": None,
-                    "external_ref": None,
-                    "decision_reason": None,
-                    "impact": None,
-                    "progress_notes": 0,
-                    "transitions": [{"stage": IdeaStatus.SUBMITTED.value, "at": at}],
-                },
-            )
-            return
-        idea = rows.get("ideas", key)
-        if idea is None:
-            return
-        idea = dict(idea)
-        if isinstance(event, Idea.Edited):
-            idea["title"] = event.title
-        elif isinstance(event, Idea.ProgressReported):
-            idea["progress_notes"] += 1
-        elif isinstance(event, Idea.MergeUndone):
-            previous = [t for t in idea["transitions"] if t["stage"] != IdeaStatus.MERGED.value]
-            _move(idea, previous[-1]["stage"] if previous else IdeaStatus.SUBMITTED.value, at)
-        elif type(event) in STATUS_OF:
-            _move(idea, STATUS_OF[type(event)].value, at)
-            if isinstance(event, Idea.Rejected | Idea.Abandoned):
-                idea["decision_reason"] = event.reason
-            elif isinstance(event, Idea.TakenOver):
-                idea.update(
-                    owner=event.owner,
-                    core_process=event.core_process,
-                    external_ref=event.external_ref,
-                )
-            elif isinstance(event, Idea.Implemented):
-                idea["impact"] = event.impact
-        else:
-            return
-        rows.put("ideas", key, idea)
+
+def _edited(rows: Rows, event: Any) -> None:
+    rows.touch("ideas", key_of(event.originator_id))["title"] = event.title
 
 
-def _move(idea: dict[str, Any], stage: str, at: str) -> None:
+def _progress(rows: Rows, event: Any) -> None:
+    rows.touch("ideas", key_of(event.originator_id))["progress_notes"] += 1
+
+
+def _merge_undone(rows: Rows, event: Any) -> None:
+    idea = rows.touch("ideas", key_of(event.originator_id))
+    previous = [t for t in idea["transitions"] if t["stage"] != IdeaStatus.MERGED.value]
+    _move(idea, previous[-1]["stage"] if previous else IdeaStatus.SUBMITTED.value, event)
+
+
+def _status_changed(rows: Rows, event: Any) -> None:
+    idea = rows.touch("ideas", key_of(event.originator_id))
+    _move(idea, STATUS_OF[type(event)].value, event)
+    if isinstance(event, Idea.Rejected | Idea.Abandoned):
+        idea["decision_reason"] = event.reason
+    elif isinstance(event, Idea.TakenOver):
+        idea.update(
+            owner=event.owner, core_process=event.core_process, external_ref=event.external_ref
+        )
+    elif isinstance(event, Idea.Implemented):
+        idea["impact"] = event.impact
+
+
+def _move(idea: dict[str, Any], stage: str, event: Any) -> None:
     idea["stage"] = stage
-    idea["transitions"] = [*idea["transitions"], {"stage": stage, "at": at}]
+    idea["transitions"].append({"stage": stage, "at": event.timestamp.isoformat()})
     if stage not in idea["reached"]:
-        idea["reached"] = [*idea["reached"], stage]
+        idea["reached"].append(stage)
 
 
 def time_in_stages(idea: dict[str, Any], now: datetime) -> dict[str, float]:

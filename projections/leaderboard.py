@@ -9,76 +9,79 @@ from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
 from domain.person import Person
-from projections.rows import Rows, add_to_set, bump, key_of
+from projections.projection import Handler
+from projections.rows import Row, Rows, add_sorted, bump, key_of
 
 
 class LeaderboardProjection:
-    """Tables: ``points`` (challenge|handle), ``people`` (handle), ``challenges`` (id),
-    ``departments`` (challenge|department: ideas and contributors)."""
+    """Tables: ``points`` (challenge|handle), ``people`` (handle), ``person_ids`` (id →
+    handle), ``challenges`` (id), ``departments`` (challenge|department: ideas and
+    contributors)."""
 
     name = "leaderboard"
     version = 1
-    handles = frozenset(
-        {
-            Person.Registered,
-            Person.PseudonymChosen,
-            Person.DepartmentChanged,
-            Challenge.Drafted,
-            Challenge.Edited,
-            Challenge.RewardGranted,
-            Idea.Submitted,
-            Idea.TeamMemberJoined,
-            Contribution.Added,
+
+    def __init__(self) -> None:
+        self.handlers: dict[type, Handler] = {
+            Person.Registered: _registered,
+            Person.PseudonymChosen: _pseudonym_chosen,
+            Person.DepartmentChanged: _department_changed,
+            Challenge.Drafted: _titled,
+            Challenge.Edited: _titled,
+            Challenge.RewardGranted: _reward_granted,
+            Idea.Submitted: lambda rows, e: _take_part(rows, e, e.department, e.author, 1),
+            Idea.TeamMemberJoined: lambda rows, e: _take_part(rows, e, e.department, e.member, 0),
+            Contribution.Added: lambda rows, e: _take_part(rows, e, e.department, e.author, 0),
         }
+
+
+def _registered(rows: Rows, event: Any) -> None:
+    rows.put("person_ids", key_of(event.originator_id), event.handle)
+    rows.put(
+        "people",
+        event.handle,
+        {"name": event.name, "department": event.department, "pseudonym": event.pseudonym},
     )
 
-    def apply(self, rows: Rows, event: Any) -> None:
-        if isinstance(event, Person.Registered):
-            rows.put("person_ids", key_of(event.originator_id), event.handle)
-            rows.put(
-                "people",
-                event.handle,
-                {"name": event.name, "department": event.department, "pseudonym": event.pseudonym},
-            )
-        elif isinstance(event, Person.PseudonymChosen):
-            _update_person(rows, _handle(rows, event), pseudonym=event.pseudonym)
-        elif isinstance(event, Person.DepartmentChanged):
-            _update_person(rows, _handle(rows, event), department=event.department)
-        elif isinstance(event, Challenge.Drafted | Challenge.Edited):
-            rows.put("challenges", key_of(event.originator_id), {"title": event.title})
-        elif isinstance(event, Challenge.RewardGranted):
-            challenge = key_of(event.originator_id)
-            for handle, points in event.shares.items():
-                base = {"challenge_id": challenge, "handle": handle, "points": 0}
-                bump(rows, "points", f"{challenge}|{handle}", "points", points, base)
-        elif isinstance(event, Idea.Submitted):
-            _count_department(rows, event, event.department, event.author, ideas=1)
-        elif isinstance(event, Idea.TeamMemberJoined):
-            _count_department(rows, event, event.department, event.member, ideas=0)
-        elif isinstance(event, Contribution.Added):
-            _count_department(rows, event, event.department, event.author, ideas=0)
+
+def _person(rows: Rows, event: Any) -> Row:
+    handle = rows.get("person_ids", key_of(event.originator_id))
+    return rows.touch("people", handle) if handle else {}
 
 
-def _handle(rows: Rows, event: Any) -> str:
-    return str(rows.get("person_ids", key_of(event.originator_id)))
+def _pseudonym_chosen(rows: Rows, event: Any) -> None:
+    _person(rows, event)["pseudonym"] = event.pseudonym
 
 
-def _update_person(rows: Rows, handle: str, **changes: Any) -> None:
-    person = dict(rows.get("people", handle) or {})
-    person.update(changes)
-    rows.put("people", handle, person)
+def _department_changed(rows: Rows, event: Any) -> None:
+    _person(rows, event)["department"] = event.department
 
 
-def _count_department(rows: Rows, event: Any, department: str, handle: str, *, ideas: int) -> None:
+def _titled(rows: Rows, event: Any) -> None:
+    rows.put("challenges", key_of(event.originator_id), {"title": event.title})
+
+
+def _reward_granted(rows: Rows, event: Any) -> None:
+    challenge = key_of(event.originator_id)
+    for handle, points in event.shares.items():
+        new = {"challenge_id": challenge, "handle": handle, "points": 0}
+        bump(rows, "points", f"{challenge}|{handle}", "points", points, new.copy)
+
+
+def _take_part(rows: Rows, event: Any, department: str, handle: str, ideas: int) -> None:
     challenge = key_of(event.challenge_id)
-    key = f"{challenge}|{department}"
-    row = dict(
-        rows.get("departments", key)
-        or {"challenge_id": challenge, "department": department, "ideas": 0, "contributors": []}
+    row = rows.row(
+        "departments",
+        f"{challenge}|{department}",
+        lambda: {
+            "challenge_id": challenge,
+            "department": department,
+            "ideas": 0,
+            "contributors": [],
+        },
     )
     row["ideas"] += ideas
-    row["contributors"] = add_to_set(row["contributors"], handle)
-    rows.put("departments", key, row)
+    add_sorted(row["contributors"], handle)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
 from domain.person import Person
-from projections.rows import Rows, key_of
+from projections.projection import Handler
+from projections.rows import Rows, add_sorted, key_of
 
 IDEA_NEWS = {
     Idea.ReviewStarted: "is now under review",
@@ -34,153 +35,137 @@ CHALLENGE_NEWS = {
 }
 
 
+ROLE_OF_KIND = {
+    "comment": "commenter",
+    "build-on": "builder-on",
+    "endorsement": "endorser",
+    "review-score": "reviewer",
+}
+
+
 class NotificationsProjection:
     """Tables: ``inbox`` (handle|event id → notice), ``ideas`` (idea → title, participants),
-    ``challenges`` (challenge → title, participants)."""
+    ``challenges`` (challenge → title, participants), ``contributions`` (author, kind)."""
 
     name = "notifications"
     version = 1
-    handles = frozenset(
-        {
-            Challenge.Drafted,
-            Challenge.Edited,
-            Idea.Submitted,
-            Idea.TeamMemberJoined,
-            Idea.Edited,
-            Idea.ReviewerAsked,
-            *IDEA_NEWS,
-            Contribution.Added,
-            Contribution.MarkedHelpful,
-            Contribution.Hidden,
-            Challenge.RewardGranted,
-            *CHALLENGE_NEWS,
-            Person.PointsRedeemed,
+
+    def __init__(self) -> None:
+        self.handlers: dict[type, Handler] = {
+            Challenge.Drafted: _challenge_titled,
+            Challenge.Edited: _challenge_titled,
+            Idea.Submitted: _idea_submitted,
+            Idea.TeamMemberJoined: lambda rows, e: _take_part(rows, e, e.member, "team member"),
+            Idea.Edited: _idea_edited,
+            Idea.ReviewerAsked: _reviewer_asked,
+            Contribution.Added: _contribution_added,
+            Contribution.MarkedHelpful: _contribution_news,
+            Contribution.Hidden: _contribution_news,
+            Challenge.RewardGranted: _reward_granted,
+            Person.PointsRedeemed: _redeemed,
+            **{news: _idea_news for news in IDEA_NEWS},
+            **{news: _challenge_news for news in CHALLENGE_NEWS},
         }
+
+
+def _new_challenge() -> dict[str, Any]:
+    return {"title": "", "people": []}
+
+
+def _challenge_titled(rows: Rows, event: Any) -> None:
+    rows.row("challenges", key_of(event.originator_id), _new_challenge)["title"] = event.title
+
+
+def _idea_submitted(rows: Rows, event: Any) -> None:
+    rows.put("ideas", key_of(event.originator_id), {"title": event.title, "people": {}})
+    _take_part(rows, event, event.author, "author")
+
+
+def _idea_edited(rows: Rows, event: Any) -> None:
+    rows.touch("ideas", key_of(event.originator_id))["title"] = event.title
+
+
+def _reviewer_asked(rows: Rows, event: Any) -> None:
+    _take_part(rows, event, event.reviewer, "reviewer")
+    text = f"You were asked to review “{_idea_title(rows, event)}”."
+    _notify(rows, event.reviewer, event, "idea", key_of(event.originator_id), text)
+
+
+def _idea_news(rows: Rows, event: Any) -> None:
+    text = f"“{_idea_title(rows, event)}” {IDEA_NEWS[type(event)]}"
+    if isinstance(event, Idea.Rejected | Idea.Abandoned):
+        text += f": {event.reason}"
+    elif isinstance(event, Idea.Implemented):
+        text += f": {event.impact}"
+    elif isinstance(event, Idea.ProgressReported):
+        text += f": {event.note}"
+    idea_id = key_of(event.originator_id)
+    for handle in sorted((rows.get("ideas", idea_id) or {"people": {}})["people"]):
+        _notify(rows, handle, event, "idea", idea_id, text + ".")
+
+
+def _contribution_added(rows: Rows, event: Any) -> None:
+    rows.put(
+        "contributions",
+        key_of(event.originator_id),
+        {"author": event.author, "idea_id": key_of(event.idea_id), "kind": event.kind},
     )
+    _take_part(rows, event, event.author, ROLE_OF_KIND[event.kind], idea_id=key_of(event.idea_id))
 
-    def apply(self, rows: Rows, event: Any) -> None:
-        if isinstance(event, Challenge.Drafted | Challenge.Edited):
-            challenge = dict(rows.get("challenges", key_of(event.originator_id)) or {"people": []})
-            rows.put("challenges", key_of(event.originator_id), {**challenge, "title": event.title})
-        elif isinstance(event, Idea.Submitted):
-            rows.put("ideas", key_of(event.originator_id), {"title": event.title, "people": {}})
-            self._take_part(rows, key_of(event.originator_id), event.author, "author", event)
-        elif isinstance(event, Idea.TeamMemberJoined):
-            self._take_part(rows, key_of(event.originator_id), event.member, "team member", event)
-        elif isinstance(event, Idea.Edited):
-            idea = rows.get("ideas", key_of(event.originator_id))
-            rows.put("ideas", key_of(event.originator_id), {**idea, "title": event.title})
-        elif isinstance(event, Idea.ReviewerAsked):
-            self._take_part(rows, key_of(event.originator_id), event.reviewer, "reviewer", event)
-            _notify(
-                rows,
-                event.reviewer,
-                event,
-                "idea",
-                key_of(event.originator_id),
-                f"You were asked to review “{_idea_title(rows, event)}”.",
-            )
-        elif type(event) in IDEA_NEWS:
-            text = f"“{_idea_title(rows, event)}” {IDEA_NEWS[type(event)]}"
-            if isinstance(event, Idea.Rejected | Idea.Abandoned):
-                text += f": {event.reason}"
-            elif isinstance(event, Idea.Implemented):
-                text += f": {event.impact}"
-            elif isinstance(event, Idea.ProgressReported):
-                text += f": {event.note}"
-            idea = rows.get("ideas", key_of(event.originator_id)) or {"people": {}}
-            for handle in sorted(idea["people"]):
-                _notify(rows, handle, event, "idea", key_of(event.originator_id), text + ".")
-        elif isinstance(event, Contribution.Added):
-            rows.put(
-                "contributions",
-                key_of(event.originator_id),
-                {"author": event.author, "idea_id": key_of(event.idea_id), "kind": event.kind},
-            )
-            role = {
-                "comment": "commenter",
-                "build-on": "builder-on",
-                "endorsement": "endorser",
-                "review-score": "reviewer",
-            }[event.kind]
-            self._take_part(rows, key_of(event.idea_id), event.author, role, event)
-        elif isinstance(event, Contribution.MarkedHelpful | Contribution.Hidden):
-            contribution = rows.get("contributions", key_of(event.originator_id))
-            what = (
-                "was marked helpful"
-                if isinstance(event, Contribution.MarkedHelpful)
-                else (f"was hidden by a moderator: {event.reason}")
-            )
-            _notify(
-                rows,
-                contribution["author"],
-                event,
-                "contribution",
-                key_of(event.originator_id),
-                f"Your {contribution['kind']} {what}.",
-            )
-        elif isinstance(event, Challenge.RewardGranted):
-            for handle, points in event.shares.items():
-                _notify(
-                    rows,
-                    handle,
-                    event,
-                    event.subject_kind,
-                    key_of(event.subject_id),
-                    f"You received {points} points ({event.reason}).",
-                )
-        elif type(event) in CHALLENGE_NEWS:
-            challenge = rows.get("challenges", key_of(event.originator_id)) or {
-                "people": [],
-                "title": "",
-            }
-            for handle in challenge["people"]:
-                _notify(
-                    rows,
-                    handle,
-                    event,
-                    "challenge",
-                    key_of(event.originator_id),
-                    f"The challenge “{challenge['title']}” {CHALLENGE_NEWS[type(event)]}.",
-                )
-        elif isinstance(event, Person.PointsRedeemed):
-            _notify(
-                rows,
-                event.actor,
-                event,
-                "person",
-                event.actor,
-                f"You redeemed {event.points} points for {event.item}.",
-            )
 
-    def _take_part(self, rows: Rows, idea_id: str, handle: str, role: str, event: Any) -> None:
-        idea = rows.get("ideas", idea_id)
-        if idea is None:
-            return
-        people = dict(idea["people"])
-        people[handle] = sorted(set(people.get(handle, [])) | {role})
-        rows.put("ideas", idea_id, {**idea, "people": people})
-        key = key_of(event.challenge_id)
-        challenge = dict(rows.get("challenges", key) or {"people": [], "title": ""})
-        if handle not in challenge["people"]:
-            challenge["people"] = sorted([*challenge["people"], handle])
-            rows.put("challenges", key, challenge)
+def _contribution_news(rows: Rows, event: Any) -> None:
+    contribution = rows.get("contributions", key_of(event.originator_id))
+    if isinstance(event, Contribution.MarkedHelpful):
+        what = "was marked helpful"
+    else:
+        what = f"was hidden by a moderator: {event.reason}"
+    text = f"Your {contribution['kind']} {what}."
+    _notify(rows, contribution["author"], event, "contribution", key_of(event.originator_id), text)
+
+
+def _reward_granted(rows: Rows, event: Any) -> None:
+    for handle, points in event.shares.items():
+        text = f"You received {points} points ({event.reason})."
+        _notify(rows, handle, event, event.subject_kind, key_of(event.subject_id), text)
+
+
+def _challenge_news(rows: Rows, event: Any) -> None:
+    challenge = rows.get("challenges", key_of(event.originator_id)) or _new_challenge()
+    text = f"The challenge “{challenge['title']}” {CHALLENGE_NEWS[type(event)]}."
+    for handle in challenge["people"]:
+        _notify(rows, handle, event, "challenge", key_of(event.originator_id), text)
+
+
+def _redeemed(rows: Rows, event: Any) -> None:
+    text = f"You redeemed {event.points} points for {event.item}."
+    _notify(rows, event.actor, event, "person", event.actor, text)
+
+
+def _take_part(rows: Rows, event: Any, handle: str, role: str, idea_id: str | None = None) -> None:
+    idea = rows.touch("ideas", idea_id or key_of(event.originator_id))
+    if idea is None:
+        return
+    roles = idea["people"].setdefault(handle, [])
+    add_sorted(roles, role)
+    challenge = rows.row("challenges", key_of(event.challenge_id), _new_challenge)
+    add_sorted(challenge["people"], handle)
 
 
 def _idea_title(rows: Rows, event: Any) -> str:
-    return (rows.get("ideas", key_of(event.originator_id)) or {}).get("title", "an idea")
+    return str((rows.get("ideas", key_of(event.originator_id)) or {}).get("title", "an idea"))
 
 
 def _notify(rows: Rows, handle: str, event: Any, kind: str, subject: str, text: str) -> None:
     if handle == event.actor:
         return  # people are not told what they just did themselves
+    event_id = key_of(event.event_id)
     rows.put(
         "inbox",
-        f"{handle}|{event.event_id}",
+        f"{handle}|{event_id}",
         {
             "handle": handle,
             "at": event.timestamp.isoformat(),
-            "event_id": key_of(event.event_id),
+            "event_id": event_id,
             "subject_kind": kind,
             "subject_id": subject,
             "challenge_id": key_of(event.challenge_id) if event.challenge_id else None,

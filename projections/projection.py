@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from projections.rows import VERSIONS, Rows, key_of
 
+Handler = Callable[[Rows, Any], None]
+
 
 class Projection(Protocol):
-    """A named, pure fold: ``apply`` reads the event and changes only ``rows``.
+    """A named, pure fold: each handler reads one event class and changes only ``rows``.
 
     ``name`` is stable (it keys the stored rows and checkpoint); ``version`` is bumped
     when the fold changes, so a store knows its rows must be rebuilt from zero;
-    ``handles`` names the event classes the fold reads (others pass it by).
+    ``handlers`` maps the event classes the fold reads to the function that folds each
+    (other events pass it by).
     """
 
     name: str
     version: int
 
     @property
-    def handles(self) -> frozenset[type]: ...
-
-    def apply(self, rows: Rows, event: Any) -> None: ...
+    def handlers(self) -> dict[type, Handler]: ...
 
 
 def apply_event(projection: Projection, rows: Rows, event: Any) -> bool:
@@ -32,10 +33,13 @@ def apply_event(projection: Projection, rows: Rows, event: Any) -> bool:
     store and Kafka keep per-aggregate order); anything at or below the version
     already seen is a redelivery and is ignored.
     """
+    handler = projection.handlers.get(type(event))
+    if handler is None:
+        return False
     key = key_of(event.originator_id)
     if event.originator_version <= rows.get(VERSIONS, key, 0):
         return False
-    projection.apply(rows, event)
+    handler(rows, event)
     rows.put(VERSIONS, key, event.originator_version)
     return True
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -21,7 +21,8 @@ class Rows:
     """A read model's tables: ``table -> key -> row`` (rows are JSON-ready values).
 
     Remembers which rows changed since the last :meth:`take_changes`, so a store
-    writes only those, together with its checkpoint, in one transaction.
+    writes only those, together with its checkpoint, in one transaction. Folds may
+    change a row in place after :meth:`row` or :meth:`touch`, which mark it changed.
     """
 
     def __init__(
@@ -45,12 +46,31 @@ class Rows:
         if self._track:
             self._changed.add((table, key))
 
+    def row(self, table: str, key: str, new: Callable[[], Any]) -> Any:
+        """The row at ``key`` (made by ``new()`` if absent), marked changed: edit it in place."""
+        rows = self._tables.get(table)
+        if rows is None:
+            rows = self._tables[table] = {}
+        found = rows.get(key)
+        if found is None:
+            found = rows[key] = new()
+        if self._track:
+            self._changed.add((table, key))
+        return found
+
+    def touch(self, table: str, key: str) -> Any:
+        """An existing row (or None), marked changed: edit it in place."""
+        found = self._tables.get(table, {}).get(key)
+        if found is not None and self._track:
+            self._changed.add((table, key))
+        return found
+
     def delete(self, table: str, key: str) -> None:
         if self._tables.get(table, {}).pop(key, None) is not None and self._track:
             self._changed.add((table, key))
 
     def table(self, table: str) -> dict[str, Any]:
-        """All rows of one table (do not modify; use :meth:`put`)."""
+        """All rows of one table (do not modify; use :meth:`put` or :meth:`row`)."""
         return self._tables.get(table, {})
 
     def tables(self) -> dict[str, dict[str, Any]]:
@@ -67,14 +87,17 @@ class Rows:
         return {name: rows for name, rows in self._tables.items() if not name.startswith("_")}
 
 
-def bump(rows: Rows, table: str, key: str, field: str, by: int, base: Row) -> Row:
-    """Add ``by`` to a numeric field of a row, creating the row from ``base`` if absent."""
-    row = dict(rows.get(table, key) or base)
+def bump(rows: Rows, table: str, key: str, field: str, by: int, new: Callable[[], Row]) -> Row:
+    """Add ``by`` to a numeric field of a row, creating the row with ``new()`` if absent."""
+    row: Row = rows.row(table, key, new)
     row[field] = row.get(field, 0) + by
-    rows.put(table, key, row)
     return row
 
 
-def add_to_set(values: Iterable[str], value: str) -> list[str]:
-    """A sorted list with ``value`` in it (JSON has no sets; sorted keeps it deterministic)."""
-    return sorted(set(values) | {value})
+def add_sorted(values: list[str], value: str) -> None:
+    """Insert ``value`` into a sorted list in place, once (JSON has no sets; sorted is stable)."""
+    from bisect import bisect_left
+
+    index = bisect_left(values, value)
+    if index == len(values) or values[index] != value:
+        values.insert(index, value)

@@ -8,12 +8,16 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from groundswell.stores.readmodels import Change, Checkpoint
-from projections.rows import Rows
+from projections.rows import VERSIONS, Rows
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_rows (
     projection TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL, value JSONB NOT NULL,
     PRIMARY KEY (projection, tbl, key)
+);
+CREATE TABLE IF NOT EXISTS projection_versions (
+    projection TEXT NOT NULL, aggregate_id TEXT NOT NULL, version INTEGER NOT NULL,
+    PRIMARY KEY (projection, aggregate_id)
 );
 CREATE TABLE IF NOT EXISTS projection_checkpoints (
     projection TEXT PRIMARY KEY, position BIGINT NOT NULL, version INTEGER NOT NULL
@@ -39,6 +43,12 @@ class PostgresReadModelStore:
                 "SELECT tbl, key, value FROM projection_rows WHERE projection = %s", (projection,)
             ):
                 tables.setdefault(tbl, {})[key] = value
+            tables[VERSIONS] = dict(
+                self._conn.execute(
+                    "SELECT aggregate_id, version FROM projection_versions WHERE projection = %s",
+                    (projection,),
+                ).fetchall()
+            )
         position, version = found if found else (0, 0)
         return Rows(tables), position, version
 
@@ -50,12 +60,22 @@ class PostgresReadModelStore:
     def replace(self, projection: str, rows: Rows, position: int, version: int) -> None:
         with self._lock, self._conn.transaction():
             self._conn.execute("DELETE FROM projection_rows WHERE projection = %s", (projection,))
-            with self._conn.cursor().copy(
+            self._conn.execute(
+                "DELETE FROM projection_versions WHERE projection = %s", (projection,)
+            )
+            cursor = self._conn.cursor()
+            with cursor.copy(
                 "COPY projection_rows (projection, tbl, key, value) FROM STDIN"
             ) as copy:
                 for tbl, table in rows.tables().items():
-                    for key, value in table.items():
-                        copy.write_row((projection, tbl, key, Jsonb(value)))
+                    if tbl != VERSIONS:
+                        for key, value in table.items():
+                            copy.write_row((projection, tbl, key, Jsonb(value)))
+            with cursor.copy(
+                "COPY projection_versions (projection, aggregate_id, version) FROM STDIN"
+            ) as copy:
+                for key, version in rows.table(VERSIONS).items():
+                    copy.write_row((projection, key, version))
             self._checkpoint(projection, position, version)
         rows.take_changes()
 
@@ -72,9 +92,19 @@ class PostgresReadModelStore:
         self._conn.close()
 
     def _write(self, projection: str, changes: list[Change]) -> None:
-        upserts = [(projection, t, k, Jsonb(v)) for t, k, v in changes if v is not None]
+        versions = [(projection, k, v) for t, k, v in changes if t == VERSIONS]
+        upserts = [
+            (projection, t, k, Jsonb(v)) for t, k, v in changes if v is not None and t != VERSIONS
+        ]
         deletes = [(projection, t, k) for t, k, v in changes if v is None]
         with self._conn.cursor() as cursor:
+            if versions:
+                cursor.executemany(
+                    "INSERT INTO projection_versions (projection, aggregate_id, version) "
+                    "VALUES (%s, %s, %s) ON CONFLICT (projection, aggregate_id) "
+                    "DO UPDATE SET version = excluded.version",
+                    versions,
+                )
             if upserts:
                 cursor.executemany(
                     "INSERT INTO projection_rows (projection, tbl, key, value) "
