@@ -68,6 +68,22 @@ def checked_terms(
     }
 
 
+TERM_NAMES = (
+    "title",
+    "question",
+    "sponsor",
+    "target_departments",
+    "submission_deadline",
+    "decision_deadline_days",
+    "accepted_idea_points",
+    "implemented_idea_points",
+    "helpful_contribution_points",
+    "prize_points",
+)
+
+REQUIRED_TERMS = TERM_NAMES[:6]
+
+
 class Challenge(GroundswellAggregate):
     """draft → open → review → closed → archived; every reward is paid from its pot."""
 
@@ -155,6 +171,7 @@ class Challenge(GroundswellAggregate):
             rank = prize_rank(self.reason)
             if rank is not None:
                 challenge.prizes_awarded.add(rank)
+                challenge.prize_winners.add(self.subject_id)
 
     def __init__(self, *, managers: list[str]) -> None:
         # The terms are set by Drafted.apply, the same code path as Edited.
@@ -165,6 +182,7 @@ class Challenge(GroundswellAggregate):
         self.granted = 0
         self.rewarded: set[tuple[str, str, str]] = set()
         self.prizes_awarded: set[int] = set()
+        self.prize_winners: set[UUID] = set()
 
     def _set_terms(self, terms: dict[str, Any]) -> None:
         self.title: str = terms["title"]
@@ -190,6 +208,12 @@ class Challenge(GroundswellAggregate):
         cls, challenge_id: UUID, *, pot: int, actor: str, at: datetime, **terms: Any
     ) -> Challenge:
         """Draft a challenge, funding its pot from the treasury when ``pot`` > 0."""
+        unknown = sorted(set(terms) - set(TERM_NAMES))
+        if unknown:
+            raise InvalidInput(f"a challenge has no term {unknown[0]!r}.", field=unknown[0])
+        missing = [name for name in REQUIRED_TERMS if name not in terms]
+        if missing:
+            raise InvalidInput(f"a challenge needs a {missing[0]}.", field=missing[0])
         fields = checked_terms(**terms)
         pot = whole_points("pot", pot)
         challenge: Challenge = cls._begin(
@@ -205,10 +229,34 @@ class Challenge(GroundswellAggregate):
             challenge._record(cls.PotFunded, actor, at, points=pot)
         return challenge
 
-    def edit(self, *, actor: str, at: datetime, **terms: Any) -> None:
+    def edit(self, *, actor: str, at: datetime, **changes: Any) -> None:
+        """Change some of the terms while draft; the terms not named stay as they are."""
         self.require_manager(actor, "edit it")
         self._require_stage({Stage.DRAFT}, "edited")
-        self._record(self.Edited, actor, at, **checked_terms(**terms))
+        unknown = sorted(set(changes) - set(TERM_NAMES))
+        if unknown:
+            raise InvalidInput(
+                f"a challenge has no term {unknown[0]!r}; terms are {', '.join(TERM_NAMES)}.",
+                field=unknown[0],
+            )
+        if not changes:
+            raise InvalidInput("name at least one term to change.")
+        self._record(self.Edited, actor, at, **checked_terms(**{**self.terms(), **changes}))
+
+    def terms(self) -> dict[str, Any]:
+        """The current terms, as the fields of ``Drafted`` and ``Edited`` name them."""
+        return {
+            "title": self.title,
+            "question": self.question,
+            "sponsor": self.sponsor,
+            "target_departments": list(self.target_departments),
+            "submission_deadline": self.submission_deadline,
+            "decision_deadline_days": self.decision_deadline_days,
+            "accepted_idea_points": self.policy.accepted_idea,
+            "implemented_idea_points": self.policy.implemented_idea,
+            "helpful_contribution_points": self.policy.helpful_contribution,
+            "prize_points": list(self.policy.prizes),
+        }
 
     def add_manager(self, manager: str, *, actor: str, at: datetime) -> None:
         self.require_manager(actor, "add a manager")
@@ -274,6 +322,8 @@ class Challenge(GroundswellAggregate):
                 raise RewardRefused("prizes are awarded once the challenge is in review or closed.")
             if rank in self.prizes_awarded:
                 raise AlreadyRewarded(f"prize {rank} has already been awarded.", field="reason")
+            if subject.id in self.prize_winners:
+                raise AlreadyRewarded("this idea has already won a prize; one prize per idea.")
         if reason not in subject.qualifies_for:
             raise RewardRefused(
                 f"the {subject.kind} is {subject.status}; it does not qualify for {reason!r}.",

@@ -312,6 +312,7 @@ class Idea(GroundswellAggregate):
 
     def undo_merge(self, target: Idea, challenge: Challenge, *, actor: str, at: datetime) -> None:
         challenge.require_manager(actor, "undo merges")
+        challenge.require_active("undo merges")
         if self.status is not IdeaStatus.MERGED or self.merged_into != target.id:
             raise WrongStage("this idea is not merged into that idea.")
         self._record(self.MergeUndone, actor, at, target_idea_id=target.id)

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from domain.challenge import Challenge
+from domain.errors import AlreadyDone
 from domain.person import Role
 from groundswell.application import GroundswellApplication, Receipt
 from groundswell.services.unit_of_work import UnitOfWork
@@ -21,6 +22,10 @@ class ChallengeService(GroundswellApplication):
 
         def command(uow: UnitOfWork) -> UUID:
             uow.person(actor).require_role(Role.MANAGER, "draft a challenge")
+            if uow.exists(new_id):
+                raise AlreadyDone(
+                    f"a challenge with id {new_id} exists already.", field="challenge_id"
+                )
             uow.add(Challenge.draft(new_id, pot=pot, actor=actor, at=uow.now, **terms))
             return new_id
 

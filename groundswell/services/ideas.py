@@ -6,6 +6,7 @@ from collections.abc import Callable
 from uuid import UUID, uuid4
 
 from domain.challenge import Challenge
+from domain.errors import AlreadyDone
 from domain.idea import Idea
 from groundswell.application import GroundswellApplication, Receipt
 from groundswell.services.unit_of_work import UnitOfWork
@@ -28,6 +29,8 @@ class IdeaService(GroundswellApplication):
         def command(uow: UnitOfWork) -> UUID:
             challenge = uow.get(Challenge, challenge_id)
             author = uow.person(actor)
+            if uow.exists(new_id):
+                raise AlreadyDone(f"an idea with id {new_id} exists already.", field="idea_id")
             uow.add(
                 Idea.submit(
                     new_id, challenge, author, title=title, description=description, at=uow.now

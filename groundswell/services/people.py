@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from domain.errors import AlreadyDone
-from domain.person import Person, checked_handle, person_id
+from domain.errors import AlreadyDone, InvalidInput, NotFound
+from domain.person import Person, Role, checked_handle, person_id
 from groundswell.application import GroundswellApplication, Receipt
 from groundswell.services.unit_of_work import UnitOfWork
+
+# The local operator (the CLI on the server) acts as "system"; it is no person and no
+# person may take the name. Everyone else needs the admin role to manage people.
+SYSTEM = "system"
+
+
+def require_admin(uow: UnitOfWork, actor: str, doing: str) -> None:
+    if actor != SYSTEM:
+        uow.person(actor).require_role(Role.ADMIN, doing)
 
 
 class PeopleService(GroundswellApplication):
@@ -19,12 +28,17 @@ class PeopleService(GroundswellApplication):
         department: str,
         pseudonym: str | None = None,
         roles: list[str] | None = None,
-        actor: str = "admin",
+        actor: str = SYSTEM,
     ) -> Receipt:
         """Register someone who may take part (an administrator's command)."""
 
         def command(uow: UnitOfWork) -> UUID:
-            if uow.exists(person_id(checked_handle(handle))):
+            require_admin(uow, actor, "register people")
+            if checked_handle(handle) == SYSTEM:
+                raise InvalidInput(
+                    f"{SYSTEM!r} is reserved; choose another handle.", field="handle"
+                )
+            if uow.exists(person_id(handle)):
                 raise AlreadyDone(f"{handle!r} is already registered.", field="handle")
             person = Person.register(
                 handle=handle,
@@ -50,16 +64,18 @@ class PeopleService(GroundswellApplication):
 
         return self.run(command)
 
-    def change_department(self, handle: str, department: str, *, actor: str = "admin") -> Receipt:
+    def change_department(self, handle: str, department: str, *, actor: str = SYSTEM) -> Receipt:
         def command(uow: UnitOfWork) -> UUID:
+            require_admin(uow, actor, "change departments")
             person = uow.person(handle)
             person.change_department(department, actor=actor, at=uow.now)
             return person.id
 
         return self.run(command)
 
-    def change_roles(self, handle: str, roles: list[str], *, actor: str = "admin") -> Receipt:
+    def change_roles(self, handle: str, roles: list[str], *, actor: str = SYSTEM) -> Receipt:
         def command(uow: UnitOfWork) -> UUID:
+            require_admin(uow, actor, "change roles")
             person = uow.person(handle)
             person.change_roles(roles, actor=actor, at=uow.now)
             return person.id
@@ -77,4 +93,9 @@ class PeopleService(GroundswellApplication):
         return self.run(command)
 
     def person(self, handle: str) -> Person:
-        return self.load(Person, person_id(handle))
+        try:
+            return self.load(Person, person_id(handle))
+        except NotFound:
+            raise NotFound(
+                f"nobody with handle {handle!r} is registered.", field="handle"
+            ) from None

@@ -1,0 +1,112 @@
+"""`groundswell people ...`: register people, pseudonyms, departments, roles, wallets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from domain.errors import NotFound
+from groundswell.cli.common import Actor, AdminActor, act, engine, fail
+from groundswell.cli.views import show
+from groundswell.services.people import SYSTEM
+
+app = typer.Typer(help="Register people and look at what they hold.", no_args_is_help=True)
+
+Handle = Annotated[str, typer.Argument(help="Their handle: lowercase letters, digits, . _ -")]
+Roles = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--role",
+        help="contributor, manager, owner, auditor or admin; repeat for several.",
+        show_default=False,
+    ),
+]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    handle: Handle,
+    name: Annotated[str, typer.Option(help="Their full name.", show_default=False)],
+    department: Annotated[str, typer.Option(help="Their department.", show_default=False)],
+    pseudonym: Annotated[
+        str | None, typer.Option(help="Shown instead of the name on public boards.")
+    ] = None,
+    role: Roles = None,
+    actor: AdminActor = SYSTEM,
+) -> None:
+    """Register someone who may take part (a contributor unless --role says otherwise)."""
+    act(
+        ctx,
+        f"registered {handle}",
+        lambda e: e.register_person(
+            handle,
+            name=name,
+            department=department,
+            pseudonym=pseudonym,
+            roles=role or None,
+            actor=actor,
+        ),
+    )
+
+
+@app.command("pseudonym")
+def pseudonym(
+    ctx: typer.Context,
+    actor: Actor,
+    name: Annotated[str | None, typer.Argument(help="The pseudonym to show.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Show the real name again.")] = False,
+) -> None:
+    """Choose the pseudonym shown on public boards (for yourself only)."""
+    if (name is None) == (not clear):
+        fail("give a pseudonym, or --clear to show your name again.", "pseudonym")
+    act(ctx, f"pseudonym of {actor} changed", lambda e: e.choose_pseudonym(actor, name))
+
+
+@app.command("department")
+def department(
+    ctx: typer.Context,
+    handle: Handle,
+    department: Annotated[str, typer.Argument(help="The new department.")],
+    actor: AdminActor = SYSTEM,
+) -> None:
+    """Move someone to another department."""
+    act(
+        ctx,
+        f"moved {handle} to {department}",
+        lambda e: e.change_department(handle, department, actor=actor),
+    )
+
+
+@app.command("roles")
+def roles(
+    ctx: typer.Context, handle: Handle, role: Roles = None, actor: AdminActor = SYSTEM
+) -> None:
+    """Replace someone's roles."""
+    act(
+        ctx, f"roles of {handle} changed", lambda e: e.change_roles(handle, role or [], actor=actor)
+    )
+
+
+@app.command("show")
+def show_person(ctx: typer.Context, handle: Handle) -> None:
+    """Department, pseudonym, roles, balance and earnings, and the full history."""
+    app_ = engine(ctx)
+    try:
+        person = app_.person(handle)
+    except NotFound:
+        fail(f"nobody with handle {handle!r} is registered.", "handle")
+    show(
+        f"Person {person.handle}",
+        [
+            ("Name", person.name),
+            ("Department", person.department),
+            ("Pseudonym", person.pseudonym),
+            ("Roles", person.roles),
+            ("Balance", f"{person.balance} points"),
+            ("Earned", f"{person.earned} points"),
+            ("Id", person.id),
+        ],
+        app_.history(person.id),
+    )

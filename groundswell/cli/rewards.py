@@ -1,0 +1,74 @@
+"""`groundswell reward ...`: grant what the policy names, award prizes, redeem points."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from domain.challenge import Challenge
+from groundswell.application import Receipt
+from groundswell.cli.common import Actor, act, engine, id_argument, out
+from groundswell.engine import Engine
+
+app = typer.Typer(help="Pay rewards from a challenge's pot; spend them.", no_args_is_help=True)
+
+SubjectId = Annotated[UUID, id_argument("SUBJECT", "The idea or contribution rewarded.")]
+
+
+def say_shares(app_: Engine, receipt: Receipt, reason: str, subject_id: UUID) -> None:
+    """Tell who received what: the shares of the grant just written."""
+    assert receipt.id is not None
+    for event in reversed(app_.history(receipt.id)):
+        if (
+            isinstance(event, Challenge.RewardGranted)
+            and event.reason == reason
+            and event.subject_id == subject_id
+        ):
+            shares = ", ".join(f"{who} +{points}" for who, points in event.shares.items())
+            out().print(f"  {event.amount} points: {shares}")
+            return
+
+
+@app.command("grant")
+def grant(ctx: typer.Context, reason: str, subject_id: SubjectId, actor: Actor) -> None:
+    """Grant REASON (idea-accepted, idea-implemented, helpful-contribution, prize-N)."""
+    receipt = act(
+        ctx,
+        f"granted {reason} from the pot of challenge",
+        lambda e: e.grant_reward(actor, reason, subject_id),
+    )
+    say_shares(engine(ctx), receipt, reason, subject_id)
+
+
+@app.command("prize")
+def prize(
+    ctx: typer.Context,
+    idea_id: Annotated[UUID, id_argument("IDEA", "The idea that wins the prize.")],
+    rank: Annotated[int, typer.Option(help="1 for the first prize, 2 for the second...")],
+    actor: Actor,
+) -> None:
+    """Award the challenge's prize of RANK to an accepted idea's team."""
+    receipt = act(
+        ctx,
+        f"awarded prize {rank} from the pot of challenge",
+        lambda e: e.award_prize(actor, idea_id, rank),
+    )
+    say_shares(engine(ctx), receipt, f"prize-{rank}", idea_id)
+
+
+@app.command("redeem")
+def redeem(
+    ctx: typer.Context,
+    points: Annotated[int, typer.Argument(help="How many points to spend.")],
+    item: Annotated[str, typer.Option(help="What you take from the reward store.")],
+    actor: Actor,
+) -> None:
+    """Spend your own points in the reward store."""
+    act(
+        ctx,
+        f"{actor} redeemed {points} points for {item!r}",
+        lambda e: e.redeem_points(actor, points, item),
+    )
+    out().print(f"  balance now {engine(ctx).person(actor).balance} points")

@@ -1,0 +1,70 @@
+"""The root command: global options, the command groups, and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from groundswell.cli import challenges, contributions, ideas, people, rewards
+from groundswell.cli.common import Session, fail, out, session
+from groundswell.demo import DemoRefused, run_demo
+from groundswell.settings import DEFAULT_DATA_DIR, Settings
+
+app = typer.Typer(
+    name="groundswell",
+    help="Challenges, ideas, contributions and rewards: every step an immutable event.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(people.app, name="people")
+app.add_typer(challenges.app, name="challenge")
+app.add_typer(ideas.app, name="idea")
+app.add_typer(contributions.app, name="contribution")
+app.add_typer(rewards.app, name="reward")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            envvar="GROUNDSWELL_DATA_DIR",
+            help="Where the embedded SQLite event store lives.",
+        ),
+    ] = DEFAULT_DATA_DIR,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="DATABASE_URL",
+            help="postgresql://user:password@host:5432/dbname; overrides --data-dir.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    # Only settings here: the engine is built when a command first needs it.
+    found = Session(Settings(data_dir=data_dir, database_url=database_url))
+    ctx.obj = found
+    ctx.call_on_close(found.close)
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Delete the SQLite event store first.")
+    ] = False,
+) -> None:
+    """Simulate an organisation running three challenges, then show what happened."""
+    try:
+        run_demo(session(ctx).settings, fresh=fresh, console=out())
+    except DemoRefused as refused:
+        fail(str(refused))
+
+
+def main() -> None:
+    """Entry point of the ``groundswell`` console script."""
+    app()
