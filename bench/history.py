@@ -76,8 +76,8 @@ def write_history(
             batch.append(idea)
             for member in rng.sample(crowd, rng.randint(0, 2)):
                 if member.handle not in idea.team:
-                    idea.invite(member, actor=author.handle, at=at)
-                    idea.join(member, at=at)
+                    idea.invite(challenge, member, has_endorsed=False, actor=author.handle, at=at)
+                    idea.join(challenge, member, at=at)
             for contributor in rng.sample(crowd, rng.randint(1, 6)):
                 if contributor.handle in idea.team:
                     continue

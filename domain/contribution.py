@@ -104,6 +104,7 @@ class Contribution(GroundswellAggregate):
         """Check the rules for ``kind`` and create the contribution."""
         challenge.require_active("contribute")
         idea.require_open_for_input()
+        author.require_can_take_part("contribute")
         if kind in ONCE_PER_PERSON and contribution_id != once_per_person_id(
             kind, idea.id, author.handle
         ):
@@ -115,6 +116,8 @@ class Contribution(GroundswellAggregate):
         if kind is ContributionKind.REVIEW_SCORE:
             if author.handle not in idea.reviewers:
                 raise NotPermitted(f"{author.handle} was not asked to review this idea.")
+            if author.handle in idea.team:
+                raise NotPermitted("a team member cannot score their own idea.")
             if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
                 raise InvalidInput("a review score is a whole number from 1 to 5.", field="score")
         elif score is not None:

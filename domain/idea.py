@@ -210,6 +210,7 @@ class Idea(GroundswellAggregate):
         at: datetime,
     ) -> Idea:
         challenge.require_open_for_submissions(at)
+        author.require_can_take_part("submit ideas")
         return cls._begin(
             cls.Submitted,
             idea_id,
@@ -222,7 +223,10 @@ class Idea(GroundswellAggregate):
             department=author.department,
         )
 
-    def edit(self, *, title: str, description: str, actor: str, at: datetime) -> None:
+    def edit(
+        self, challenge: Challenge, *, title: str, description: str, actor: str, at: datetime
+    ) -> None:
+        challenge.require_active("edit ideas")
         self._require_team(actor, "edit it")
         self._require_status({IdeaStatus.SUBMITTED}, "edited (ideas can be edited until review)")
         self._record(
@@ -233,14 +237,26 @@ class Idea(GroundswellAggregate):
             description=text("description", description),
         )
 
-    def withdraw(self, *, actor: str, at: datetime) -> None:
+    def withdraw(self, challenge: Challenge, *, actor: str, at: datetime) -> None:
+        challenge.require_active("withdraw ideas")
         if actor != self.author:
             raise NotPermitted("only the author may withdraw an idea.")
         self._require_status(UNDECIDED, "withdrawn")
         self._record(self.Withdrawn, actor, at)
 
-    def invite(self, invitee: Person, *, actor: str, at: datetime) -> None:
+    def invite(
+        self, challenge: Challenge, invitee: Person, *, has_endorsed: bool, actor: str, at: datetime
+    ) -> None:
+        """Invite someone to the team. Endorsers and reviewers stay independent of it."""
+        challenge.require_active("invite team members")
         self._require_team(actor, "invite team members")
+        invitee.require_can_take_part("join idea teams")
+        if has_endorsed:
+            raise NotPermitted(
+                f"{invitee.handle} endorsed this idea; endorsers stay independent of its team."
+            )
+        if invitee.handle in self.reviewers:
+            raise NotPermitted(f"{invitee.handle} reviews this idea and cannot join its team.")
         self._require_status(UNDECIDED | {IdeaStatus.ACCEPTED}, "given new team members")
         if invitee.handle in self.team:
             raise AlreadyDone(f"{invitee.handle} is already on the team.", field="invitee")
@@ -248,10 +264,13 @@ class Idea(GroundswellAggregate):
             raise AlreadyDone(f"{invitee.handle} has already been invited.", field="invitee")
         self._record(self.TeamMemberInvited, actor, at, invitee=invitee.handle)
 
-    def join(self, member: Person, *, at: datetime) -> None:
+    def join(self, challenge: Challenge, member: Person, *, at: datetime) -> None:
         """The invitee accepts the invitation; only they can."""
+        challenge.require_active("join idea teams")
         if member.handle not in self.invited:
             raise NotPermitted(f"{member.handle} has not been invited to this idea's team.")
+        if member.handle in self.reviewers:
+            raise NotPermitted(f"{member.handle} reviews this idea and cannot join its team.")
         self._require_status(UNDECIDED | {IdeaStatus.ACCEPTED}, "joined")
         self._record(
             self.TeamMemberJoined,
@@ -268,7 +287,7 @@ class Idea(GroundswellAggregate):
     ) -> None:
         challenge.require_manager(actor, "ask for reviews")
         self._require_status(UNDECIDED, "reviewed")
-        if reviewer.handle in self.team:
+        if reviewer.handle in self.team or reviewer.handle in self.invited:
             raise InvalidInput("a team member cannot review their own idea.", field="reviewer")
         if reviewer.handle in self.reviewers:
             raise AlreadyDone(f"{reviewer.handle} has already been asked.", field="reviewer")

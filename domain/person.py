@@ -150,6 +150,11 @@ class Person(GroundswellAggregate):
     def has_role(self, role: Role) -> bool:
         return role.value in self.roles or Role.ADMIN.value in self.roles
 
+    def require_can_take_part(self, doing: str) -> None:
+        """Auditors read everything and change nothing; everyone else may take part."""
+        if set(self.roles) <= {Role.AUDITOR.value}:
+            raise NotPermitted(f"{self.handle} is an auditor; auditors read but do not {doing}.")
+
     def require_role(self, role: Role, doing: str) -> None:
         if not self.has_role(role):
             raise NotPermitted(f"{self.handle} needs the {role.value} role to {doing}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -23,12 +24,13 @@ def prize_reason(rank: int) -> str:
     return f"prize-{rank}"
 
 
+PRIZE_REASON = re.compile(r"prize-([1-9][0-9]{0,2})")
+
+
 def prize_rank(reason: str) -> int | None:
     """The rank named by a prize reason, or None when the reason is not a prize."""
-    prefix, _, rank = reason.partition("-")
-    if prefix != "prize" or not rank.isdigit():
-        return None
-    return int(rank)
+    found = PRIZE_REASON.fullmatch(reason)
+    return int(found.group(1)) if found else None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from groundswell.services.unit_of_work import UnitOfWork
 T = TypeVar("T")
 A = TypeVar("A", bound=GroundswellAggregate)
 
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 12
 
 
 def utc_now() -> datetime:
@@ -67,7 +67,7 @@ class GroundswellApplication(Application):
             try:
                 recordings = self.save(*changed)
             except IntegrityError:
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.2)))
                 continue
             position = max((r.notification.id for r in recordings), default=None)
             return Receipt(result_id, position, len(recordings))

@@ -5,14 +5,16 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.errors import DomainError
 from groundswell.engine import Engine
 
-START = datetime(2025, 9, 1, 7, 30, tzinfo=UTC)
+# Every step of the story lies within its first SPAN_DAYS days, and the story ends on the
+# day before it is played, so its dates look current and follow-up debt is realistic.
+SPAN_DAYS = 140
 SEED = 20250901
 
 MANAGERS = ("mia", "omar", "grace")
@@ -94,6 +96,12 @@ def members(*departments: str) -> list[str]:
     return [handle for d in chosen for handle, _, _ in CONTRIBUTORS[d]]
 
 
+def story_start(today: date | None = None) -> datetime:
+    """When the story begins: SPAN_DAYS before today's midnight (UTC)."""
+    today = today or datetime.now(UTC).date()
+    return datetime.combine(today, time(), tzinfo=UTC) - timedelta(days=SPAN_DAYS)
+
+
 def challenge_id(key: str) -> UUID:
     """Demo ids are fixed, so every run of the demo tells the same story."""
     return uuid5(NAMESPACE_URL, f"groundswell:demo:challenge:{key}")
@@ -106,7 +114,7 @@ def idea_id(key: str) -> UUID:
 class SimClock:
     """Simulated time: the story moves it forward; each reading adds a few seconds."""
 
-    def __init__(self, start: datetime = START) -> None:
+    def __init__(self, start: datetime) -> None:
         self.start = start
         self.now = start
 
@@ -150,7 +158,8 @@ class Script:
     be written one after the other yet interleave in time, as they would for real.
     """
 
-    def __init__(self, seed: int = SEED) -> None:
+    def __init__(self, start: datetime, seed: int = SEED) -> None:
+        self.start = start
         self.rng = random.Random(seed)
         self.steps: list[Step] = []
         self.teams: dict[str, set[str]] = {}
@@ -159,6 +168,10 @@ class Script:
     def at(self, day: float, command: str, *args: Any, keep: str | None = None, **kw: Any) -> None:
         """On ``day``, call ``engine.<command>(*args, **kw)``; ``keep`` names the new id."""
         self.steps.append(Step(day, len(self.steps), command, args, kw, keep))
+
+    def date_of(self, day: int) -> str:
+        """The ISO date of a simulated day (deadlines are dates, written relative to the start)."""
+        return (self.start + timedelta(days=day)).date().isoformat()
 
     def submit(
         self, day: float, key: str, challenge: str, author: str, title: str, text: str

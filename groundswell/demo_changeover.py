@@ -7,12 +7,12 @@ from typing import Any
 from groundswell.demo_cast import Ref, Script, challenge_id, idea_id, members
 
 KEY = "changeover"
+DEADLINE_DAY = 28  # submissions close at the end of this simulated day
 TERMS: dict[str, Any] = {
     "title": "Cut changeover time on Line 3",
     "question": "Changeovers on Line 3 take 95 minutes on average. How do we get below 45?",
     "sponsor": "Katrin Vogel, COO",
     "target_departments": ["Production", "Logistics", "R&D"],
-    "submission_deadline": "2025-09-29",
     "decision_deadline_days": 30,
     "accepted_idea_points": 100,
     "implemented_idea_points": 250,
@@ -82,8 +82,9 @@ VOICES = members("Production") * 3 + members("Logistics") * 2 + members("R&D") +
 def write(s: Script) -> None:
     """Schedule the whole life of the changeover challenge."""
     cid = challenge_id(KEY)
-    s.at(0.4, "draft_challenge", "mia", pot=3000, challenge_id=cid, **TERMS)
-    clearer = {**TERMS, "question": TERMS["question"] + " No new machines are needed to take part."}
+    terms = {**TERMS, "submission_deadline": s.date_of(DEADLINE_DAY)}
+    s.at(0.4, "draft_challenge", "mia", pot=3000, challenge_id=cid, **terms)
+    clearer = {**terms, "question": TERMS["question"] + " No new machines are needed to take part."}
     s.at(1.3, "edit_challenge", "mia", cid, **clearer)
     s.at(1.5, "change_roles", "omar", ["contributor", "manager"])
     s.at(1.6, "add_manager", "mia", cid, "omar")

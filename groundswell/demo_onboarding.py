@@ -7,13 +7,13 @@ from typing import Any
 from groundswell.demo_cast import Ref, Script, challenge_id, idea_id, members
 
 KEY = "onboarding"
+DEADLINE_DAY = 100  # submissions close at the end of this simulated day
 TERMS: dict[str, Any] = {
     "title": "First 30 days: onboarding that sticks",
     "question": "One in five new colleagues leaves within a year. "
     "What would have made your first 30 days better?",
     "sponsor": "Ines Brandt, Head of HR",
     "target_departments": ["Production", "Sales", "R&D", "Finance", "HR", "Logistics"],
-    "submission_deadline": "2025-12-10",
     "decision_deadline_days": 21,
     "accepted_idea_points": 60,
     "implemented_idea_points": 150,
@@ -54,9 +54,10 @@ VOICES = members()
 
 
 def write(s: Script) -> None:
-    """Schedule the onboarding challenge up to the end of the simulation (day 140)."""
+    """Schedule the onboarding challenge up to the end of the simulation (the day before today)."""
     cid = challenge_id(KEY)
-    s.at(70.4, "draft_challenge", "grace", pot=800, challenge_id=cid, **TERMS)
+    terms = {**TERMS, "submission_deadline": s.date_of(DEADLINE_DAY)}
+    s.at(70.4, "draft_challenge", "grace", pot=800, challenge_id=cid, **terms)
     s.at(71.5, "top_up_pot", "grace", cid, 400)
     s.at(72.4, "open_challenge", "grace", cid)
     for key, author, day, title, text in IDEAS:
@@ -152,4 +153,4 @@ def write(s: Script) -> None:
         idea_id("buddy"),
         "It is weeks past the decision date. Is anyone still looking at these ideas?",
     )
-    s.at(140.0, "comment", "leila.karimi", idea_id("ppe"), "Any news on this?")
+    s.at(139.6, "comment", "leila.karimi", idea_id("ppe"), "Any news on this?")

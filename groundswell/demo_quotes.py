@@ -7,13 +7,13 @@ from typing import Any
 from groundswell.demo_cast import Ref, Script, challenge_id, idea_id, members
 
 KEY = "quotes"
+DEADLINE_DAY = 60  # submissions close at the end of this simulated day
 TERMS: dict[str, Any] = {
     "title": "Quote-to-order in one day",
     "question": "Customers wait three days for a quote and two more for the order confirmation. "
     "How do we get to one day?",
     "sponsor": "Henrik Aalto, Sales Director",
     "target_departments": ["Sales", "Finance"],
-    "submission_deadline": "2025-10-31",
     "decision_deadline_days": 30,
     "accepted_idea_points": 80,
     "implemented_idea_points": 200,
@@ -71,7 +71,8 @@ VOICES = CIRCLE * 6 + ["nadia.rahman", "oscar.nilsson", "yusuf.demir", "amelie.f
 def write(s: Script) -> None:
     """Schedule the quote-to-order challenge, closed but not archived at the end."""
     cid = challenge_id(KEY)
-    s.at(20.4, "draft_challenge", "omar", pot=1500, challenge_id=cid, **TERMS)
+    terms = {**TERMS, "submission_deadline": s.date_of(DEADLINE_DAY)}
+    s.at(20.4, "draft_challenge", "omar", pot=1500, challenge_id=cid, **terms)
     s.at(22.4, "open_challenge", "omar", cid)
     for key, author, day, title, text in IDEAS:
         s.submit(day, key, KEY, author, title, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn
@@ -14,17 +15,19 @@ from rich.text import Text
 
 from domain.errors import DomainError
 from groundswell.application import Receipt
-from groundswell.bootstrap import build_engine
+from groundswell.bootstrap import build_engine, build_read_models
 from groundswell.engine import Engine
+from groundswell.read_models import ReadModels
 from groundswell.settings import Settings
 
 
 class Session:
-    """The settings the root command was given, and the engine, built on first use."""
+    """The settings the root command was given; the engine and read models, built on first use."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._engine: Engine | None = None
+        self._read_models: ReadModels | None = None
 
     @property
     def engine(self) -> Engine:
@@ -37,7 +40,21 @@ class Session:
                 fail(f"cannot open the event store: {error}")
         return self._engine
 
+    @property
+    def read_models(self) -> ReadModels:
+        """Every projection, fed in-process from the engine's notification log."""
+        if self._read_models is None:
+            engine = self.engine
+            try:
+                self._read_models = build_read_models(engine, self.settings)
+            except (sqlite3.Error, OSError) as error:
+                fail(f"cannot open the read models: {error}")
+        return self._read_models
+
     def close(self) -> None:
+        if self._read_models is not None:
+            self._read_models.close()
+            self._read_models = None
         if self._engine is not None:
             self._engine.close()
             self._engine = None

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from uuid import UUID, uuid4
 
 from domain.challenge import Challenge
+from domain.contribution import ContributionKind, once_per_person_id
 from domain.errors import AlreadyDone
 from domain.idea import Idea
 from groundswell.application import GroundswellApplication, Receipt
@@ -43,20 +44,30 @@ class IdeaService(GroundswellApplication):
     def edit_idea(self, actor: str, idea_id: UUID, *, title: str, description: str) -> Receipt:
         return self._on_idea(
             idea_id,
-            lambda i, c, uow: i.edit(title=title, description=description, actor=actor, at=uow.now),
+            lambda i, c, uow: i.edit(
+                c, title=title, description=description, actor=actor, at=uow.now
+            ),
         )
 
     def withdraw_idea(self, actor: str, idea_id: UUID) -> Receipt:
-        return self._on_idea(idea_id, lambda i, c, uow: i.withdraw(actor=actor, at=uow.now))
+        return self._on_idea(idea_id, lambda i, c, uow: i.withdraw(c, actor=actor, at=uow.now))
 
     def invite_to_team(self, actor: str, idea_id: UUID, invitee: str) -> Receipt:
-        return self._on_idea(
-            idea_id, lambda i, c, uow: i.invite(uow.person(invitee), actor=actor, at=uow.now)
-        )
+        def change(idea: Idea, challenge: Challenge, uow: UnitOfWork) -> None:
+            endorsement = once_per_person_id(ContributionKind.ENDORSEMENT, idea.id, invitee)
+            idea.invite(
+                challenge,
+                uow.person(invitee),
+                has_endorsed=uow.exists(endorsement),
+                actor=actor,
+                at=uow.now,
+            )
+
+        return self._on_idea(idea_id, change)
 
     def join_team(self, actor: str, idea_id: UUID) -> Receipt:
         """Accept an invitation to an idea's team (only the invitee can)."""
-        return self._on_idea(idea_id, lambda i, c, uow: i.join(uow.person(actor), at=uow.now))
+        return self._on_idea(idea_id, lambda i, c, uow: i.join(c, uow.person(actor), at=uow.now))
 
     def ask_reviewer(self, actor: str, idea_id: UUID, reviewer: str) -> Receipt:
         return self._on_idea(
