@@ -12,7 +12,6 @@ from typing import Any
 from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
-from domain.person import Person
 from projections.projection import Handler
 from projections.rows import Rows, add_sorted, key_of
 
@@ -44,8 +43,13 @@ ROLE_OF_KIND = {
 
 
 class NotificationsProjection:
-    """Tables: ``inbox`` (handle|event id → notice), ``ideas`` (idea → title, participants),
-    ``challenges`` (challenge → title, participants), ``contributions`` (author, kind)."""
+    """Tables: ``notices`` (event id → what happened and to whom it is told), ``ideas``
+    (idea → title, participants), ``challenges`` (challenge → title, participants),
+    ``contributions`` (author, kind).
+
+    One notice per event, listing its recipients, rather than one row per person and
+    event: a decision on a popular idea is one row, however many took part.
+    """
 
     name = "notifications"
     version = 1
@@ -62,7 +66,6 @@ class NotificationsProjection:
             Contribution.MarkedHelpful: _contribution_news,
             Contribution.Hidden: _contribution_news,
             Challenge.RewardGranted: _reward_granted,
-            Person.PointsRedeemed: _redeemed,
             **{news: _idea_news for news in IDEA_NEWS},
             **{news: _challenge_news for news in CHALLENGE_NEWS},
         }
@@ -88,7 +91,7 @@ def _idea_edited(rows: Rows, event: Any) -> None:
 def _reviewer_asked(rows: Rows, event: Any) -> None:
     _take_part(rows, event, event.reviewer, "reviewer")
     text = f"You were asked to review “{_idea_title(rows, event)}”."
-    _notify(rows, event.reviewer, event, "idea", key_of(event.originator_id), text)
+    _notify(rows, [event.reviewer], event, "idea", key_of(event.originator_id), text)
 
 
 def _idea_news(rows: Rows, event: Any) -> None:
@@ -100,8 +103,8 @@ def _idea_news(rows: Rows, event: Any) -> None:
     elif isinstance(event, Idea.ProgressReported):
         text += f": {event.note}"
     idea_id = key_of(event.originator_id)
-    for handle in sorted((rows.get("ideas", idea_id) or {"people": {}})["people"]):
-        _notify(rows, handle, event, "idea", idea_id, text + ".")
+    people = (rows.get("ideas", idea_id) or {"people": {}})["people"]
+    _notify(rows, sorted(people), event, "idea", idea_id, text + ".")
 
 
 def _contribution_added(rows: Rows, event: Any) -> None:
@@ -120,25 +123,20 @@ def _contribution_news(rows: Rows, event: Any) -> None:
     else:
         what = f"was hidden by a moderator: {event.reason}"
     text = f"Your {contribution['kind']} {what}."
-    _notify(rows, contribution["author"], event, "contribution", key_of(event.originator_id), text)
+    subject = key_of(event.originator_id)
+    _notify(rows, [contribution["author"]], event, "contribution", subject, text)
 
 
 def _reward_granted(rows: Rows, event: Any) -> None:
-    for handle, points in event.shares.items():
-        text = f"You received {points} points ({event.reason})."
-        _notify(rows, handle, event, event.subject_kind, key_of(event.subject_id), text)
+    text = f"You received {{points}} points ({event.reason})."
+    subject = key_of(event.subject_id)
+    _notify(rows, sorted(event.shares), event, event.subject_kind, subject, text, event.shares)
 
 
 def _challenge_news(rows: Rows, event: Any) -> None:
     challenge = rows.get("challenges", key_of(event.originator_id)) or _new_challenge()
     text = f"The challenge “{challenge['title']}” {CHALLENGE_NEWS[type(event)]}."
-    for handle in challenge["people"]:
-        _notify(rows, handle, event, "challenge", key_of(event.originator_id), text)
-
-
-def _redeemed(rows: Rows, event: Any) -> None:
-    text = f"You redeemed {event.points} points for {event.item}."
-    _notify(rows, event.actor, event, "person", event.actor, text)
+    _notify(rows, challenge["people"], event, "challenge", key_of(event.originator_id), text)
 
 
 def _take_part(rows: Rows, event: Any, handle: str, role: str, idea_id: str | None = None) -> None:
@@ -155,27 +153,53 @@ def _idea_title(rows: Rows, event: Any) -> str:
     return str((rows.get("ideas", key_of(event.originator_id)) or {}).get("title", "an idea"))
 
 
-def _notify(rows: Rows, handle: str, event: Any, kind: str, subject: str, text: str) -> None:
-    if handle == event.actor:
-        return  # people are not told what they just did themselves
+def _notify(
+    rows: Rows,
+    handles: list[str],
+    event: Any,
+    kind: str,
+    subject: str,
+    text: str,
+    points: dict[str, int] | None = None,
+) -> None:
+    # People are not told what they just did themselves.
+    recipients = [h for h in handles if h != event.actor]
+    if not recipients:
+        return
     event_id = key_of(event.event_id)
     rows.put(
-        "inbox",
-        f"{handle}|{event_id}",
+        "notices",
+        event_id,
         {
-            "handle": handle,
+            "to": recipients,
             "at": event.timestamp.isoformat(),
             "event_id": event_id,
             "subject_kind": kind,
             "subject_id": subject,
             "challenge_id": key_of(event.challenge_id) if event.challenge_id else None,
             "text": text,
+            "points": points,
         },
     )
 
 
 def inbox(rows: Rows, handle: str, limit: int | None = None) -> list[dict[str, Any]]:
     """One person's notifications, newest first."""
-    notes = [n for n in rows.table("inbox").values() if n["handle"] == handle]
+    notes = []
+    for notice in rows.table("notices").values():
+        if handle in notice["to"]:
+            points = notice["points"]
+            text = notice["text"].format(points=points[handle]) if points else notice["text"]
+            notes.append(
+                {
+                    "handle": handle,
+                    "at": notice["at"],
+                    "event_id": notice["event_id"],
+                    "subject_kind": notice["subject_kind"],
+                    "subject_id": notice["subject_id"],
+                    "challenge_id": notice["challenge_id"],
+                    "text": text,
+                }
+            )
     notes.sort(key=lambda n: (n["at"], n["event_id"]), reverse=True)
     return notes[:limit] if limit else notes
