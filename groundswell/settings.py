@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 DEFAULT_DATA_DIR = Path("data")
+DEFAULT_TOPIC = "groundswell.events"
 
 
 @dataclass(frozen=True)
@@ -17,11 +18,15 @@ class Settings:
     Without ``database_url`` the engine embeds SQLite in ``data_dir``; with one
     (``postgresql://user:password@host:port/dbname``) it uses PostgreSQL.
     ``postgres_schema`` keeps separate engines apart in one database (tests).
+    With ``kafka_bootstrap_servers`` the relay publishes the history to ``kafka_topic``
+    and projections can be fed from Kafka instead of in-process.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None
     postgres_schema: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    kafka_topic: str = DEFAULT_TOPIC
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -30,6 +35,8 @@ class Settings:
         return cls(
             data_dir=Path(env.get("GROUNDSWELL_DATA_DIR", str(DEFAULT_DATA_DIR))),
             database_url=env.get("DATABASE_URL") or None,
+            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            kafka_topic=env.get("GROUNDSWELL_TOPIC") or DEFAULT_TOPIC,
         )
 
     @property
