@@ -49,11 +49,14 @@ class Projector:
         self.positions: dict[str, int] = {}
         self.lock = threading.RLock()
         for projection in projections:
-            rows, position, version = store.load(projection.name)
-            if version != projection.version:
-                rows, position = Rows(), 0
-            self.rows[projection.name] = rows
-            self.positions[projection.name] = position
+            self._load(projection)
+
+    def _load(self, projection: Projection) -> None:
+        rows, position, version = self.store.load(projection.name)
+        if version != projection.version:
+            rows, position = Rows(), 0
+        self.rows[projection.name] = rows
+        self.positions[projection.name] = position
 
     @property
     def position(self) -> int:
@@ -71,7 +74,13 @@ class Projector:
                 for position, event in batch:
                     if position > seen:
                         apply_event(projection, rows, event)
-                self.store.save(name, rows.take_changes(), last, projection.version)
+                try:
+                    self.store.save(name, rows.take_changes(), last, projection.version)
+                except BaseException:
+                    # The rows in memory ran ahead of the store; go back to what is stored,
+                    # so the next attempt applies this batch again instead of skipping it.
+                    self._load(projection)
+                    raise
                 self.positions[name] = last
 
     def rebuild(

@@ -1,26 +1,31 @@
 """`groundswell demo`: a simulated organisation runs three challenges through their lives.
 
 Forty-odd people in six departments, three managers and two implementation owners
-take part over twenty simulated weeks: ideas, teams, comments, reviews, decisions,
-hand-over, implementation, rewards and a redemption. The clock is simulated and the
-random choices seeded, so every run tells the same story. Nothing is written when
-the store already holds the demo.
+take part over twenty simulated weeks that end the day before the demo runs: ideas,
+teams, comments, reviews, decisions, hand-over, implementation, rewards and
+redemptions. The clock is simulated and the random choices seeded, so every run tells
+the same story, only dated to end now. Nothing is written when the store already holds
+the demo. Afterwards the read models show what managers and contributors would see.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 
 from groundswell import demo_changeover, demo_onboarding, demo_quotes
-from groundswell.bootstrap import build_engine
-from groundswell.demo_cast import PEOPLE, Script, SimClock, challenge_id
+from groundswell.bootstrap import build_engine, build_read_models
+from groundswell.demo_boards import show_read_models
+from groundswell.demo_cast import PEOPLE, SPAN_DAYS, Script, SimClock, challenge_id, story_start
 from groundswell.demo_summary import all_events, summarise
 from groundswell.engine import Engine
 from groundswell.settings import DEFAULT_DATA_DIR, Settings
 
+STORIES = (demo_changeover, demo_quotes, demo_onboarding)
+PERSON = "anna.kowalski"  # whose ledger and notifications the demo shows
 SQLITE_FILES = ("*.sqlite", "*.sqlite-wal", "*.sqlite-shm", "*.sqlite-journal")
 
 
@@ -28,9 +33,9 @@ class DemoRefused(Exception):
     """The demo will not run here; the message says why and what to do instead."""
 
 
-def write_story() -> Script:
-    """The whole demo, scheduled: people first, then the three challenges."""
-    script = Script()
+def write_story(start: datetime) -> Script:
+    """The whole demo, scheduled from ``start``: people first, then the three challenges."""
+    script = Script(start)
     for n, (handle, name, department, pseudonym, roles) in enumerate(PEOPLE):
         script.at(
             0.1 + n / 10_000,
@@ -41,7 +46,7 @@ def write_story() -> Script:
             pseudonym=pseudonym,
             roles=roles,
         )
-    for story in (demo_changeover, demo_quotes, demo_onboarding):
+    for story in STORIES:
         story.write(script)
     return script
 
@@ -90,7 +95,8 @@ def run_demo(settings: Settings, *, fresh: bool = False, console: Console | None
                 "empty the PostgreSQL database yourself."
             )
         delete_sqlite_store(settings.data_dir)
-    clock = SimClock()
+    start = story_start()
+    clock = SimClock(start)
     try:
         engine = build_engine(settings, clock=clock)
     except (PersistenceError, OSError) as error:
@@ -106,16 +112,27 @@ def run_demo(settings: Settings, *, fresh: bool = False, console: Console | None
             )
         else:
             with console.status("Simulating twenty weeks of three challenges..."):
-                steps = write_story().play(engine, clock)
+                steps = write_story(start).play(engine, clock)
             written = engine.last_position
             console.print(f"{steps} commands wrote {written} events to {where(settings)}.")
         events = all_events(engine)
         summarise(engine, console, events)
+        show_boards(engine, settings, console, as_of=start + timedelta(days=SPAN_DAYS))
         console.print(f"{len(events)} events in the store.")
-        console.print(
-            f"Look closer: groundswell{cli_options(settings)} challenge show "
-            f"{challenge_id(demo_quotes.KEY)}"
-        )
+        cli = f"groundswell{cli_options(settings)}"
+        quotes = challenge_id(demo_quotes.KEY)
+        console.print(f"Look closer: {cli} challenge show {quotes}")
+        console.print(f"             {cli} follow-up --challenge {quotes}")
         return written
     finally:
         engine.close()
+
+
+def show_boards(engine: Engine, settings: Settings, console: Console, as_of: datetime) -> None:
+    """The read models, caught up from the store, as of the end of the story."""
+    models = build_read_models(engine, settings)
+    try:
+        ids = [str(challenge_id(story.KEY)) for story in STORIES]
+        show_read_models(console, models, ids, PERSON, as_of)
+    finally:
+        models.close()

@@ -66,6 +66,19 @@ LINES = [
 ]
 # Four people do most of the talking here: the pattern the breadth numbers should reveal.
 VOICES = CIRCLE * 6 + ["nadia.rahman", "oscar.nilsson", "yusuf.demir", "amelie.fournier"]
+# Many more look in once, endorse one idea and are not heard from again.
+ONLOOKERS = [
+    "paula.silva",
+    "quentin.dubois",
+    "bjorn.larsen",
+    "diego.herrera",
+    "jakub.dvorak",
+    "kaito.tanaka",
+    "wei.zhang",
+    "emma.johansson",
+    "frank.mueller",
+    "tara.singh",
+]
 
 
 def write(s: Script) -> None:
@@ -120,6 +133,13 @@ def write(s: Script) -> None:
             s.chatter(key, day + 0.3, 60, VOICES, LINES, 2, 2)
         else:
             s.chatter(key, day + 0.3, 68, VOICES, LINES, s.rng.randint(2, 5), s.rng.randint(2, 6))
+
+    early = [key for key, *_ in IDEAS[:6]]
+    for n, who in enumerate(ONLOOKERS):
+        key = early[n % len(early)]
+        if (key, who) not in s.endorsed:
+            s.endorsed.add((key, who))
+            s.at(40.3 + n * 1.7, "endorse", who, idea_id(key))
 
     s.at(61.4, "move_challenge_to_review", "omar", cid)
     s.at(62.4, "merge_idea", "omar", idea_id("template-v2"), idea_id("template"))

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from domain.challenge import Challenge
 from domain.contribution import Contribution
-from domain.idea import UNDECIDED, Idea, IdeaStatus
+from domain.idea import Idea, IdeaStatus
 from domain.ledger import REDEEMED, TREASURY, balances
 from groundswell.engine import Engine
 
@@ -63,7 +63,7 @@ def share(part: int, whole: int) -> str:
 
 
 def challenge_table(all_: list[Story]) -> Table:
-    """One column per challenge: stage, pot, participation, ideas by status."""
+    """One column per challenge: stage, deadlines, ideas by status (the read models follow)."""
     table = Table(title="Challenges", title_justify="left")
     table.add_column("", no_wrap=True)
     for story in all_:
@@ -76,20 +76,7 @@ def challenge_table(all_: list[Story]) -> Table:
     row("managers", lambda s: ", ".join(s.challenge.managers))
     row("submissions until", lambda s: s.challenge.submission_deadline)
     row("decisions due", lambda s: s.decisions_due)
-    table.add_section()
-    row("pot funded", lambda s: s.challenge.funded)
-    row("granted", lambda s: s.challenge.granted)
-    row("returned", lambda s: s.challenge.funded - s.challenge.granted - s.challenge.pot)
-    row("left in pot", lambda s: s.challenge.pot)
-    table.add_section()
     row("ideas", lambda s: len(s.ideas))
-    row("departments of authors", lambda s: len({i.department for i in s.ideas}))
-    row(
-        "ideas by top 3 authors",
-        lambda s: share(top(Counter(i.author for i in s.ideas)), len(s.ideas)),
-    )
-    row("people giving input", lambda s: len(s.input_by))
-    row("input by top 4 people", lambda s: share(top(s.input_by, 4), s.input_by.total()))
     table.add_section()
     for status in IdeaStatus:
         if any(i.status is status for s in all_ for i in s.ideas):
@@ -118,27 +105,8 @@ def earners_table(engine: Engine, events: list[Any], n: int = 8) -> Table:
     return table
 
 
-def follow_up(console: Console, all_: list[Story], as_of: date) -> None:
-    """Name the follow-up that is missing: late decisions, accepted ideas nobody owns."""
-    for story in all_:
-        title = story.challenge.title
-        late = [i for i in story.ideas if i.status in UNDECIDED and as_of > story.decisions_due]
-        if late:
-            days = (as_of - story.decisions_due).days
-            console.print(
-                f"[yellow]{title}[/yellow]: {len(late)} ideas still wait for a decision "
-                f"{days} days after decisions were due."
-            )
-        unowned = [i for i in story.ideas if i.status is IdeaStatus.ACCEPTED]
-        if unowned:
-            console.print(
-                f"[yellow]{title}[/yellow]: {len(unowned)} accepted idea(s) have no owner "
-                "in the line organisation yet."
-            )
-
-
 def summarise(engine: Engine, console: Console, events: list[Any] | None = None) -> None:
-    """Print the challenges, the missing follow-up, the top earners and the ledger."""
+    """Print the challenges, the top earners and the ledger."""
     events = all_events(engine) if events is None else events
     if not events:
         console.print("The store is empty.")
@@ -150,7 +118,6 @@ def summarise(engine: Engine, console: Console, events: list[Any] | None = None)
         f"to {as_of:%Y-%m-%d}"
     )
     console.print(challenge_table(all_))
-    follow_up(console, all_, as_of)
     console.print(earners_table(engine, events))
     ledger = balances(events)
     in_pots = sum(v for k, v in ledger.items() if k.startswith("pot:"))

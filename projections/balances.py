@@ -16,7 +16,7 @@ class BalancesProjection:
     ``pots`` (challenge id → title, funded, granted, returned)."""
 
     name = "balances"
-    version = 1
+    version = 2
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {

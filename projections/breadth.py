@@ -11,9 +11,11 @@ from projections.projection import Handler
 from projections.rows import Rows, key_of
 
 # A Gini above this, or a top-10% share above TOP_SHARE_WARNING, means a small circle
-# of enthusiasts carries the challenge.
+# of enthusiasts carries the challenge. Below MIN_CROWD contributors the "top 10%" is a
+# single person and any unevenness looks like concentration, so no warning is raised.
 GINI_WARNING = 0.5
 TOP_SHARE_WARNING = 0.5
+MIN_CROWD = 10
 
 
 class BreadthProjection:
@@ -21,7 +23,7 @@ class BreadthProjection:
     department, actions)."""
 
     name = "breadth"
-    version = 1
+    version = 2
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -96,5 +98,6 @@ def breadth(rows: Rows, challenge_id: str) -> dict[str, Any]:
         "contributors": len(activity),
         "gini": concentration_gini,
         "top_10_percent_share": share,
-        "small_circle_warning": concentration_gini > GINI_WARNING or share > TOP_SHARE_WARNING,
+        "small_circle_warning": len(activity) >= MIN_CROWD
+        and (concentration_gini > GINI_WARNING or share > TOP_SHARE_WARNING),
     }

@@ -25,17 +25,18 @@ NEEDS_ANSWER = {ContributionKind.COMMENT.value, ContributionKind.BUILD_ON.value}
 
 class FollowUpProjection:
     """Tables: ``challenges`` (deadline days, managers), ``items`` (idea or contribution
-    waiting or answered), ``teams`` (idea id → team), ``open_on_idea`` (idea id →
-    unanswered contribution ids)."""
+    waiting or answered), ``waiting`` (challenge id → unanswered item ids), ``teams``
+    (idea id → team), ``open_on_idea`` (idea id → unanswered contribution ids)."""
 
     name = "follow_up"
-    version = 1
+    version = 2
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
             Challenge.Drafted: _terms,
             Challenge.Edited: _terms,
             Challenge.ManagerAdded: _manager_added,
+            Challenge.Archived: _archived,
             Idea.Submitted: _idea_submitted,
             Idea.TeamMemberJoined: _member_joined,
             Idea.MergeUndone: _merge_undone,
@@ -57,6 +58,14 @@ def _manager_added(rows: Rows, event: Any) -> None:
     rows.touch("challenges", key_of(event.originator_id))["managers"].append(event.manager)
 
 
+def _archived(rows: Rows, event: Any) -> None:
+    # Nobody can answer in an archived challenge any more; what still waited is closed as
+    # "left unanswered" — counted apart, never quietly dropped.
+    for key in list(rows.get("waiting", key_of(event.originator_id)) or ()):
+        _answer(rows, key, event, None)
+        rows.touch("items", key)["left_unanswered"] = True
+
+
 def _idea_submitted(rows: Rows, event: Any) -> None:
     rows.put("teams", key_of(event.originator_id), [event.author])
     _wait(rows, event, "idea", key_of(event.originator_id), event.title, event.author)
@@ -75,29 +84,40 @@ def _left_queue(rows: Rows, event: Any) -> None:
 
 
 def _merge_undone(rows: Rows, event: Any) -> None:
-    item = rows.touch("items", key_of(event.originator_id))
+    key = key_of(event.originator_id)
+    item = rows.touch("items", key)
     if item is not None:
         item["answered_at"] = item["answered_by"] = None
+        rows.row("waiting", item["challenge_id"], list).append(key)
 
 
 def _contribution_added(rows: Rows, event: Any) -> None:
+    if event.kind not in NEEDS_ANSWER:
+        return  # endorsements and scores neither ask nor answer anything
     idea_id = key_of(event.idea_id)
     challenge = rows.get("challenges", key_of(event.challenge_id)) or {"managers": []}
     if event.author in challenge["managers"] or event.author in (rows.get("teams", idea_id) or ()):
-        # A reply from the idea's team or a manager answers what waited on this idea.
+        # A reply from the idea's team or a manager answers what others asked on this idea;
+        # the replier's own earlier questions keep waiting for someone else.
+        still_waiting = []
         for waiting in rows.get("open_on_idea", idea_id) or ():
             item = rows.get("items", waiting)
-            if item and item["author"] != event.author:
+            if item is None or item["answered_at"] is not None:
+                continue
+            if item["author"] == event.author:
+                still_waiting.append(waiting)
+            else:
                 _answer(rows, waiting, event, event.author)
-        if rows.get("open_on_idea", idea_id):
-            rows.put("open_on_idea", idea_id, [])
-    elif event.kind in NEEDS_ANSWER:
+        if still_waiting != (rows.get("open_on_idea", idea_id) or []):
+            rows.put("open_on_idea", idea_id, still_waiting)
+    else:
         key = key_of(event.originator_id)
         _wait(rows, event, "contribution", key, event.body[:80], event.author)
         rows.row("open_on_idea", idea_id, list).append(key)
 
 
 def _wait(rows: Rows, event: Any, kind: str, key: str, title: str, author: str) -> None:
+    rows.row("waiting", key_of(event.challenge_id), list).append(key)
     rows.put(
         "items",
         key,
@@ -119,6 +139,9 @@ def _answer(rows: Rows, key: str, event: Any, by: str | None) -> None:
         item = rows.touch("items", key)
         item["answered_at"] = event.timestamp.isoformat()
         item["answered_by"] = by
+        waiting = rows.touch("waiting", item["challenge_id"])
+        if waiting is not None and key in waiting:
+            waiting.remove(key)
 
 
 def follow_up_debt(
@@ -150,6 +173,19 @@ def follow_up_debt(
             }
         )
     return sorted(debt, key=lambda d: (-d["waited_days"], d["id"]))
+
+
+def left_unanswered(rows: Rows, challenge_id: str | None = None) -> list[dict[str, Any]]:
+    """Items that never got an answer before their challenge was archived."""
+    return sorted(
+        (
+            {"id": key, **item}
+            for key, item in rows.table("items").items()
+            if item.get("left_unanswered")
+            and (challenge_id is None or item["challenge_id"] == challenge_id)
+        ),
+        key=lambda item: (item["since"], item["id"]),
+    )
 
 
 def debt_by_manager(rows: Rows, now: datetime) -> dict[str, int]:

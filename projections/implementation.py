@@ -42,7 +42,7 @@ class ImplementationProjection:
     """Tables: ``ideas`` (idea id → stage, owner, transitions...), ``challenges`` (titles)."""
 
     name = "implementation"
-    version = 1
+    version = 2
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {

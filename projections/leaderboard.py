@@ -19,7 +19,7 @@ class LeaderboardProjection:
     contributors)."""
 
     name = "leaderboard"
-    version = 1
+    version = 2
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {

@@ -52,7 +52,7 @@ class NotificationsProjection:
     """
 
     name = "notifications"
-    version = 1
+    version = 2
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -97,11 +97,11 @@ def _reviewer_asked(rows: Rows, event: Any) -> None:
 def _idea_news(rows: Rows, event: Any) -> None:
     text = f"“{_idea_title(rows, event)}” {IDEA_NEWS[type(event)]}"
     if isinstance(event, Idea.Rejected | Idea.Abandoned):
-        text += f": {event.reason}"
+        text += f": {event.reason.rstrip('.')}"
     elif isinstance(event, Idea.Implemented):
-        text += f": {event.impact}"
+        text += f": {event.impact.rstrip('.')}"
     elif isinstance(event, Idea.ProgressReported):
-        text += f": {event.note}"
+        text += f": {event.note.rstrip('.')}"
     idea_id = key_of(event.originator_id)
     people = (rows.get("ideas", idea_id) or {"people": {}})["people"]
     _notify(rows, sorted(people), event, "idea", idea_id, text + ".")
@@ -130,7 +130,8 @@ def _contribution_news(rows: Rows, event: Any) -> None:
 def _reward_granted(rows: Rows, event: Any) -> None:
     text = f"You received {{points}} points ({event.reason})."
     subject = key_of(event.subject_id)
-    _notify(rows, sorted(event.shares), event, event.subject_kind, subject, text, event.shares)
+    paid = {handle: points for handle, points in event.shares.items() if points}
+    _notify(rows, sorted(paid), event, event.subject_kind, subject, text, paid)
 
 
 def _challenge_news(rows: Rows, event: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from groundswell.cli import challenges, contributions, ideas, people, rewards
+from groundswell.cli import boards, challenges, contributions, ideas, people, projections, rewards
 from groundswell.cli.common import Session, fail, out, session
 from groundswell.demo import DemoRefused, run_demo
 from groundswell.settings import DEFAULT_DATA_DIR, Settings
@@ -24,6 +24,8 @@ app.add_typer(challenges.app, name="challenge")
 app.add_typer(ideas.app, name="idea")
 app.add_typer(contributions.app, name="contribution")
 app.add_typer(rewards.app, name="reward")
+boards.register(app)
+app.add_typer(projections.app, name="projections", rich_help_panel=boards.PANEL)
 
 
 @app.callback()
