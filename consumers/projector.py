@@ -54,7 +54,10 @@ class Projector:
     def _load(self, projection: Projection) -> None:
         rows, position, version = self.store.load(projection.name)
         if version != projection.version:
+            # Written by another version of the fold: start again from zero, in the store
+            # too, so no row of the old shape survives.
             rows, position = Rows(), 0
+            self.store.replace(projection.name, rows, position, projection.version)
         self.rows[projection.name] = rows
         self.positions[projection.name] = position
 
@@ -106,9 +109,9 @@ class Projector:
                         progress(len(batch))
         with self.lock, bulk_work():
             for projection in chosen:
-                self.store.replace(
-                    projection.name, fresh[projection.name], last, projection.version
-                )
-                self.rows[projection.name] = fresh[projection.name]
+                rows = fresh[projection.name]
+                self.store.replace(projection.name, rows, last, projection.version)
+                rows.track_changes()  # live batches from here on save what they change
+                self.rows[projection.name] = rows
                 self.positions[projection.name] = last
         return fresh

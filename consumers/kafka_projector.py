@@ -1,0 +1,230 @@
+"""A projection fed from Kafka: its own consumer group, one PostgreSQL transaction per batch.
+
+Each poll is a batch: decode it, fold it against the rows as stored now, and commit the
+changed rows, the aggregates' versions and the next offset of every partition it read
+in one transaction. The offsets stored with the rows rule: on every partition
+assignment the consumer seeks to them, and a message below them (redelivered, or read
+by another instance before a rebalance) is passed over. A message that cannot be
+decoded stops the projection, naming topic, partition and offset, or goes to the
+dead-letter table with the batch (``on_poison``); it is never passed over silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
+
+from consumers.stored_rows import StoredRows
+from groundswell.stores.postgres_kafka import Batch, BatchConflict, DeadLetter, KafkaReadModelStore
+from projections.projection import Projection, apply_event
+from schemas.codec import MAGIC, EventCodec, UndecodableEvent
+
+log = logging.getLogger(__name__)
+
+POISON_POLICIES = ("stop", "dead-letter")
+BATCH = 2_000
+ATTEMPTS = 8  # a batch that keeps colliding with another instance's is a real problem
+
+
+class PoisonMessage(RuntimeError):
+    """A message the projection cannot decode, with the policy ``stop``."""
+
+
+class FoldFailed(RuntimeError):
+    """The fold raised on an event: a bug in the projection, never passed over."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One message of a batch: the event the projection reads (None if it reads none of
+    this type) or why it could not be decoded."""
+
+    offset: int
+    event: Any
+    poison: DeadLetter | None
+
+
+def kafka_consumer(
+    servers: str, group_id: str, batch: int = BATCH, client_id: str | None = None
+) -> KafkaConsumer:
+    """A consumer whose offsets the projection keeps itself (no auto commit)."""
+    return KafkaConsumer(
+        bootstrap_servers=servers,
+        group_id=group_id,
+        client_id=client_id or group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=batch,
+    )
+
+
+class KafkaProjector:
+    """Runs one projection as a member of its consumer group until stopped."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        store: KafkaReadModelStore,
+        consumer: KafkaConsumer,
+        codec: EventCodec,
+        topic: str,
+        *,
+        on_poison: str = "stop",
+        batch: int = BATCH,
+    ) -> None:
+        if on_poison not in POISON_POLICIES:
+            raise ValueError(f"on_poison must be one of {', '.join(POISON_POLICIES)}")
+        self.projection = projection
+        self.store = store
+        self.consumer = consumer
+        self.codec = codec
+        self.topic = topic
+        self.on_poison = on_poison
+        self.batch = batch
+        # What this instance committed: events folded, next offset per partition.
+        self.applied = 0
+        self.positions: dict[int, int] = {}
+        self._stopping = threading.Event()
+        # Fingerprints of the schemas (any version) of the events this projection reads:
+        # the rest are checked for marker and fingerprint but their bodies not decoded.
+        self._wanted = {
+            fingerprint
+            for fingerprint, schema in codec.by_fingerprint.items()
+            if codec.event_classes.get(schema.name) in projection.handlers
+        }
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    def stop(self) -> None:
+        """Finish the current batch, then leave the group (safe from signal handlers)."""
+        self._stopping.set()
+
+    def run(self, until: Callable[[KafkaProjector], bool] | None = None) -> None:
+        """Consume batches until :meth:`stop` (or ``until`` says so); raises
+        :class:`PoisonMessage` or :class:`FoldFailed` after committing what preceded."""
+        self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
+        try:
+            while not self._stopping.is_set() and not (until and until(self)):
+                polled = self.consumer.poll(timeout_ms=200, max_records=self.batch)
+                if polled:
+                    self.apply(polled)
+        finally:
+            self.consumer.close(autocommit=False)
+
+    def apply(self, polled: dict[TopicPartition, Sequence[Any]]) -> None:
+        """Apply one polled batch; redone from the stored offsets if another instance
+        changed the same rows at the same time."""
+        parts = {tp.partition: [self._decode(r) for r in records] for tp, records in polled.items()}
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self.store.batch(self.name, self.topic) as batch:
+                    poison, offsets, applied = self._fold(batch, parts)
+                break
+            except BatchConflict as conflict:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("%s: batch redone after a conflict (%s)", self.name, conflict)
+                time.sleep(random.uniform(0, 0.02 * attempt))
+        self.applied += applied
+        self.positions.update(offsets)
+        self._report(offsets)
+        if poison is not None:
+            raise PoisonMessage(
+                f"{self.name}: cannot decode the message at {self.topic} partition "
+                f"{poison.partition} offset {poison.offset}: {poison.error}; stopped, "
+                f"nothing at or after it applied (restart with --on-poison dead-letter "
+                f"to set it aside)"
+            )
+
+    def _decode(self, record: Any) -> Decoded:
+        value = record.value
+        try:
+            if value is None:
+                raise UndecodableEvent("no value (a tombstone)")
+            known = value[:2] == MAGIC and value[2:10] in self.codec.by_fingerprint
+            if known and value[2:10] not in self._wanted:
+                return Decoded(record.offset, None, None)
+            event = self.codec.decode(value)
+        except UndecodableEvent as error:
+            letter = DeadLetter(record.partition, record.offset, record.key, value, str(error))
+            return Decoded(record.offset, None, letter)
+        return Decoded(record.offset, event, None)
+
+    def _fold(
+        self, batch: Batch, parts: dict[int, list[Decoded]]
+    ) -> tuple[DeadLetter | None, dict[int, int], int]:
+        """Fold what the stored offsets have not seen; returns the poison that stopped
+        it (policy ``stop``), the new next offsets and how many events were applied."""
+        stored = batch.claim(list(parts))
+        poison: DeadLetter | None = None
+        dead: list[DeadLetter] = []
+        todo: list[tuple[int, Decoded]] = []
+        offsets: dict[int, int] = {}
+        for partition, decoded in parts.items():
+            start = end = stored.get(partition, 0)
+            for message in decoded:
+                if message.offset < start:
+                    continue  # applied already: redelivered, or read before a rebalance
+                if message.poison is not None:
+                    if self.on_poison == "stop":
+                        poison = poison or message.poison
+                        break
+                    dead.append(message.poison)
+                elif message.event is not None:
+                    todo.append((partition, message))
+                end = message.offset + 1
+            if end > start:
+                offsets[partition] = end
+        rows = StoredRows(batch.fetch)
+        rows.preload_versions(message.event for _, message in todo)
+        applied = 0
+        for partition, message in todo:
+            try:
+                applied += apply_event(self.projection, rows, message.event)
+            except Exception as error:
+                raise FoldFailed(
+                    f"{self.name}: the fold failed on {type(message.event).__qualname__} at "
+                    f"{self.topic} partition {partition} offset {message.offset}: {error!r}"
+                ) from error
+        batch.write(rows.take_writes(), offsets, dead)
+        return poison, offsets, applied
+
+    def _report(self, offsets: dict[int, int]) -> None:
+        """Tell Kafka too, for lag monitoring only: the stored offsets rule."""
+        if offsets:
+            self.consumer.commit_async(
+                {
+                    TopicPartition(self.topic, p): OffsetAndMetadata(o, "", -1)
+                    for p, o in offsets.items()
+                }
+            )
+
+
+class _SeekToStored(ConsumerRebalanceListener):
+    """On every assignment, seek each partition to the offset stored with the rows."""
+
+    def __init__(self, projector: KafkaProjector) -> None:
+        self.projector = projector
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        # Nothing to save: each batch commits its offsets with its rows.
+        pass
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        p = self.projector
+        stored = p.store.offsets(p.name, p.topic)
+        for tp in assigned:
+            if tp.partition in stored:
+                p.consumer.seek(tp, stored[tp.partition])
+            else:
+                p.consumer.seek_to_beginning(tp)
+        log.info("%s: assigned %s, from stored offsets %s", p.name, sorted(assigned), stored)

@@ -1,0 +1,84 @@
+"""Rows that read through to the store, for folding one Kafka batch against current rows.
+
+Several instances of one projection own different partitions but change the same rows
+(a person's account moves with a RewardGranted on a challenge's partition and with a
+PointsRedeemed on the person's own). A copy of the rows kept in memory by each instance
+would overwrite the other's changes, so each batch is folded against the rows as they
+are stored *now*, read (and locked) inside the batch's transaction on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from projections.rows import VERSIONS, Rows, key_of
+
+Key = tuple[str, str]  # (table, key)
+# Reads these keys from the store, locking them for the rest of the transaction;
+# returns the value of each key that exists.
+Fetch = Callable[[list[Key]], dict[Key, Any]]
+# (table, key, value or None to delete, whether it existed: True, False, None = never read)
+Write = tuple[str, str, Any, bool | None]
+
+
+class StoredRows(Rows):
+    """A :class:`Rows` whose keys are fetched from the store on first use in a batch.
+
+    Folds use only get/put/row/touch/delete, so those are the doors a key comes in
+    through; :meth:`table` would need the whole table and is refused. ``put`` replaces a
+    row whole, so it needs no read: such a row is written with an upsert, like the
+    in-memory fold's last put wins.
+    """
+
+    def __init__(self, fetch: Fetch) -> None:
+        super().__init__()
+        self._fetch = fetch
+        self._existed: dict[Key, bool] = {}  # keys read from the store: found or not
+
+    def preload(self, keys: Iterable[Key]) -> None:
+        """Read many keys in one round trip (sorted, so instances lock in one order)."""
+        missing = sorted({k for k in keys if k not in self._existed and not self._held(k)})
+        if not missing:
+            return
+        found = self._fetch(missing)
+        tables = self.tables()
+        for key in missing:
+            exists = key in found
+            self._existed[key] = exists
+            if exists:
+                tables.setdefault(key[0], {})[key[1]] = found[key]
+
+    def preload_versions(self, events: Iterable[Any]) -> None:
+        """Read the applied version of each aggregate the events belong to."""
+        self.preload((VERSIONS, key_of(event.originator_id)) for event in events)
+
+    def get(self, table: str, key: str, default: Any = None) -> Any:
+        self._load(table, key)
+        return super().get(table, key, default)
+
+    def row(self, table: str, key: str, new: Callable[[], Any]) -> Any:
+        self._load(table, key)
+        return super().row(table, key, new)
+
+    def touch(self, table: str, key: str) -> Any:
+        self._load(table, key)
+        return super().touch(table, key)
+
+    def delete(self, table: str, key: str) -> None:
+        self._load(table, key)
+        super().delete(table, key)
+
+    def table(self, table: str) -> dict[str, Any]:
+        raise NotImplementedError("a fold fed from Kafka reads rows by key, never whole tables")
+
+    def take_writes(self) -> list[Write]:
+        """The changed rows, each with whether it existed when read; then forgets them."""
+        return [(t, k, v, self._existed.get((t, k))) for t, k, v in self.take_changes()]
+
+    def _held(self, key: Key) -> bool:
+        return key[1] in self.tables().get(key[0], {})
+
+    def _load(self, table: str, key: str) -> None:
+        if (table, key) not in self._existed and not self._held((table, key)):
+            self.preload([(table, key)])
