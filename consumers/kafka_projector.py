@@ -21,7 +21,7 @@ from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 
-from consumers.stored_rows import StoredRows
+from consumers.stored_rows import StoredRows, keys_read
 from groundswell.stores.postgres_kafka import Batch, BatchConflict, DeadLetter, KafkaReadModelStore
 from projections.projection import Projection, apply_event
 from schemas.codec import MAGIC, EventCodec, UndecodableEvent
@@ -52,16 +52,25 @@ class Decoded:
 
 
 def kafka_consumer(
-    servers: str, group_id: str, batch: int = BATCH, client_id: str | None = None
+    servers: str, group_id: str, batch: int = BATCH, instance_id: str | None = None
 ) -> KafkaConsumer:
-    """A consumer whose offsets the projection keeps itself (no auto commit)."""
+    """A consumer whose offsets the projection keeps itself (no auto commit).
+
+    A member that died without leaving holds its partitions until its session times
+    out; 10 s rather than Kafka's 45 s lets a restarted or remaining instance take over
+    sooner. With ``instance_id`` (static membership) a restarted instance takes its
+    predecessor's partitions at once.
+    """
     return KafkaConsumer(
         bootstrap_servers=servers,
         group_id=group_id,
-        client_id=client_id or group_id,
+        group_instance_id=instance_id,
+        client_id=instance_id or group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=batch,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
     )
 
 
@@ -88,9 +97,12 @@ class KafkaProjector:
         self.topic = topic
         self.on_poison = on_poison
         self.batch = batch
-        # What this instance committed: events folded, next offset per partition.
+        # What this instance did, for monitoring and tests: messages read, events folded,
+        # next offset committed per partition, partitions it owns now.
+        self.consumed = 0
         self.applied = 0
         self.positions: dict[int, int] = {}
+        self.assigned: set[int] = set()
         self._stopping = threading.Event()
         # Fingerprints of the schemas (any version) of the events this projection reads:
         # the rest are checked for marker and fingerprint but their bodies not decoded.
@@ -124,6 +136,7 @@ class KafkaProjector:
         """Apply one polled batch; redone from the stored offsets if another instance
         changed the same rows at the same time."""
         parts = {tp.partition: [self._decode(r) for r in records] for tp, records in polled.items()}
+        self.consumed += sum(len(decoded) for decoded in parts.values())
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with self.store.batch(self.name, self.topic) as batch:
@@ -185,7 +198,7 @@ class KafkaProjector:
             if end > start:
                 offsets[partition] = end
         rows = StoredRows(batch.fetch)
-        rows.preload_versions(message.event for _, message in todo)
+        rows.preload(keys_read(self.projection, (message.event for _, message in todo)))
         applied = 0
         for partition, message in todo:
             try:
@@ -217,7 +230,7 @@ class _SeekToStored(ConsumerRebalanceListener):
 
     def on_partitions_revoked(self, revoked: Any) -> None:
         # Nothing to save: each batch commits its offsets with its rows.
-        pass
+        self.projector.assigned -= {tp.partition for tp in revoked}
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         p = self.projector
@@ -227,4 +240,5 @@ class _SeekToStored(ConsumerRebalanceListener):
                 p.consumer.seek(tp, stored[tp.partition])
             else:
                 p.consumer.seek_to_beginning(tp)
+            p.assigned.add(tp.partition)
         log.info("%s: assigned %s, from stored offsets %s", p.name, sorted(assigned), stored)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from groundswell.stores.readmodels import ReadModelStore
-from projections.projection import Projection, apply_event
+from projections.projection import Projection, apply_all
 from projections.rows import Rows
 
 Positioned = tuple[int, Any]  # (notification-log position, domain event)
@@ -74,9 +74,7 @@ class Projector:
             last = batch[-1][0]
             for name, projection in self.projections.items():
                 rows, seen = self.rows[name], self.positions[name]
-                for position, event in batch:
-                    if position > seen:
-                        apply_event(projection, rows, event)
+                apply_all(projection, rows, (event for position, event in batch if position > seen))
                 try:
                     self.store.save(name, rows.take_changes(), last, projection.version)
                 except BaseException:
@@ -99,10 +97,9 @@ class Projector:
         last = 0
         with bulk_work():
             for batch in events:
+                events = [event for _position, event in batch]
                 for projection in chosen:
-                    rows = fresh[projection.name]
-                    for _position, event in batch:
-                        apply_event(projection, rows, event)
+                    apply_all(projection, fresh[projection.name], events)
                 if batch:
                     last = batch[-1][0]
                     if progress:

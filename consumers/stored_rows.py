@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from projections.rows import VERSIONS, Rows, key_of
+from projections.projection import Projection, apply_event
+from projections.rows import Rows
 
 Key = tuple[str, str]  # (table, key)
 # Reads these keys from the store, locking them for the rest of the transaction;
@@ -49,10 +50,6 @@ class StoredRows(Rows):
             if exists:
                 tables.setdefault(key[0], {})[key[1]] = found[key]
 
-    def preload_versions(self, events: Iterable[Any]) -> None:
-        """Read the applied version of each aggregate the events belong to."""
-        self.preload((VERSIONS, key_of(event.originator_id)) for event in events)
-
     def get(self, table: str, key: str, default: Any = None) -> Any:
         self._load(table, key)
         return super().get(table, key, default)
@@ -82,3 +79,44 @@ class StoredRows(Rows):
     def _load(self, table: str, key: str) -> None:
         if (table, key) not in self._existed and not self._held((table, key)):
             self.preload([(table, key)])
+
+
+class KeyRecorder(Rows):
+    """Empty tables that remember every key a fold reads: a dry run of a batch.
+
+    Fetching keys one by one costs a round trip each, which dominated a catch-up; a
+    dry run names most of them up front (:func:`keys_read`), so one query reads them
+    all. Keys it misses (a fold that reads a key found in another row) are still read
+    through, one by one.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(track_changes=False)
+        self.keys: set[Key] = set()
+
+    def get(self, table: str, key: str, default: Any = None) -> Any:
+        self.keys.add((table, key))
+        return super().get(table, key, default)
+
+    def row(self, table: str, key: str, new: Callable[[], Any]) -> Any:
+        self.keys.add((table, key))
+        return super().row(table, key, new)
+
+    def touch(self, table: str, key: str) -> Any:
+        self.keys.add((table, key))
+        return super().touch(table, key)
+
+    def delete(self, table: str, key: str) -> None:
+        self.keys.add((table, key))
+        super().delete(table, key)
+
+
+def keys_read(projection: Projection, events: Iterable[Any]) -> set[Key]:
+    """The keys (aggregate versions included) folding ``events`` from empty tables reads."""
+    recorder = KeyRecorder()
+    for event in events:
+        try:
+            apply_event(projection, recorder, event)
+        except Exception:
+            continue
+    return recorder.keys

@@ -44,9 +44,28 @@ def apply_event(projection: Projection, rows: Rows, event: Any) -> bool:
     return True
 
 
+def apply_all(projection: Projection, rows: Rows, events: Iterable[Any]) -> int:
+    """Apply many events; the same as :func:`apply_event` for each, with less overhead
+    per event (what a rebuild of a long history needs). Returns how many were applied."""
+    handlers = projection.handlers
+    versions = rows.ensure_table(VERSIONS)
+    applied = 0
+    for event in events:
+        handler = handlers.get(type(event))
+        if handler is None:
+            continue
+        key = key_of(event.originator_id)
+        version = event.originator_version
+        if version <= versions.get(key, 0):
+            continue
+        handler(rows, event)
+        rows.put(VERSIONS, key, version)
+        applied += 1
+    return applied
+
+
 def fold(projection: Projection, events: Iterable[Any], rows: Rows | None = None) -> Rows:
     """Fold ``events`` into ``rows`` (fresh when not given): a rebuild from zero."""
     rows = rows if rows is not None else Rows()
-    for event in events:
-        apply_event(projection, rows, event)
+    apply_all(projection, rows, events)
     return rows

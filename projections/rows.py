@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 Row = dict[str, Any]
 
@@ -12,9 +12,22 @@ Row = dict[str, Any]
 # replayed event changes nothing (at-least-once delivery becomes exactly-once effect).
 VERSIONS = "_versions"
 
-# Ids become row keys over and over while folding; formatting a UUID is slow enough
-# to show in a rebuild's profile, so the text of recent ids is kept.
-key_of = lru_cache(maxsize=1 << 16)(str)
+# Ids become row keys over and over while folding. Formatting a UUID, and even hashing
+# one (UUID.__hash__ is Python code), shows in a rebuild's profile; so the text of recent
+# ids is kept, looked up by the UUID's integer. Bounded: cleared when it grows large.
+_TEXTS: dict[int, str] = {}
+_TEXTS_MAX = 200_000
+
+
+def key_of(value: UUID) -> str:
+    """The text of an id, as read models use it for keys."""
+    number = value.int
+    text = _TEXTS.get(number)
+    if text is None:
+        if len(_TEXTS) >= _TEXTS_MAX:
+            _TEXTS.clear()
+        text = _TEXTS[number] = str(value)
+    return text
 
 
 class Rows:
@@ -68,6 +81,10 @@ class Rows:
     def delete(self, table: str, key: str) -> None:
         if self._tables.get(table, {}).pop(key, None) is not None and self._track:
             self._changed.add((table, key))
+
+    def ensure_table(self, table: str) -> dict[str, Any]:
+        """The table's rows, creating the table if absent (for reading in a tight loop)."""
+        return self._tables.setdefault(table, {})
 
     def table(self, table: str) -> dict[str, Any]:
         """All rows of one table (do not modify; use :meth:`put` or :meth:`row`)."""

@@ -17,11 +17,11 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_rows (
     projection TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (projection, tbl, key)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS projection_versions (
     projection TEXT NOT NULL, aggregate_id TEXT NOT NULL, version INTEGER NOT NULL,
     PRIMARY KEY (projection, aggregate_id)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS projection_checkpoints (
     projection TEXT PRIMARY KEY, position INTEGER NOT NULL, version INTEGER NOT NULL
 );
@@ -73,7 +73,15 @@ class SQLiteReadModelStore:
                 raise
 
     def replace(self, projection: str, rows: Rows, position: int, version: int) -> None:
-        changes = [(t, k, v) for t, table in rows.tables().items() for k, v in table.items()]
+        # Plain inserts in key order into emptied tables: several times faster than upserts
+        # in hash order, which is what makes a rebuild's writes keep up with its folding.
+        values = sorted(
+            (projection, t, k, encode(v))
+            for t, table in rows.tables().items()
+            if t != VERSIONS
+            for k, v in table.items()
+        )
+        versions = sorted((projection, k, v) for k, v in rows.table(VERSIONS).items())
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -81,7 +89,8 @@ class SQLiteReadModelStore:
                 self._db.execute(
                     "DELETE FROM projection_versions WHERE projection = ?", (projection,)
                 )
-                self._write(projection, changes)
+                self._db.executemany("INSERT INTO projection_rows VALUES (?, ?, ?, ?)", values)
+                self._db.executemany("INSERT INTO projection_versions VALUES (?, ?, ?)", versions)
                 self._checkpoint(projection, position, version)
                 self._db.execute("COMMIT")
             except BaseException:
