@@ -77,7 +77,7 @@ def write_history(
             for member in rng.sample(crowd, rng.randint(0, 2)):
                 if member.handle not in idea.team:
                     idea.invite(challenge, member, has_endorsed=False, actor=author.handle, at=at)
-                    idea.join(challenge, member, at=at)
+                    idea.join(challenge, member, has_endorsed=False, at=at)
             for contributor in rng.sample(crowd, rng.randint(1, 6)):
                 if contributor.handle in idea.team:
                     continue

@@ -23,6 +23,10 @@ from domain.splits import split_award
 from domain.validation import NAME_MAX, TITLE_MAX, days, iso_date, names, text, whole_points
 
 
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 class Stage(StrEnum):
     DRAFT = "draft"
     OPEN = "open"
@@ -213,7 +217,7 @@ class Challenge(GroundswellAggregate):
             raise InvalidInput(f"a challenge has no term {unknown[0]!r}.", field=unknown[0])
         missing = [name for name in REQUIRED_TERMS if name not in terms]
         if missing:
-            raise InvalidInput(f"a challenge needs a {missing[0]}.", field=missing[0])
+            raise InvalidInput(f"a challenge needs {_a(missing[0])}.", field=missing[0])
         fields = checked_terms(**terms)
         pot = whole_points("pot", pot)
         challenge: Challenge = cls._begin(
@@ -308,7 +312,7 @@ class Challenge(GroundswellAggregate):
         """
         self.require_manager(actor, "grant rewards")
         if self.stage not in REWARDING_STAGES:
-            raise RewardRefused(f"nothing is rewarded in a {self.stage.value} challenge.")
+            raise RewardRefused(f"nothing is rewarded in {_a(self.stage.value)} challenge.")
         if subject.challenge_id != self.id:
             raise RewardRefused(f"that {subject.kind} belongs to another challenge.")
         amount = self.policy.points_for(reason)

@@ -264,11 +264,17 @@ class Idea(GroundswellAggregate):
             raise AlreadyDone(f"{invitee.handle} has already been invited.", field="invitee")
         self._record(self.TeamMemberInvited, actor, at, invitee=invitee.handle)
 
-    def join(self, challenge: Challenge, member: Person, *, at: datetime) -> None:
+    def join(
+        self, challenge: Challenge, member: Person, *, has_endorsed: bool, at: datetime
+    ) -> None:
         """The invitee accepts the invitation; only they can."""
         challenge.require_active("join idea teams")
         if member.handle not in self.invited:
             raise NotPermitted(f"{member.handle} has not been invited to this idea's team.")
+        if has_endorsed:
+            raise NotPermitted(
+                f"{member.handle} endorsed this idea; endorsers stay independent of its team."
+            )
         if member.handle in self.reviewers:
             raise NotPermitted(f"{member.handle} reviews this idea and cannot join its team.")
         self._require_status(UNDECIDED | {IdeaStatus.ACCEPTED}, "joined")
@@ -286,6 +292,8 @@ class Idea(GroundswellAggregate):
         self, challenge: Challenge, reviewer: Person, *, actor: str, at: datetime
     ) -> None:
         challenge.require_manager(actor, "ask for reviews")
+        challenge.require_active("ask for reviews")
+        reviewer.require_can_take_part("review ideas")
         self._require_status(UNDECIDED, "reviewed")
         if reviewer.handle in self.team or reviewer.handle in self.invited:
             raise InvalidInput("a team member cannot review their own idea.", field="reviewer")

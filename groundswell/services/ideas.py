@@ -67,7 +67,14 @@ class IdeaService(GroundswellApplication):
 
     def join_team(self, actor: str, idea_id: UUID) -> Receipt:
         """Accept an invitation to an idea's team (only the invitee can)."""
-        return self._on_idea(idea_id, lambda i, c, uow: i.join(c, uow.person(actor), at=uow.now))
+
+        def change(idea: Idea, challenge: Challenge, uow: UnitOfWork) -> None:
+            endorsement = once_per_person_id(ContributionKind.ENDORSEMENT, idea.id, actor)
+            idea.join(
+                challenge, uow.person(actor), has_endorsed=uow.exists(endorsement), at=uow.now
+            )
+
+        return self._on_idea(idea_id, change)
 
     def ask_reviewer(self, actor: str, idea_id: UUID, reviewer: str) -> Receipt:
         return self._on_idea(
