@@ -49,9 +49,11 @@ class Projector:
         self.positions: dict[str, int] = {}
         self.lock = threading.RLock()
         for projection in projections:
-            self._load(projection)
+            self.reload(projection)
 
-    def _load(self, projection: Projection) -> None:
+    def reload(self, projection: Projection) -> None:
+        """Take the projection's rows and checkpoint from the store (after another process
+        rebuilt it, or when a save failed)."""
         rows, position, version = self.store.load(projection.name)
         if version != projection.version:
             # Written by another version of the fold: start again from zero, in the store
@@ -80,7 +82,7 @@ class Projector:
                 except BaseException:
                     # The rows in memory ran ahead of the store; go back to what is stored,
                     # so the next attempt applies this batch again instead of skipping it.
-                    self._load(projection)
+                    self.reload(projection)
                     raise
                 self.positions[name] = last
 

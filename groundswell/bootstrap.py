@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from consumers.log_follower import LogFollower
 from consumers.projector import Projector
 from groundswell.application import utc_now
 from groundswell.engine import Engine
 from groundswell.read_models import ReadModels
+from groundswell.relay import DEFAULT_BATCH, DEFAULT_PARTITIONS, Relay, ensure_topic, kafka_producer
+from groundswell.relay_positions import RelayPositions
 from groundswell.settings import Settings
 from groundswell.stores.readmodels import ReadModelStore
 from projections.catalog import all_projections
+
+if TYPE_CHECKING:
+    from consumers.kafka_projector import KafkaProjector
 
 
 def build_engine(
@@ -34,8 +40,81 @@ def build_read_model_store(settings: Settings) -> ReadModelStore:
     return SQLiteReadModelStore(settings.data_dir / "readmodels.sqlite")
 
 
-def build_read_models(engine: Engine, settings: Settings | None = None) -> ReadModels:
-    """Every projection, fed in-process from the engine's notification log (embedded mode)."""
+def build_read_models(
+    engine: Engine, settings: Settings | None = None, names: Sequence[str] | None = None
+) -> ReadModels:
+    """The projections (all, or those named), fed in-process from the engine's notification
+    log (embedded mode)."""
     settings = settings or Settings.from_environment()
-    projector = Projector(build_read_model_store(settings), all_projections())
+    chosen = [p for p in all_projections() if names is None or p.name in names]
+    projector = Projector(build_read_model_store(settings), chosen)
     return ReadModels(LogFollower(engine, projector))
+
+
+def build_relay_positions(settings: Settings) -> RelayPositions:
+    """The relay's position lives in the event store's database (and schema)."""
+    if settings.database_url:
+        from groundswell.relay_positions import PostgresRelayPositions
+
+        return PostgresRelayPositions(settings.database_url, settings.postgres_schema)
+    from groundswell.relay_positions import SQLiteRelayPositions
+
+    return SQLiteRelayPositions(settings.data_dir / "groundswell.sqlite")
+
+
+def build_relay(
+    engine: Engine,
+    settings: Settings,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    partitions: int = DEFAULT_PARTITIONS,
+) -> Relay:
+    """The outbox relay from the engine's notification log to ``settings.kafka_topic``."""
+    servers = settings.kafka_bootstrap_servers
+    if not servers:
+        raise ValueError("the relay needs Kafka: set KAFKA_BOOTSTRAP_SERVERS (host:port,...)")
+    topic = settings.kafka_topic
+    return Relay(
+        engine,
+        build_relay_positions(settings),
+        lambda: kafka_producer(servers),
+        topic,
+        name=topic,  # one position per destination: a new topic starts from the beginning
+        servers=servers,
+        batch_size=batch_size,
+        prepare=lambda: ensure_topic(servers, topic, partitions),
+    )
+
+
+def build_kafka_projector(
+    settings: Settings,
+    name: str,
+    *,
+    group_id: str | None = None,
+    instance_id: str | None = None,
+    batch: int = 2_000,
+    on_poison: str = "stop",
+    rebuild: bool = False,
+) -> KafkaProjector:
+    """One projection fed from Kafka into PostgreSQL, as a member of its consumer group
+    (``groundswell.NAME`` unless ``group_id`` is given)."""
+    from consumers.kafka_projector import KafkaProjector, kafka_consumer
+    from domain.catalog import EVENT_CLASSES
+    from groundswell.stores.postgres_kafka import KafkaReadModelStore
+    from schemas.codec import EventCodec
+
+    if not settings.database_url or not settings.kafka_bootstrap_servers:
+        raise ValueError(
+            "a projection fed from Kafka needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS"
+        )
+    projection = {p.name: p for p in all_projections()}.get(name)
+    if projection is None:
+        raise ValueError(f"unknown projection {name!r}")
+    store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
+    store.adopt(name, settings.kafka_topic, projection.version, rebuild=rebuild)
+    group = group_id or f"groundswell.{name}"
+    consumer = kafka_consumer(settings.kafka_bootstrap_servers, group, batch, instance_id)
+    codec = EventCodec(EVENT_CLASSES)
+    return KafkaProjector(
+        projection, store, consumer, codec, settings.kafka_topic, on_poison=on_poison, batch=batch
+    )

@@ -33,7 +33,7 @@ class SQLiteReadModelStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.execute("PRAGMA busy_timeout=120000")
         # Read models are derived data: after a power cut WAL with synchronous=NORMAL may
         # lose the last batches, but rows and checkpoint stay consistent with each other,
         # so the projection resumes from the older checkpoint and loses nothing.
