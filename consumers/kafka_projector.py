@@ -43,12 +43,20 @@ class FoldFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Decoded:
-    """One message of a batch: the event the projection reads (None if it reads none of
-    this type) or why it could not be decoded."""
+    """A message the projection must look at: an event it reads, or why it could not be
+    decoded."""
 
     offset: int
     event: Any
     poison: DeadLetter | None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One partition's share of a batch: the messages that matter, and where it ends."""
+
+    wanted: list[Decoded]
+    end: int  # the offset after the batch's last message of this partition
 
 
 def kafka_consumer(
@@ -135,8 +143,8 @@ class KafkaProjector:
     def apply(self, polled: dict[TopicPartition, Sequence[Any]]) -> None:
         """Apply one polled batch; redone from the stored offsets if another instance
         changed the same rows at the same time."""
-        parts = {tp.partition: [self._decode(r) for r in records] for tp, records in polled.items()}
-        self.consumed += sum(len(decoded) for decoded in parts.values())
+        parts = {tp.partition: self._sort(records) for tp, records in polled.items()}
+        self.consumed += sum(len(records) for records in polled.values())
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with self.store.batch(self.name, self.topic) as batch:
@@ -153,19 +161,32 @@ class KafkaProjector:
         if poison is not None:
             raise PoisonMessage(
                 f"{self.name}: cannot decode the message at {self.topic} partition "
-                f"{poison.partition} offset {poison.offset}: {poison.error}; stopped, "
-                f"nothing at or after it applied (restart with --on-poison dead-letter "
+                f"{poison.partition} offset {poison.offset}: {poison.error}; stopped with nothing "
+                f"from it on in that partition applied (restart with --on-poison dead-letter "
                 f"to set it aside)"
             )
+
+    def _sort(self, records: Sequence[Any]) -> Part:
+        """Pass over events the projection does not read (most, for most projections:
+        decoding is the dearest step), keep the rest and anything undecodable."""
+        known, wanted = self.codec.by_fingerprint, self._wanted
+        kept = [
+            self._decode(record)
+            for record in records
+            if not (
+                (value := record.value) is not None
+                and value[:2] == MAGIC
+                and value[2:10] in known
+                and value[2:10] not in wanted
+            )
+        ]
+        return Part(kept, records[-1].offset + 1)
 
     def _decode(self, record: Any) -> Decoded:
         value = record.value
         try:
             if value is None:
                 raise UndecodableEvent("no value (a tombstone)")
-            known = value[:2] == MAGIC and value[2:10] in self.codec.by_fingerprint
-            if known and value[2:10] not in self._wanted:
-                return Decoded(record.offset, None, None)
             event = self.codec.decode(value)
         except UndecodableEvent as error:
             letter = DeadLetter(record.partition, record.offset, record.key, value, str(error))
@@ -173,7 +194,7 @@ class KafkaProjector:
         return Decoded(record.offset, event, None)
 
     def _fold(
-        self, batch: Batch, parts: dict[int, list[Decoded]]
+        self, batch: Batch, parts: dict[int, Part]
     ) -> tuple[DeadLetter | None, dict[int, int], int]:
         """Fold what the stored offsets have not seen; returns the poison that stopped
         it (policy ``stop``), the new next offsets and how many events were applied."""
@@ -182,19 +203,19 @@ class KafkaProjector:
         dead: list[DeadLetter] = []
         todo: list[tuple[int, Decoded]] = []
         offsets: dict[int, int] = {}
-        for partition, decoded in parts.items():
-            start = end = stored.get(partition, 0)
-            for message in decoded:
+        for partition, part in parts.items():
+            start = stored.get(partition, 0)
+            end = max(start, part.end)
+            for message in part.wanted:
                 if message.offset < start:
                     continue  # applied already: redelivered, or read before a rebalance
-                if message.poison is not None:
-                    if self.on_poison == "stop":
-                        poison = poison or message.poison
-                        break
-                    dead.append(message.poison)
-                elif message.event is not None:
+                if message.poison is None:
                     todo.append((partition, message))
-                end = message.offset + 1
+                elif self.on_poison == "stop":
+                    poison, end = poison or message.poison, message.offset
+                    break
+                else:
+                    dead.append(message.poison)
             if end > start:
                 offsets[partition] = end
         rows = StoredRows(batch.fetch)

@@ -10,6 +10,7 @@ defaults).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from dataclasses import dataclass
@@ -127,8 +128,6 @@ def to_record(event: Any) -> dict[str, Any]:
 
 def from_record(event_class: type, record: dict[str, Any]) -> Any:
     """Rebuild the domain event from a decoded record."""
-    from eventsourcing.utils import get_topic
-
     hints = event_fields(event_class)
     fields: dict[str, Any] = {}
     for name, hint in hints.items():
@@ -144,11 +143,22 @@ def from_record(event_class: type, record: dict[str, Any]) -> Any:
         "challenge_id": _uuid(record["challenge_id"]) if record["challenge_id"] else None,
         **fields,
     }
-    if "originator_topic" in getattr(event_class, "__dataclass_fields__", {}):
-        aggregate = event_class.__qualname__.split(".")[0]
-        module = __import__(event_class.__module__, fromlist=[aggregate])
-        kwargs["originator_topic"] = get_topic(getattr(module, aggregate))
+    topic = _aggregate_topic(event_class)
+    if topic is not None:
+        kwargs["originator_topic"] = topic
     return event_class(**kwargs)
+
+
+@functools.cache
+def _aggregate_topic(event_class: type) -> str | None:
+    """The aggregate topic a created-event carries (None for other events)."""
+    from eventsourcing.utils import get_topic
+
+    if "originator_topic" not in getattr(event_class, "__dataclass_fields__", {}):
+        return None
+    aggregate = event_class.__qualname__.split(".")[0]
+    module = __import__(event_class.__module__, fromlist=[aggregate])
+    return str(get_topic(getattr(module, aggregate)))
 
 
 def _uuid(value: str | UUID) -> UUID:

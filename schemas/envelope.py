@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from typing import Any
@@ -46,6 +47,7 @@ def avro_type(hint: Any) -> Any:
     raise TypeError(f"no Avro type for {hint!r}")
 
 
+@functools.cache  # resolving annotations is slow, and codecs ask for every event
 def event_fields(event_class: type) -> dict[str, Any]:
     """An event class's own fields (beyond the envelope) and their annotations, in order."""
     hints = typing.get_type_hints(event_class)

@@ -9,6 +9,8 @@ import typer
 
 from groundswell.cli import boards, challenges, contributions, ideas, people, projections, rewards
 from groundswell.cli.common import Session, fail, out, session
+from groundswell.cli.project import register as register_project
+from groundswell.cli.relay import relay as relay_command
 from groundswell.demo import DemoRefused, run_demo
 from groundswell.settings import DEFAULT_DATA_DIR, Settings
 
@@ -25,7 +27,9 @@ app.add_typer(ideas.app, name="idea")
 app.add_typer(contributions.app, name="contribution")
 app.add_typer(rewards.app, name="reward")
 boards.register(app)
+register_project(app)
 app.add_typer(projections.app, name="projections", rich_help_panel=boards.PANEL)
+app.command("relay")(relay_command)
 
 
 @app.callback()

@@ -92,6 +92,13 @@ class KafkaReadModelStore(PostgresReadModelStore):
                     f"{found[1]}, this is version {version} on {topic}; run "
                     f"`groundswell project {projection} --rebuild` with other instances stopped"
                 )
+            if found is None and not rebuild and self._has_rows(projection):
+                # Rows no feed of ours wrote (the embedded projector's, in this schema):
+                # folding the topic on top of them would count every event twice.
+                raise StaleReadModel(
+                    f"{projection}: this schema holds rows not fed from Kafka; run "
+                    f"`groundswell project {projection} --rebuild` or use another schema"
+                )
             for table in ("rows", "versions", "offsets", "dead_letters"):
                 self._conn.execute(
                     f"DELETE FROM projection_{table} WHERE projection = %s", (projection,)
@@ -102,6 +109,14 @@ class KafkaReadModelStore(PostgresReadModelStore):
                 "version = excluded.version",
                 (projection, topic, version),
             )
+
+    def _has_rows(self, projection: str) -> bool:
+        return bool(
+            self._conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM projection_versions WHERE projection = %s)",
+                (projection,),
+            ).fetchone()[0]  # type: ignore[index]
+        )
 
     def offsets(self, projection: str, topic: str) -> dict[int, int]:
         """The next offset to read per partition, as committed with the rows."""
@@ -115,6 +130,7 @@ class KafkaReadModelStore(PostgresReadModelStore):
             )
 
     def dead_letters(self, projection: str) -> list[DeadLetter]:
+        """The messages set aside, by partition and offset."""
         with self._lock:
             found = self._conn.execute(
                 'SELECT partition, "offset", key, value, error FROM projection_dead_letters '

@@ -1,0 +1,299 @@
+"""The transactional-outbox relay: publishes the event store's notification log to Kafka.
+
+Batch by batch after its recorded position: encode (Avro single-object), produce (acks=all,
+idempotent), wait until the broker acknowledged every message, then record the position.
+A crash or outage before the record sends the batch again: at least once, duplicates only
+from an unrecorded batch, each with the event's stable id so readers can drop them. Keys
+are challenge ids (a person's events: their aggregate id): one partition, in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from groundswell.application import GroundswellApplication
+from groundswell.relay_positions import RelayPositions
+from groundswell.settings import DEFAULT_TOPIC
+
+log = logging.getLogger("groundswell.relay")
+
+DEFAULT_BATCH = 2_000
+DEFAULT_PARTITIONS = 6
+POLL_SECONDS = 0.2
+
+# For every relay (and the benchmark's bare producer). acks=all + idempotence: acknowledged
+# means held by all in-sync replicas, and a retried request is never written twice nor out
+# of order (so at most 5 in flight). Short timeouts: an outage fails a batch in seconds.
+PRODUCER_SETTINGS: dict[str, Any] = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "max_in_flight_requests_per_connection": 5,
+    "linger_ms": 5,
+    "batch_size": 256 * 1024,
+    "compression_type": None,  # lz4 would need the lz4 package; events are small anyway
+    "request_timeout_ms": 10_000,
+    "delivery_timeout_ms": 20_000,
+    "max_block_ms": 10_000,
+    "bootstrap_timeout_ms": 5_000,
+    "reconnect_backoff_max_ms": 2_000,
+}
+
+
+class Producer(Protocol):
+    """What the relay needs of a Kafka producer (kafka-python's ``KafkaProducer``)."""
+
+    def send(self, topic: str, *, value: bytes, key: bytes, headers: list[Any]) -> Any: ...
+    def flush(self, timeout: float | None = None) -> None: ...
+    def close(self, timeout: float | None = None) -> None: ...
+
+
+def _kafka_failures() -> tuple[type[Exception], ...]:
+    """What a broker outage raises (kafka-python loads only when something failed)."""
+    from kafka.errors import KafkaError
+
+    return (KafkaError, OSError)
+
+
+class PublishFailed(Exception):
+    """The broker did not acknowledge a whole batch; nothing was recorded."""
+
+
+@dataclass
+class Backoff:
+    """Exponential delays between attempts, with jitter so restarted relays do not align."""
+
+    first: float = 0.5
+    most: float = 30.0
+    attempts: int = 0
+
+    def next_delay(self) -> float:
+        delay = min(self.most, self.first * 2.0**self.attempts)
+        self.attempts += 1
+        return max(self.first, delay * random.uniform(0.8, 1.0))
+
+
+Message = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, Avro body, headers
+
+
+class Relay:
+    """Follows the engine's notification log and publishes it to one Kafka topic.
+
+    ``producer_factory`` connects a producer (it may raise while Kafka is down);
+    ``prepare`` runs once before the first producer connects (it creates the topic).
+    """
+
+    def __init__(
+        self,
+        engine: GroundswellApplication,
+        positions: RelayPositions,
+        producer_factory: Callable[[], Producer],
+        topic: str,
+        *,
+        name: str = DEFAULT_TOPIC,
+        servers: str = "Kafka",
+        batch_size: int = DEFAULT_BATCH,
+        flush_timeout: float = 30.0,
+        backoff: Backoff | None = None,
+        prepare: Callable[[], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.positions = positions
+        self.producer_factory = producer_factory
+        self.topic = topic
+        self.name = name
+        self.servers = servers
+        self.batch_size = batch_size
+        self.flush_timeout = flush_timeout
+        self.backoff = backoff or Backoff()
+        from domain.catalog import EVENT_CLASSES  # here: every CLI command imports this module
+        from schemas.codec import EventCodec
+
+        self.codec = EventCodec(EVENT_CLASSES)
+        self._prepare = prepare
+        self._producer: Producer | None = None
+        self._position = positions.load(name)
+        self._one_batch_at_a_time = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None  # why the relay thread stopped, if it did
+
+    @property
+    def position(self) -> int:
+        """The last notification id the broker acknowledged and the store recorded."""
+        return self._position
+
+    def run_once(self) -> int:
+        """Publish the next batch; returns how many events went out (0: nothing waiting).
+
+        Raises :class:`PublishFailed` when Kafka did not acknowledge every message; the
+        recorded position then stays where it was, so the next call sends the batch again.
+        """
+        with self._one_batch_at_a_time:
+            notifications = self.engine.recorder.select_notifications(
+                start=self._position + 1, limit=self.batch_size
+            )
+            if not notifications:
+                return 0
+            to_event = self.engine.mapper.to_domain_event
+            self._publish([self.message(to_event(n)) for n in notifications])
+            last = notifications[-1].id
+            self.positions.save(self.name, last)
+            self._position = last
+            return len(notifications)
+
+    def catch_up(self) -> int:
+        """Publish everything stored so far; returns how many events went out."""
+        total = 0
+        while sent := self.run_once():
+            total += sent
+        return total
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Publish batch after batch until ``stop`` is set; wait out Kafka outages.
+
+        While Kafka is unreachable, the relay retries with exponential backoff and says
+        so in the log; the store keeps accepting commands meanwhile, and the relay
+        resumes from its recorded position when Kafka answers again.
+        """
+        down_since: float | None = None
+        published = 0
+        while not stop.is_set():
+            try:
+                sent = self.run_once()
+            except PublishFailed as failure:
+                down_since = down_since or time.monotonic()
+                delay, cause = self.backoff.next_delay(), type(failure.__cause__).__name__
+                waiting = self.engine.last_position - self._position
+                log.warning(
+                    f"relay: Kafka unreachable at {self.servers} ({cause}); "
+                    f"retrying in {delay:.1f} s; {waiting} events waiting"
+                )
+                stop.wait(delay)
+                continue
+            if down_since is not None:
+                outage, down_since = time.monotonic() - down_since, None
+                log.warning(f"relay: Kafka at {self.servers} is back after {outage:.1f} s")
+                self.backoff.attempts = 0
+            published += sent
+            if sent < self.batch_size:
+                if published:
+                    log.info(f"relay: published {published}; caught up at {self._position}")
+                    published = 0
+                stop.wait(POLL_SECONDS)
+
+    def start_in_thread(self) -> threading.Thread:
+        """Run the relay beside the engine, in a daemon thread; :meth:`stop` ends it."""
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._run_in_thread, name="groundswell-relay", daemon=True
+        )
+        self._thread.start()
+        return self._thread
+
+    def wait_until(self, position: int, timeout: float = 10.0) -> bool:
+        """Wait until the broker acknowledged everything up to ``position``."""
+        deadline = time.monotonic() + timeout
+        while self._position < position:
+            if time.monotonic() >= deadline or self.error is not None:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Let the relay thread finish its batch and end."""
+        self._stopping.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+
+    def close(self) -> None:
+        """Stop, and release the producer and the position store."""
+        self.stop()
+        self._discard_producer(timeout=5.0)
+        self.positions.close()
+
+    def message(self, event: Any) -> Message:
+        """The Kafka message for one domain event: key, Avro body, descriptive headers."""
+        headers = [
+            ("event_type", type(event).__qualname__.encode()),
+            ("event_id", str(event.event_id).encode()),
+            ("fingerprint", self.codec.fingerprint(event).hex().encode()),
+        ]
+        key = str(event.challenge_id or event.originator_id).encode()
+        return key, self.codec.encode(event), headers
+
+    def _publish(self, messages: Sequence[Message]) -> None:
+        try:
+            producer = self._connected()
+            futures = [
+                producer.send(self.topic, value=value, key=key, headers=headers)
+                for key, value, headers in messages
+            ]
+            producer.flush(timeout=self.flush_timeout)
+            for future in futures:
+                if future.failed():
+                    raise future.exception
+        except _kafka_failures() as error:
+            # A failed producer may hold half-sent batches: a fresh one resends them cleanly.
+            self._discard_producer(timeout=0)
+            raise PublishFailed(f"{len(messages)} events not acknowledged: {error}") from error
+
+    def _connected(self) -> Producer:
+        if self._producer is None:
+            if self._prepare is not None:
+                self._prepare()
+                self._prepare = None
+            self._producer = self.producer_factory()
+        return self._producer
+
+    def _discard_producer(self, timeout: float) -> None:
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            producer.close(timeout=timeout)
+        except _kafka_failures():
+            # kafka-python flushes before it closes, and a hung broker never answers; so
+            # abort what it holds (never recorded as published, so nothing is lost).
+            sender = getattr(producer, "_sender", None)
+            if sender is not None:
+                sender.force_close()
+            with contextlib.suppress(*_kafka_failures()):
+                producer.close(timeout=1.0)
+
+    def _run_in_thread(self) -> None:
+        try:
+            self.run_forever(self._stopping)
+        except BaseException as error:
+            self.error = error
+            log.exception("relay: stopped by an error it cannot retry; restart it")
+
+
+def kafka_producer(servers: str, **overrides: Any) -> Producer:
+    """A kafka-python producer with the relay's settings (``overrides`` win)."""
+    from kafka import KafkaProducer  # here: every CLI command imports this module
+
+    settings = {**PRODUCER_SETTINGS, "client_id": "groundswell-relay", **overrides}
+    return cast(Producer, KafkaProducer(bootstrap_servers=servers, **settings))
+
+
+def ensure_topic(servers: str, topic: str, partitions: int = DEFAULT_PARTITIONS) -> None:
+    """Create ``topic`` unless it exists (replicas: the broker's default). Its partition
+    count must never change: it decides where, so in which order, a challenge's events go."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=servers, bootstrap_timeout_ms=5_000)
+    try:
+        new = {topic: {"num_partitions": partitions, "replication_factor": -1}}
+        with contextlib.suppress(TopicAlreadyExistsError):
+            admin.create_topics(new, wait_for_metadata=True)
+    finally:
+        admin.close()
