@@ -38,18 +38,26 @@ class Projector:
 
     A batch's changed rows and the new checkpoint go to the store in one transaction,
     so after a crash a projection resumes exactly where its rows are: nothing is
-    counted twice and nothing is lost. A projection whose fold ``version`` differs from
-    the stored one is rebuilt from zero on start.
+    counted twice and nothing is lost. The notification log delivers each position once
+    and in order, so the checkpoint alone deduplicates: no per-aggregate versions are
+    kept here (the Kafka projector, which can see redeliveries, keeps them). A projection
+    whose fold ``version`` differs from the stored one is rebuilt from zero on start.
     """
 
-    def __init__(self, store: ReadModelStore, projections: Sequence[Projection]) -> None:
+    def __init__(
+        self, store: ReadModelStore, projections: Sequence[Projection], load: bool = True
+    ) -> None:
         self.store = store
         self.projections = {p.name: p for p in projections}
         self.rows: dict[str, Rows] = {}
         self.positions: dict[str, int] = {}
         self.lock = threading.RLock()
         for projection in projections:
-            self.reload(projection)
+            if load:
+                self.reload(projection)
+            else:  # about to be rebuilt: reading the old rows would be wasted work
+                self.rows[projection.name] = Rows()
+                self.positions[projection.name] = 0
 
     def reload(self, projection: Projection) -> None:
         """Take the projection's rows and checkpoint from the store (after another process
@@ -76,7 +84,8 @@ class Projector:
             last = batch[-1][0]
             for name, projection in self.projections.items():
                 rows, seen = self.rows[name], self.positions[name]
-                apply_all(projection, rows, (event for position, event in batch if position > seen))
+                fresh = (event for position, event in batch if position > seen)
+                apply_all(projection, rows, fresh, dedupe=False)
                 try:
                     self.store.save(name, rows.take_changes(), last, projection.version)
                 except BaseException:
@@ -101,7 +110,7 @@ class Projector:
             for batch in events:
                 events = [event for _position, event in batch]
                 for projection in chosen:
-                    apply_all(projection, fresh[projection.name], events)
+                    apply_all(projection, fresh[projection.name], events, dedupe=False)
                 if batch:
                     last = batch[-1][0]
                     if progress:

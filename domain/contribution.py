@@ -45,6 +45,11 @@ class Contribution(GroundswellAggregate):
         linked_idea_id: UUID | None
 
     class MarkedHelpful(GroundswellAggregate.Event):
+        """Carries whose contribution it is, so readers need not look it up."""
+
+        author: str
+        kind: str
+
         def apply(self, contribution: Contribution) -> None:
             contribution.helpful = True
 
@@ -52,6 +57,8 @@ class Contribution(GroundswellAggregate):
         """Moderation: hidden from boards, never deleted from history."""
 
         reason: str
+        author: str
+        kind: str
 
         def apply(self, contribution: Contribution) -> None:
             contribution.hidden = True
@@ -159,13 +166,20 @@ class Contribution(GroundswellAggregate):
             )
         if self.helpful:
             raise AlreadyDone("this contribution is already marked helpful.")
-        self._record(self.MarkedHelpful, actor, at)
+        self._record(self.MarkedHelpful, actor, at, author=self.author, kind=self.kind.value)
 
     def hide(self, challenge: Challenge, *, reason: str, actor: str, at: datetime) -> None:
         challenge.require_manager(actor, "moderate contributions")
         if self.hidden:
             raise AlreadyDone("this contribution is already hidden.")
-        self._record(self.Hidden, actor, at, reason=text("reason", reason))
+        self._record(
+            self.Hidden,
+            actor,
+            at,
+            reason=text("reason", reason),
+            author=self.author,
+            kind=self.kind.value,
+        )
 
     def as_reward_subject(self) -> RewardSubject:
         qualifies = set()

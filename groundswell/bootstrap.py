@@ -37,17 +37,20 @@ def build_read_model_store(settings: Settings) -> ReadModelStore:
         return PostgresReadModelStore(settings.database_url, settings.postgres_schema)
     from groundswell.stores.sqlite_readmodels import SQLiteReadModelStore
 
-    return SQLiteReadModelStore(settings.data_dir / "readmodels.sqlite")
+    return SQLiteReadModelStore(settings.data_dir)
 
 
 def build_read_models(
-    engine: Engine, settings: Settings | None = None, names: Sequence[str] | None = None
+    engine: Engine,
+    settings: Settings | None = None,
+    names: Sequence[str] | None = None,
+    load: bool = True,
 ) -> ReadModels:
     """The projections (all, or those named), fed in-process from the engine's notification
-    log (embedded mode)."""
+    log (embedded mode). ``load=False`` skips reading stored rows (before a rebuild)."""
     settings = settings or Settings.from_environment()
     chosen = [p for p in all_projections() if names is None or p.name in names]
-    projector = Projector(build_read_model_store(settings), chosen)
+    projector = Projector(build_read_model_store(settings), chosen, load=load)
     return ReadModels(LogFollower(engine, projector))
 
 

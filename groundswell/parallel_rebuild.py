@@ -8,6 +8,7 @@ transaction); the caller then takes the rebuilt rows from the store.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -41,7 +42,7 @@ def _rebuild_group(settings: Settings, names: list[str], counter: Any) -> None:
     from groundswell.bootstrap import build_engine, build_read_models
 
     engine = build_engine(settings)
-    read_models = build_read_models(engine, settings, names)
+    read_models = build_read_models(engine, settings, names, load=False)
 
     def count(events: int) -> None:
         with counter.get_lock():
@@ -52,6 +53,9 @@ def _rebuild_group(settings: Settings, names: list[str], counter: Any) -> None:
     finally:
         read_models.close()
         engine.close()
+    # Everything is committed and closed. Skip the interpreter's teardown, which would
+    # spend a second freeing millions of rows one by one.
+    os._exit(0)
 
 
 def rebuild_in_processes(
@@ -61,7 +65,10 @@ def rebuild_in_processes(
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """Rebuild ``names`` from the whole history in ``workers`` processes; raise if any fails."""
-    context = multiprocessing.get_context("spawn")  # no inherited connections or threads
+    # PostgreSQL pools run threads, which a forked child must not inherit: spawn a fresh
+    # interpreter there. The embedded SQLite engine has none, and forking saves the
+    # second or so a spawned worker spends importing.
+    context = multiprocessing.get_context("spawn" if settings.database_url else "fork")
     groups = share_out(names, workers)
     counters = [context.Value("q", 0) for _ in groups]
     processes = [

@@ -44,15 +44,14 @@ ROLE_OF_KIND = {
 
 class NotificationsProjection:
     """Tables: ``notices`` (event id → what happened and to whom it is told), ``ideas``
-    (idea → title, participants), ``challenges`` (challenge → title, participants),
-    ``contributions`` (author, kind).
+    (idea → title, participants), ``challenges`` (challenge → title, participants).
 
     One notice per event, listing its recipients, rather than one row per person and
     event: a decision on a popular idea is one row, however many took part.
     """
 
     name = "notifications"
-    version = 2
+    version = 3
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -108,23 +107,17 @@ def _idea_news(rows: Rows, event: Any) -> None:
 
 
 def _contribution_added(rows: Rows, event: Any) -> None:
-    rows.put(
-        "contributions",
-        key_of(event.originator_id),
-        {"author": event.author, "idea_id": key_of(event.idea_id), "kind": event.kind},
-    )
     _take_part(rows, event, event.author, ROLE_OF_KIND[event.kind], idea_id=key_of(event.idea_id))
 
 
 def _contribution_news(rows: Rows, event: Any) -> None:
-    contribution = rows.get("contributions", key_of(event.originator_id))
     if isinstance(event, Contribution.MarkedHelpful):
         what = "was marked helpful"
     else:
         what = f"was hidden by a moderator: {event.reason}"
-    text = f"Your {contribution['kind']} {what}."
+    text = f"Your {event.kind} {what}."
     subject = key_of(event.originator_id)
-    _notify(rows, [contribution["author"]], event, "contribution", subject, text)
+    _notify(rows, [event.author], event, "contribution", subject, text)
 
 
 def _reward_granted(rows: Rows, event: Any) -> None:

@@ -43,12 +43,12 @@ class PostgresReadModelStore:
                 "SELECT tbl, key, value FROM projection_rows WHERE projection = %s", (projection,)
             ):
                 tables.setdefault(tbl, {})[key] = value
-            tables[VERSIONS] = dict(
-                self._conn.execute(
-                    "SELECT aggregate_id, version FROM projection_versions WHERE projection = %s",
-                    (projection,),
-                ).fetchall()
-            )
+            versions = self._conn.execute(
+                "SELECT aggregate_id, version FROM projection_versions WHERE projection = %s",
+                (projection,),
+            ).fetchall()
+            if versions:
+                tables[VERSIONS] = dict(versions)
         position, version = found if found else (0, 0)
         return Rows(tables), position, version
 

@@ -156,10 +156,9 @@ def test_catching_up_writes_rows_and_a_checkpoint_per_projection(
         assert (checkpoint.position, checkpoint.version) == (reached, projection.version)
         assert checkpoint.rows > 0, projection.name
     assert live(read_models) == expected(engine)
-    assert {n: s[0] for n, s in stored(read_models).items()} == {
-        name: {**rows, VERSIONS: read_models.projector.rows[name].table(VERSIONS)}
-        for name, rows in expected(engine).items()
-    }
+    # The log delivers each position once, so the embedded store keeps no versions.
+    assert {n: s[0] for n, s in stored(read_models).items()} == expected(engine)
+    assert all(VERSIONS not in s[0] for s in stored(read_models).values())
 
 
 def test_rows_can_wait_for_a_commands_position(
