@@ -44,3 +44,17 @@ def engine(
         app = postgres_engine(url, schema, clock)
         yield app
         app.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in every run's log how much the engine state machine explored."""
+    import sys
+
+    module = sys.modules.get("tests.unit.test_engine_state_machine")
+    run = getattr(module, "RUN", None)
+    if run and run["examples"]:
+        terminalreporter.write_line(
+            f"engine state machine: {run['examples']} examples, "
+            f"{run['checks'] - run['examples']} steps, {run['commands']} commands "
+            f"({run['accepted']} accepted, {run['refused']} refused)"
+        )
