@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from eventsourcing.utils import get_topic
+
 from consumers.projector import Positioned, Projector
 
 BATCH = 5_000
@@ -21,12 +23,15 @@ class LogFollower:
         self.batch_size = batch_size
         self._catching_up = threading.Lock()
 
-    def read(self, after: int, stop: int | None = None) -> Iterator[Sequence[Positioned]]:
-        """Batches of decoded events after position ``after`` (up to ``stop``), in order."""
+    def read(
+        self, after: int, stop: int | None = None, topics: Sequence[str] = ()
+    ) -> Iterator[Sequence[Positioned]]:
+        """Batches of decoded events after position ``after`` (up to ``stop``), in order;
+        only events of the given ``topics`` when some are named."""
         to_event = self.app.mapper.to_domain_event
         while True:
             notifications = self.app.recorder.select_notifications(
-                start=after + 1, limit=self.batch_size, stop=stop
+                start=after + 1, limit=self.batch_size, stop=stop, topics=topics
             )
             if not notifications:
                 return
@@ -55,7 +60,15 @@ class LogFollower:
         return True
 
     def rebuild(self, names: Sequence[str] | None = None, progress: Any = None) -> None:
-        """Rebuild the named projections (all when None) from the whole history."""
+        """Rebuild the named projections (all when None) from the whole history.
+
+        Only events some chosen projection reads are fetched and decoded (the store
+        filters by topic); the checkpoint still covers everything stored when it began.
+        """
         with self._catching_up:
             chosen = list(names) if names else list(self.projector.projections)
-            self.projector.rebuild(chosen, self.read(0), progress)
+            upto = self.app.recorder.max_notification_id() or 0
+            handled = {c for n in chosen for c in self.projector.projections[n].handlers}
+            topics = sorted(get_topic(event_class) for event_class in handled)
+            events = self.read(0, stop=upto, topics=topics)
+            self.projector.rebuild(chosen, events, progress, upto=upto)

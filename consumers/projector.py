@@ -100,9 +100,12 @@ class Projector:
         names: Sequence[str],
         events: Iterable[Sequence[Positioned]],
         progress: Callable[[int], None] | None = None,
+        upto: int = 0,
     ) -> dict[str, Rows]:
         """Fold every event from zero into fresh rows, reading the history once for all
-        ``names``, then swap each rebuilt read model in atomically with its checkpoint."""
+        ``names``, then swap each rebuilt read model in atomically with its checkpoint
+        (``upto``, when the events were filtered and the last one read is not the last
+        stored). ``progress`` hears how many positions each batch advanced."""
         chosen = [self.projections[name] for name in names]
         fresh = {p.name: Rows(track_changes=False) for p in chosen}
         last = 0
@@ -112,9 +115,12 @@ class Projector:
                 for projection in chosen:
                     apply_all(projection, fresh[projection.name], events, dedupe=False)
                 if batch:
-                    last = batch[-1][0]
                     if progress:
-                        progress(len(batch))
+                        progress(batch[-1][0] - last)
+                    last = batch[-1][0]
+        if progress and upto > last:
+            progress(upto - last)
+        last = max(last, upto)
         with self.lock, bulk_work():
             for projection in chosen:
                 rows = fresh[projection.name]

@@ -188,7 +188,9 @@ def test_a_new_instance_resumes_from_the_checkpoint_and_equals_the_first(
     assert second.projector.positions == dict.fromkeys(PROJECTION_NAMES, checkpoint)
     read_from = []
     read = second.follower.read
-    second.follower.read = lambda after, stop=None: read_from.append(after) or read(after, stop)
+    second.follower.read = lambda after, stop=None, topics=(): (
+        read_from.append(after) or read(after, stop, topics)
+    )
     second.follower.catch_up()
 
     assert read_from == [checkpoint]  # it read only what came after its checkpoint
@@ -251,7 +253,9 @@ def test_a_store_written_by_another_fold_version_is_rebuilt_from_zero(
     assert second.projector.positions["balances"] == engine.last_position
     read_from = []
     read = second.follower.read
-    second.follower.read = lambda after, stop=None: read_from.append(after) or read(after, stop)
+    second.follower.read = lambda after, stop=None, topics=(): (
+        read_from.append(after) or read(after, stop, topics)
+    )
     second.follower.catch_up()
 
     assert read_from == [0]
