@@ -8,7 +8,7 @@ from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.base import GroundswellAggregate
-from domain.errors import AlreadyDone, InsufficientBalance, InvalidInput, NotPermitted
+from domain.errors import InsufficientBalance, InvalidInput, NotPermitted
 from domain.validation import NAME_MAX, optional_text, text, whole_points
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
@@ -215,7 +215,3 @@ class Person(GroundswellAggregate):
     def _require_self(self, actor: str, doing: str) -> None:
         if actor != self.handle:
             raise NotPermitted(f"only {self.handle} may {doing} for themselves.")
-
-
-def already_registered(handle: str) -> AlreadyDone:
-    return AlreadyDone(f"a person with handle {handle!r} is already registered.", field="handle")

@@ -26,7 +26,6 @@ from schemas.envelope import event_fields
 
 MAGIC = b"\xc3\x01"
 HERE = Path(__file__).parent
-VERSIONS_DIR = HERE / "versions"
 
 
 class UndecodableEvent(ValueError):
