@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.base import GroundswellAggregate
+from domain.challenge_terms import REQUIRED_TERMS, TERM_NAMES, checked_terms
 from domain.errors import (
     AlreadyDone,
     AlreadyRewarded,
@@ -20,7 +21,7 @@ from domain.errors import (
 from domain.reward_policy import RewardPolicy, prize_rank
 from domain.reward_subject import RewardSubject
 from domain.splits import split_award
-from domain.validation import NAME_MAX, TITLE_MAX, days, iso_date, names, text, whole_points
+from domain.validation import whole_points
 
 
 def _a(word: str) -> str:
@@ -39,53 +40,6 @@ class Stage(StrEnum):
 REWARDING_STAGES = frozenset({Stage.OPEN, Stage.REVIEW, Stage.CLOSED})
 # Prizes are for the best ideas "at close": once submissions have stopped.
 PRIZE_STAGES = frozenset({Stage.REVIEW, Stage.CLOSED})
-
-
-def checked_terms(
-    *,
-    title: object,
-    question: object,
-    sponsor: object,
-    target_departments: object,
-    submission_deadline: object,
-    decision_deadline_days: object,
-    accepted_idea_points: object = 0,
-    implemented_idea_points: object = 0,
-    helpful_contribution_points: object = 0,
-    prize_points: object = (),
-) -> dict[str, Any]:
-    """Validate a challenge's terms; the result is exactly the fields of its events."""
-    policy = RewardPolicy.checked(
-        accepted_idea_points, implemented_idea_points, helpful_contribution_points, prize_points
-    )
-    return {
-        "title": text("title", title, max_len=TITLE_MAX),
-        "question": text("question", question),
-        "sponsor": text("sponsor", sponsor, max_len=NAME_MAX),
-        "target_departments": names("target_departments", target_departments),
-        "submission_deadline": iso_date("submission_deadline", submission_deadline),
-        "decision_deadline_days": days("decision_deadline_days", decision_deadline_days),
-        "accepted_idea_points": policy.accepted_idea,
-        "implemented_idea_points": policy.implemented_idea,
-        "helpful_contribution_points": policy.helpful_contribution,
-        "prize_points": list(policy.prizes),
-    }
-
-
-TERM_NAMES = (
-    "title",
-    "question",
-    "sponsor",
-    "target_departments",
-    "submission_deadline",
-    "decision_deadline_days",
-    "accepted_idea_points",
-    "implemented_idea_points",
-    "helpful_contribution_points",
-    "prize_points",
-)
-
-REQUIRED_TERMS = TERM_NAMES[:6]
 
 
 class Challenge(GroundswellAggregate):
