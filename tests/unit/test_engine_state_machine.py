@@ -1179,26 +1179,6 @@ EngineMachine.TestCase.settings = settings(
 TestEngineStateMachine = EngineMachine.TestCase
 
 
-def test_report_how_much_the_state_machine_ran(record_property: Any) -> None:
-    """Say how many sequences and steps ran, for the CI log (visible with -s or in JUnit)."""
-    if not RUN["examples"]:
-        pytest.skip("the state machine did not run in this session")
-    steps = RUN["checks"] - RUN["examples"]
-    counts = {"examples": RUN["examples"], "steps": steps}
-    counts |= {key: RUN[key] for key in ("commands", "accepted", "refused")}
-    for key, value in counts.items():
-        record_property(f"stateful_{key}", value)
-    print(
-        f"\nengine state machine: {counts['examples']} examples, {steps} steps, "
-        f"{counts['commands']} commands ({counts['accepted']} accepted, "
-        f"{counts['refused']} refused)"
-    )
-    accepted = {k.removeprefix("ok "): v for k, v in sorted(RUN.items()) if k.startswith("ok ")}
-    print("accepted per command:", accepted)
-    granted = {k.removeprefix("granted "): v for k, v in sorted(RUN.items()) if "granted " in k}
-    print("granted per reason:", granted)
-
-
 def test_a_prize_reason_with_a_superscript_digit_is_refused() -> None:
     """Found by the state machine: prize_rank() trusted str.isdigit(), and int("\u00b2")
     raised ValueError out of grant_reward instead of a refusal."""
