@@ -76,3 +76,13 @@ class ConcurrencyConflict(DomainError):
     """Someone else changed the same thing at the same moment, and retries ran out."""
 
     code = "concurrency-conflict"
+
+
+class StaleVersion(DomainError):
+    """An edit was based on a version that is no longer the current one."""
+
+    code = "stale-version"
+
+    def __init__(self, message: str, *, current_version: int) -> None:
+        super().__init__(message, field="If-Match")
+        self.current_version = current_version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from domain.errors import InvalidInput
@@ -17,6 +18,11 @@ def text(field: str, value: object, *, max_len: int = TEXT_MAX, required: bool =
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be text.", field=field)
     cleaned = value.strip()
+    if unreadable := _unreadable(cleaned):
+        raise InvalidInput(
+            f"{field} contains a character that is not readable text ({unreadable}).",
+            field=field,
+        )
     if required and not cleaned:
         raise InvalidInput(f"{field} must not be empty.", field=field)
     if len(cleaned) > max_len:
@@ -25,6 +31,26 @@ def text(field: str, value: object, *, max_len: int = TEXT_MAX, required: bool =
             field=field,
         )
     return cleaned
+
+
+# Tabs and line breaks are text; other control characters, lone surrogates (not Unicode
+# characters at all) and non-characters are not, and some stores refuse them (NUL).
+ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def _unreadable(value: str) -> str | None:
+    for char in value:
+        if char in ALLOWED_CONTROLS:
+            continue
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") or (category == "Cn" and _noncharacter(char)):
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def _noncharacter(char: str) -> bool:
+    code = ord(char)
+    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
 
 
 def optional_text(field: str, value: object, *, max_len: int = NAME_MAX) -> str | None:

@@ -15,7 +15,9 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.base import GroundswellAggregate
 from domain.errors import ConcurrencyConflict, NotFound
+from groundswell.idempotency import CommandKey, KeyReused, current_key
 from groundswell.services.unit_of_work import UnitOfWork
+from groundswell.stores.keyed_recorders import KeyedResult
 
 T = TypeVar("T")
 A = TypeVar("A", bound=GroundswellAggregate)
@@ -58,15 +60,24 @@ class GroundswellApplication(Application):
         conflicting version first, the store refuses the whole transaction and the
         command is decided again on the new state. It is never applied twice.
         """
+        key = current_key()
         for attempt in range(MAX_ATTEMPTS):
+            if key is not None and (kept := self.kept(key)) is not None:
+                return kept
             uow = UnitOfWork(self.repository, self.clock)
             result_id = command(uow)
             changed = uow.changed()
             if not changed:
                 return Receipt(result_id, None, 0)
+            extra: dict[str, KeyedResult] = {}
+            if key is not None:
+                events = sum(len(a.pending_events) for a in changed)
+                keep = str(result_id) if result_id is not None else None
+                extra["command_key"] = KeyedResult(key, keep, events)
             try:
-                recordings = self.save(*changed)
+                recordings = self.save(*changed, **extra)
             except IntegrityError:
+                # A concurrent writer won (or sent the same key first): decide again.
                 time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.2)))
                 continue
             position = max((r.notification.id for r in recordings), default=None)
@@ -74,6 +85,21 @@ class GroundswellApplication(Application):
         raise ConcurrencyConflict(
             "others changed the same thing at the same moment; please try again."
         )
+
+    def kept(self, key: CommandKey) -> Receipt | None:
+        """The first result of the command sent with ``key``, if it was stored; a different
+        request under the same key is refused."""
+        found = self.recorder.kept(key)  # type: ignore[attr-defined]
+        if found is None:
+            return None
+        if found.fingerprint != key.fingerprint:
+            raise KeyReused(
+                f"idempotency key {key.key!r} was used before for a different request; "
+                "use a new key for a new request.",
+                field="Idempotency-Key",
+            )
+        result_id = UUID(found.result_id) if found.result_id else None
+        return Receipt(result_id, found.position, found.events)
 
     def load(self, kind: type[A], aggregate_id: UUID) -> A:
         """Read one aggregate as it is now (for views and tests; commands use ``run``)."""

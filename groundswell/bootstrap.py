@@ -18,7 +18,10 @@ from groundswell.stores.readmodels import ReadModelStore
 from projections.catalog import all_projections
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from consumers.kafka_projector import KafkaProjector
+    from groundswell.tokens import TokenStore
 
 
 def build_engine(
@@ -121,3 +124,25 @@ def build_kafka_projector(
     return KafkaProjector(
         projection, store, consumer, codec, settings.kafka_topic, on_poison=on_poison, batch=batch
     )
+
+
+def build_tokens(settings: Settings) -> TokenStore:
+    """API tokens live beside the events: the SQLite file, or the engine's schema."""
+    if settings.database_url:
+        from groundswell.tokens import PostgresTokens
+
+        return PostgresTokens(settings.database_url, settings.postgres_schema)
+    from groundswell.tokens import SQLiteTokens
+
+    return SQLiteTokens(settings.data_dir / "groundswell.sqlite")
+
+
+def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The HTTP API on the engine, reading the in-process projections."""
+    from groundswell.http.app import create_app
+    from groundswell.http.common import Api
+    from groundswell.http.reads import EmbeddedReadSide
+
+    engine = engine or build_engine(settings)
+    reads = EmbeddedReadSide(build_read_models(engine, settings))
+    return create_app(Api(engine=engine, reads=reads, tokens=build_tokens(settings)))

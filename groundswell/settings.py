@@ -9,6 +9,8 @@ from urllib.parse import unquote, urlparse
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_TOPIC = "groundswell.events"
+# Event recorders that keep idempotency keys in the events' transaction.
+RECORDERS = "groundswell.stores.keyed_recorders"
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,13 @@ class Settings:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.data_dir / "groundswell.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "10",
+                "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:KeyedSQLiteRecorder",
             }
         else:
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
                 **postgres_env(self.database_url),
+                "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:KeyedPostgresRecorder",
             }
             if self.postgres_schema:
                 env["POSTGRES_SCHEMA"] = self.postgres_schema

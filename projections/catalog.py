@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from projections.balances import BalancesProjection
 from projections.breadth import BreadthProjection
+from projections.directory import DirectoryProjection
 from projections.follow_up import FollowUpProjection
 from projections.implementation import ImplementationProjection
 from projections.leaderboard import LeaderboardProjection
@@ -19,6 +20,7 @@ def all_projections() -> list[Projection]:
         FollowUpProjection(),
         NotificationsProjection(),
         BreadthProjection(),
+        DirectoryProjection(),
     ]
 
 

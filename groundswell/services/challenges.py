@@ -9,7 +9,7 @@ from domain.challenge import Challenge
 from domain.errors import AlreadyDone
 from domain.person import Role
 from groundswell.application import GroundswellApplication, Receipt
-from groundswell.services.unit_of_work import UnitOfWork
+from groundswell.services.unit_of_work import UnitOfWork, require_version
 
 
 class ChallengeService(GroundswellApplication):
@@ -31,10 +31,16 @@ class ChallengeService(GroundswellApplication):
 
         return self.run(command)
 
-    def edit_challenge(self, actor: str, challenge_id: UUID, **terms: Any) -> Receipt:
-        return self._on_challenge(
-            challenge_id, lambda c, uow: c.edit(actor=actor, at=uow.now, **terms)
-        )
+    def edit_challenge(
+        self, actor: str, challenge_id: UUID, *, expected_version: int | None = None, **terms: Any
+    ) -> Receipt:
+        """Change terms of a draft; with ``expected_version``, only if nobody changed it since."""
+
+        def change(challenge: Challenge, uow: UnitOfWork) -> None:
+            require_version(challenge, expected_version)
+            challenge.edit(actor=actor, at=uow.now, **terms)
+
+        return self._on_challenge(challenge_id, change)
 
     def add_manager(self, actor: str, challenge_id: UUID, manager: str) -> Receipt:
         def change(challenge: Challenge, uow: UnitOfWork) -> None:

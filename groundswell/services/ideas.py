@@ -10,7 +10,7 @@ from domain.contribution import ContributionKind, once_per_person_id
 from domain.errors import AlreadyDone
 from domain.idea import Idea
 from groundswell.application import GroundswellApplication, Receipt
-from groundswell.services.unit_of_work import UnitOfWork
+from groundswell.services.unit_of_work import UnitOfWork, require_version
 
 IdeaChange = Callable[[Idea, Challenge, UnitOfWork], None]
 
@@ -41,13 +41,22 @@ class IdeaService(GroundswellApplication):
 
         return self.run(command)
 
-    def edit_idea(self, actor: str, idea_id: UUID, *, title: str, description: str) -> Receipt:
-        return self._on_idea(
-            idea_id,
-            lambda i, c, uow: i.edit(
-                c, title=title, description=description, actor=actor, at=uow.now
-            ),
-        )
+    def edit_idea(
+        self,
+        actor: str,
+        idea_id: UUID,
+        *,
+        title: str,
+        description: str,
+        expected_version: int | None = None,
+    ) -> Receipt:
+        """Edit an idea; with ``expected_version``, only if nobody changed it since."""
+
+        def change(idea: Idea, challenge: Challenge, uow: UnitOfWork) -> None:
+            require_version(idea, expected_version)
+            idea.edit(challenge, title=title, description=description, actor=actor, at=uow.now)
+
+        return self._on_idea(idea_id, change)
 
     def withdraw_idea(self, actor: str, idea_id: UUID) -> Receipt:
         return self._on_idea(idea_id, lambda i, c, uow: i.withdraw(c, actor=actor, at=uow.now))

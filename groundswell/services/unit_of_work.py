@@ -12,7 +12,7 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 from domain.base import GroundswellAggregate
 from domain.challenge import Challenge
 from domain.contribution import Contribution
-from domain.errors import NotFound
+from domain.errors import NotFound, StaleVersion
 from domain.idea import Idea
 from domain.person import Person, person_id
 
@@ -71,3 +71,13 @@ class UnitOfWork:
         return self._added + [
             a for a in self._loaded.values() if a.pending_events and id(a) not in seen
         ]
+
+
+def require_version(aggregate: GroundswellAggregate, expected: int | None) -> None:
+    """Refuse an edit based on another version than the current one (None: not checked)."""
+    if expected is not None and aggregate.version != expected:
+        raise StaleVersion(
+            f"this was changed since version {expected}; it is now at version "
+            f"{aggregate.version}. Load it again and redo the edit on what is there now.",
+            current_version=aggregate.version,
+        )

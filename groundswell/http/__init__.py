@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): every command and read model, for any client."""

@@ -1,0 +1,103 @@
+"""Who is calling: bearer tokens, the caller's roles, and the guards endpoints declare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from domain.errors import NotFound
+from domain.person import Role
+from groundswell.http.problems import ApiProblem
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="groundswell"'}
+# Roles that may see who is behind a pseudonym, and anyone's balance and ledger.
+SEE_IDENTITIES = frozenset({Role.ADMIN.value, Role.AUDITOR.value, Role.MANAGER.value})
+READ_ALL = frozenset({Role.ADMIN.value, Role.AUDITOR.value})
+
+
+@dataclass(frozen=True)
+class Caller:
+    handle: str
+    roles: frozenset[str]
+    department: str
+
+    def has(self, role: Role) -> bool:
+        """Admins hold every role, as in the domain."""
+        return role.value in self.roles or Role.ADMIN.value in self.roles
+
+    @property
+    def only_audits(self) -> bool:
+        return self.roles <= {Role.AUDITOR.value}
+
+    @property
+    def sees_identities(self) -> bool:
+        return bool(self.roles & SEE_IDENTITIES)
+
+    @property
+    def reads_all(self) -> bool:
+        return bool(self.roles & READ_ALL)
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiProblem(
+            401,
+            "sign-in-needed",
+            "send your token as 'Authorization: Bearer <token>'; an administrator issues "
+            "tokens with 'groundswell tokens issue HANDLE'.",
+            field="Authorization",
+            headers=CHALLENGE,
+        )
+    return token.strip()
+
+
+def current_caller(request: Request) -> Caller:
+    api = request.app.state.api
+    token = bearer_token(request)
+    handle = api.tokens.holder(token)
+    if handle is None:
+        raise ApiProblem(
+            401,
+            "token-unknown",
+            "this token is unknown or was revoked; ask an administrator for a new one.",
+            field="Authorization",
+            headers=CHALLENGE,
+        )
+    try:
+        person = api.engine.person(handle)
+    except NotFound:
+        raise ApiProblem(
+            401, "token-unknown", f"the token's holder {handle!r} is not registered."
+        ) from None
+    return Caller(handle, frozenset(person.roles), person.department)
+
+
+def writing_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    """Auditors read everything and write nothing."""
+    if caller.only_audits:
+        raise ApiProblem(
+            403, "not-permitted", f"{caller.handle} is an auditor; auditors read but do not write."
+        )
+    return caller
+
+
+def needs(*roles: Role, reading: bool = False) -> object:
+    """A dependency admitting callers with any of ``roles`` (or, when ``reading``, auditors)."""
+
+    def guard(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+        if any(caller.has(role) for role in roles) or (reading and caller.reads_all):
+            return caller
+        if not reading and caller.only_audits:
+            raise ApiProblem(403, "not-permitted", "auditors read but do not write.")
+        wanted = " or ".join(role.value for role in roles)
+        raise ApiProblem(403, "not-permitted", f"{caller.handle} needs the {wanted} role.")
+
+    return Depends(guard)
+
+
+AnyCaller = Annotated[Caller, Depends(current_caller)]
+Writer = Annotated[Caller, Depends(writing_caller)]

@@ -1,0 +1,138 @@
+"""The read models: leaderboards, pots and treasury, funnel, follow-up debt, breadth."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from domain.errors import NotFound
+from domain.person import Role
+from groundswell.http import models
+from groundswell.http.auth import AnyCaller, needs
+from groundswell.http.common import ApiDep, AtLeast, Filter, Limit, Offset, paged, rows
+from groundswell.http.problems import COMMON
+from projections import balances, breadth, follow_up, implementation, leaderboard
+
+router = APIRouter(prefix="/v1", tags=["read models"], responses=COMMON)
+STEERING = needs(Role.MANAGER, reading=True)
+
+
+@router.get("/leaderboard")
+def get_leaderboard(
+    caller: AnyCaller,
+    api: ApiDep,
+    challenge: Filter = None,
+    department: Filter = None,
+    at_least: AtLeast = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> models.Page[models.StandingOut]:
+    """Who earned the most reward points, overall or in one challenge; pseudonyms where
+    chosen. Handles only for managers, auditors and admins."""
+    with rows(api, "leaderboard", at_least) as found:
+        standings = leaderboard.standings(found, challenge)
+    items = [
+        {**asdict(s), "handle": s.handle if caller.sees_identities else None}
+        for s in standings
+        if department is None or s.department == department
+    ]
+    return models.Page[models.StandingOut](**paged(items, limit, offset, api))
+
+
+@router.get("/departments")
+def get_departments(
+    _: AnyCaller, api: ApiDep, challenge: Filter = None, at_least: AtLeast = 0
+) -> list[models.DepartmentOut]:
+    """Points, ideas and contributors per department."""
+    with rows(api, "leaderboard", at_least) as found:
+        board = leaderboard.department_board(found, challenge)
+    return [models.DepartmentOut(**asdict(d)) for d in board]
+
+
+def pot_of(found: Any, challenge_id: str) -> dict[str, Any]:
+    if found.get("pots", challenge_id) is None:
+        raise NotFound(f"no challenge with id {challenge_id}.")
+    return {"challenge_id": challenge_id, **balances.pot(found, challenge_id)}
+
+
+@router.get("/pots/{challenge_id}", tags=["rewards"])
+def get_pot(challenge_id: UUID, _: AnyCaller, api: ApiDep, at_least: AtLeast = 0) -> models.PotOut:
+    """A challenge's reward pot: funded, granted, returned, remaining."""
+    with rows(api, "balances", at_least) as found:
+        return models.PotOut(**pot_of(found, str(challenge_id)))
+
+
+@router.get("/treasury", tags=["rewards"], dependencies=[STEERING])
+def get_treasury(api: ApiDep, at_least: AtLeast = 0) -> models.TreasuryOut:
+    """The treasury's balance, what was redeemed, and every pot (managers, auditors)."""
+    with rows(api, "balances", at_least) as found:
+        pots = [pot_of(found, key) for key in found.table("pots")]
+        return models.TreasuryOut(
+            treasury=balances.treasury(found), redeemed=balances.redeemed(found), pots=pots
+        )
+
+
+def days_in_stage(idea: dict[str, Any], now: datetime) -> float:
+    since = datetime.fromisoformat(idea["transitions"][-1]["at"])
+    return round(max((now - since).total_seconds(), 0.0) / 86400, 1)
+
+
+@router.get("/funnel")
+def get_funnel(
+    _: AnyCaller,
+    api: ApiDep,
+    challenge: Filter = None,
+    stage: Filter = None,
+    at_least: AtLeast = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> models.FunnelOut:
+    """How far ideas got (submitted → reviewed → accepted → in implementation →
+    implemented) with conversion rates, and where each idea stands now."""
+    now = datetime.now(UTC)
+    with rows(api, "implementation", at_least) as found:
+        steps = implementation.funnel(found, challenge)
+        ideas = [
+            {**i, "days_in_stage": days_in_stage(i, now)}
+            for i in implementation.ideas_in(found, challenge, stage)
+        ]
+    return models.FunnelOut(funnel=steps, ideas=paged(ideas, limit, offset, api))
+
+
+@router.get("/follow-up", dependencies=[STEERING])
+def get_follow_up(
+    api: ApiDep,
+    challenge: Filter = None,
+    manager: Filter = None,
+    at_least: AtLeast = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> models.FollowUpOut:
+    """What waits for an answer past the decision deadline, how long, on whose desk
+    (managers, auditors)."""
+    with rows(api, "follow_up", at_least) as found:
+        debt = follow_up.follow_up_debt(found, datetime.now(UTC), challenge, manager)
+        median = follow_up.median_days_to_decision(found, challenge)
+    desks = Counter(m for item in debt for m in item["desk"])
+    return models.FollowUpOut(
+        debt=paged(debt, limit, offset, api),
+        by_manager=dict(desks),
+        median_days_to_decision=median,
+    )
+
+
+@router.get("/breadth/{challenge_id}")
+def get_breadth(
+    challenge_id: UUID, _: AnyCaller, api: ApiDep, at_least: AtLeast = 0
+) -> models.BreadthOut:
+    """Which departments take part, how concentrated participation is, and a warning when
+    a small circle carries the challenge."""
+    with rows(api, "breadth", at_least) as found:
+        if found.get("challenges", str(challenge_id)) is None:
+            raise NotFound(f"no challenge with id {challenge_id}.")
+        return models.BreadthOut(**breadth.breadth(found, str(challenge_id)))
