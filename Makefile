@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e '.[dev]' --config-settings editable_mode=compat
 	touch $@
 
+# The API on http://127.0.0.1:8000 (embedded SQLite in ./data unless DATABASE_URL is set);
+# the first start writes the demo organisation; every start prints demo tokens.
 run: $(STAMP)
-	$(BIN)/groundswell demo
+	$(BIN)/groundswell serve --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from groundswell.engine import Engine
+from groundswell.settings import Settings
+from tests.http_support import Org, served_org
 from tests.support import (
     SteppingClock,
     database_url_or_fail,
@@ -44,6 +46,23 @@ def engine(
         app = postgres_engine(url, schema, clock)
         yield app
         app.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def org(request: pytest.FixtureRequest, tmp_path: Path, clock: SteppingClock) -> Iterator[Org]:
+    """The HTTP API over a fresh store with one person per role, each with a token."""
+    if request.param == "sqlite":
+        served = served_org(Settings(data_dir=tmp_path), clock)
+        yield served
+        served.client.close()
+        served.engine.close()
+        return
+    url = database_url_or_fail()
+    with postgres_schema(url) as schema:
+        served = served_org(Settings(database_url=url, postgres_schema=schema), clock)
+        yield served
+        served.client.close()
+        served.engine.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -7,10 +7,20 @@ from typing import Annotated
 
 import typer
 
-from groundswell.cli import boards, challenges, contributions, ideas, people, projections, rewards
+from groundswell.cli import (
+    boards,
+    challenges,
+    contributions,
+    ideas,
+    people,
+    projections,
+    rewards,
+    tokens,
+)
 from groundswell.cli.common import Session, fail, out, session
 from groundswell.cli.project import register as register_project
 from groundswell.cli.relay import relay as relay_command
+from groundswell.cli.serve import serve as serve_command
 from groundswell.demo import DemoRefused, run_demo
 from groundswell.settings import DEFAULT_DATA_DIR, Settings
 
@@ -26,10 +36,12 @@ app.add_typer(challenges.app, name="challenge")
 app.add_typer(ideas.app, name="idea")
 app.add_typer(contributions.app, name="contribution")
 app.add_typer(rewards.app, name="reward")
+app.add_typer(tokens.app, name="tokens")
 boards.register(app)
 register_project(app)
 app.add_typer(projections.app, name="projections", rich_help_panel=boards.PANEL)
 app.command("relay")(relay_command)
+app.command("serve")(serve_command)
 
 
 @app.callback()

@@ -1,0 +1,87 @@
+"""`groundswell serve`: the HTTP API, on the embedded store or on PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from groundswell.bootstrap import build_http_app, build_relay, build_tokens
+from groundswell.cli.common import fail, out, session
+from groundswell.demo import DemoRefused, run_demo, where
+from groundswell.settings import DEFAULT_TOPIC, Settings
+
+# Whose tokens `serve --demo` prints: a manager of the demo's challenges and a contributor.
+DEMO_PEOPLE = (("manager", "mia"), ("contributor", "anna.kowalski"), ("owner", "sofia"))
+DEMO_LABEL = "demo (printed by groundswell serve)"
+
+
+def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
+    """Fresh tokens for the demo's people; the ones printed at earlier starts are revoked."""
+    tokens = build_tokens(settings)
+    try:
+        for old in tokens.list():
+            if old.label == DEMO_LABEL and old.revoked_at is None:
+                tokens.revoke(old.token_id)
+        return [(role, handle, tokens.issue(handle, DEMO_LABEL)[0]) for role, handle in DEMO_PEOPLE]
+    finally:
+        tokens.close()
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="On an empty store, create the demo organisation; print demo tokens."
+        ),
+    ] = False,
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka: also run the outbox relay."),
+    ] = None,
+    topic: Annotated[str, typer.Option(envvar="GROUNDSWELL_TOPIC")] = DEFAULT_TOPIC,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) until Ctrl-C.
+
+    On the embedded default the projections run in-process. With DATABASE_URL the store
+    is PostgreSQL; with KAFKA_BOOTSTRAP_SERVERS as well, the relay publishes every event
+    to Kafka from this process (run `groundswell project all` for the Kafka-fed read models).
+    """
+    import uvicorn
+
+    settings = dataclasses.replace(
+        session(ctx).settings, kafka_bootstrap_servers=bootstrap_servers, kafka_topic=topic
+    )
+    console = out()
+    engine = session(ctx).engine
+    if demo and not engine.last_position:
+        console.print(f"First start: writing the demo organisation to {where(settings)}…")
+        try:
+            run_demo(settings, console=Console(quiet=True))
+        except DemoRefused as refused:
+            fail(str(refused))
+    app = build_http_app(settings, engine)
+    relay = build_relay(engine, settings) if bootstrap_servers else None
+    url = f"http://{host}:{port}"
+    console.print(f"groundswell API on [bold]{url}[/bold] — docs at {url}/docs ({where(settings)})")
+    if relay is not None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        relay.start_in_thread()
+        console.print(f"relay: publishing every event to {topic} at {bootstrap_servers}")
+    if demo:
+        for role, handle, token in demo_tokens(settings):
+            console.print(f"  {role:<12} {handle:<14} Authorization: Bearer {token}")
+        console.print(f"  try: curl -H 'Authorization: Bearer …' {url}/v1/me")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=os.environ.get("LOG_LEVEL", "warning"))
+    finally:
+        if relay is not None:
+            relay.close()

@@ -1,0 +1,83 @@
+"""An organisation served over HTTP for the API tests: people of every role, with tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from groundswell.bootstrap import build_engine, build_http_app, build_tokens
+from groundswell.engine import Engine
+from groundswell.settings import Settings
+from tests.support import SteppingClock
+
+# handle → (name, department, roles): one person per role, and a second contributor.
+PEOPLE = {
+    "ada": ("Ada Admin", "IT", ["admin"]),
+    "mia": ("Mia Manager", "R&D", ["manager"]),
+    "cat": ("Cat Contributor", "Sales", ["contributor"]),
+    "dan": ("Dan Contributor", "Finance", ["contributor"]),
+    "owen": ("Owen Owner", "Production", ["contributor", "owner"]),
+    "aud": ("Aud Auditor", "Audit", ["auditor"]),
+}
+ROLE_HOLDER = {
+    "admin": "ada",
+    "manager": "mia",
+    "contributor": "cat",
+    "owner": "owen",
+    "auditor": "aud",
+}
+
+
+@dataclass
+class Org:
+    """The served engine, a client, and each person's ``Authorization`` header."""
+
+    client: TestClient
+    engine: Engine
+    settings: Settings
+    clock: SteppingClock
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, handle: str, **headers: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[handle]}", **headers}
+
+    def post(self, handle: str, path: str, body: Any = None, **headers: str) -> Any:
+        return self.client.post(path, json=body, headers=self.auth(handle, **headers))
+
+    def get(self, handle: str, path: str, **params: Any) -> Any:
+        return self.client.get(path, params=params, headers=self.auth(handle))
+
+
+def served_org(settings: Settings, clock: SteppingClock | None = None) -> Org:
+    """Register ``PEOPLE``, issue each a token, and serve the engine to a test client."""
+    clock = clock or SteppingClock()
+    engine = build_engine(settings, clock=clock)
+    for handle, (name, department, roles) in PEOPLE.items():
+        engine.register_person(handle, name=name, department=department, roles=roles)
+    store = build_tokens(settings)
+    try:
+        tokens = {handle: store.issue(handle, "test")[0] for handle in PEOPLE}
+    finally:
+        store.close()
+    client = TestClient(build_http_app(settings, engine), raise_server_exceptions=False)
+    return Org(client, engine, settings, clock, tokens)
+
+
+def challenge_terms(**overrides: Any) -> dict[str, Any]:
+    """A challenge worth taking part in: points for accepted, implemented, helpful, prizes."""
+    return {
+        "title": "Faster changeovers",
+        "question": "How do we halve changeover time on line 3?",
+        "sponsor": "Plant manager",
+        "target_departments": ["Production", "Sales"],
+        "submission_deadline": "2026-06-30",
+        "decision_deadline_days": 14,
+        "accepted_idea_points": 50,
+        "implemented_idea_points": 100,
+        "helpful_contribution_points": 10,
+        "prize_points": [200, 100],
+        "pot": 2000,
+        **overrides,
+    }
