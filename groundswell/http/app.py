@@ -62,4 +62,10 @@ def create_app(api: Api) -> FastAPI:
     for module in (people, challenges, ideas, contributions, boards):
         app.include_router(module.router)
     app.add_middleware(BodyLimit)
+
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        """Liveness, for health checks and as the benchmark's no-op baseline."""
+        return {"status": "ok"}
+
     return app
