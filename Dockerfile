@@ -1,4 +1,4 @@
-# The groundswell engine image: the CLI, the relay and the projectors.
+# The groundswell engine image: the HTTP API, the CLI, the relay and the projectors.
 FROM python:3.11-slim
 
 WORKDIR /app
@@ -13,5 +13,6 @@ COPY groundswell ./groundswell
 RUN pip install --no-cache-dir .
 
 USER nobody
+EXPOSE 8000
 ENTRYPOINT ["groundswell"]
 CMD ["--help"]

@@ -138,11 +138,19 @@ def build_tokens(settings: Settings) -> TokenStore:
 
 
 def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
-    """The HTTP API on the engine, reading the in-process projections."""
+    """The HTTP API on the engine. It reads the in-process projections, or with PostgreSQL
+    and Kafka both configured, the read models ``groundswell project`` feeds from Kafka."""
     from groundswell.http.app import create_app
     from groundswell.http.common import Api
-    from groundswell.http.reads import EmbeddedReadSide
+    from groundswell.http.reads import EmbeddedReadSide, KafkaReadSide, ReadSide
 
     engine = engine or build_engine(settings)
-    reads = EmbeddedReadSide(build_read_models(engine, settings))
+    reads: ReadSide
+    if settings.database_url and settings.kafka_bootstrap_servers:
+        from groundswell.stores.postgres_kafka import KafkaReadModelStore
+
+        store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
+        reads = KafkaReadSide(store, build_relay_positions(settings), settings.kafka_topic)
+    else:
+        reads = EmbeddedReadSide(build_read_models(engine, settings))
     return create_app(Api(engine=engine, reads=reads, tokens=build_tokens(settings)))

@@ -82,9 +82,17 @@ def holds_demo(engine: Engine) -> bool:
     return challenge_id(demo_changeover.KEY) in engine.repository
 
 
-def run_demo(settings: Settings, *, fresh: bool = False, console: Console | None = None) -> int:
+def run_demo(
+    settings: Settings,
+    *,
+    fresh: bool = False,
+    console: Console | None = None,
+    report: bool = True,
+) -> int:
     """Write the demo into the configured store (unless it is there) and summarise it.
 
+    ``report=False`` only writes: no summary and no read models built here (a server
+    whose read models are fed from Kafka must not get rows folded in-process).
     Returns how many events this run wrote.
     """
     console = console or Console()
@@ -115,6 +123,8 @@ def run_demo(settings: Settings, *, fresh: bool = False, console: Console | None
                 steps = write_story(start).play(engine, clock)
             written = engine.last_position
             console.print(f"{steps} commands wrote {written} events to {where(settings)}.")
+        if not report:
+            return written
         events = all_events(engine)
         summarise(engine, console, events)
         show_boards(engine, settings, console, as_of=start + timedelta(days=SPAN_DAYS))

@@ -119,6 +119,7 @@ class Relay:
         self._prepare = prepare
         self._producer: Producer | None = None
         self._position = positions.load(name)
+        self._offsets = positions.offsets(name)
         self._one_batch_at_a_time = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -142,10 +143,12 @@ class Relay:
             if not notifications:
                 return 0
             to_event = self.engine.mapper.to_domain_event
-            self._publish([self.message(to_event(n)) for n in notifications])
+            acknowledged = self._publish([self.message(to_event(n)) for n in notifications])
             last = notifications[-1].id
-            self.positions.save(self.name, last)
+            offsets = {p: max(o, self._offsets.get(p, 0)) for p, o in acknowledged.items()}
+            self.positions.save(self.name, last, offsets)
             self._position = last
+            self._offsets.update(offsets)
             return len(notifications)
 
     def catch_up(self) -> int:
@@ -229,7 +232,8 @@ class Relay:
         key = str(event.challenge_id or event.originator_id).encode()
         return key, self.codec.encode(event), headers
 
-    def _publish(self, messages: Sequence[Message]) -> None:
+    def _publish(self, messages: Sequence[Message]) -> dict[int, int]:
+        """Send and wait for every acknowledgement; per partition, the offset after the last."""
         try:
             producer = self._connected()
             futures = [
@@ -237,9 +241,15 @@ class Relay:
                 for key, value, headers in messages
             ]
             producer.flush(timeout=self.flush_timeout)
+            next_offsets: dict[int, int] = {}
             for future in futures:
                 if future.failed():
                     raise future.exception
+                sent = future.value
+                next_offsets[sent.partition] = max(
+                    next_offsets.get(sent.partition, 0), sent.offset + 1
+                )
+            return next_offsets
         except _kafka_failures() as error:
             # A failed producer may hold half-sent batches: a fresh one resends them cleanly.
             self._discard_producer(timeout=0)

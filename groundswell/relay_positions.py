@@ -13,10 +13,21 @@ from pathlib import Path
 from typing import Protocol
 
 TABLE = "CREATE TABLE IF NOT EXISTS relay_positions (relay TEXT PRIMARY KEY, position BIGINT)"
+# Per partition, the offset after the last message the relay had acknowledged at its
+# position: a reader that has consumed up to these offsets has seen every event up to it.
+OFFSETS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS relay_offsets (relay TEXT NOT NULL, partition INTEGER NOT NULL,"
+    " next_offset BIGINT NOT NULL, PRIMARY KEY (relay, partition))"
+)
 SELECT = "SELECT position FROM relay_positions WHERE relay = {0}"
+SELECT_OFFSETS = "SELECT partition, next_offset FROM relay_offsets WHERE relay = {0}"
 UPSERT = (
     "INSERT INTO relay_positions (relay, position) VALUES ({0}, {0})"
     " ON CONFLICT (relay) DO UPDATE SET position = excluded.position"
+)
+UPSERT_OFFSET = (
+    "INSERT INTO relay_offsets (relay, partition, next_offset) VALUES ({0}, {0}, {0})"
+    " ON CONFLICT (relay, partition) DO UPDATE SET next_offset = excluded.next_offset"
 )
 
 
@@ -27,8 +38,12 @@ class RelayPositions(Protocol):
         """The recorded position (0 when the relay never recorded one)."""
         ...
 
-    def save(self, relay: str, position: int) -> None:
-        """Record ``position``, durably, before returning."""
+    def save(self, relay: str, position: int, offsets: dict[int, int] | None = None) -> None:
+        """Record ``position`` (and the partitions' next offsets), durably, before returning."""
+        ...
+
+    def offsets(self, relay: str) -> dict[int, int]:
+        """Per partition, the next offset after what the relay had published at its position."""
         ...
 
     def close(self) -> None: ...
@@ -43,6 +58,7 @@ class SQLiteRelayPositions:
         # The engine writes to the same file; wait for its transactions rather than fail.
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute(TABLE)
+        self._db.execute(OFFSETS_TABLE)
         self._lock = threading.Lock()
 
     def load(self, relay: str) -> int:
@@ -50,9 +66,16 @@ class SQLiteRelayPositions:
             row = self._db.execute(SELECT.format("?"), (relay,)).fetchone()
         return int(row[0]) if row else 0
 
-    def save(self, relay: str, position: int) -> None:
-        with self._lock:
+    def save(self, relay: str, position: int, offsets: dict[int, int] | None = None) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
             self._db.execute(UPSERT.format("?"), (relay, position))
+            for partition, offset in (offsets or {}).items():
+                self._db.execute(UPSERT_OFFSET.format("?"), (relay, partition, offset))
+
+    def offsets(self, relay: str) -> dict[int, int]:
+        with self._lock:
+            return dict(self._db.execute(SELECT_OFFSETS.format("?"), (relay,)).fetchall())
 
     def close(self) -> None:
         with self._lock:
@@ -68,6 +91,7 @@ class PostgresRelayPositions:
         options = f"-c search_path={schema}" if schema else ""
         self._conn = psycopg.connect(url, options=options, autocommit=True)
         self._conn.execute(TABLE)
+        self._conn.execute(OFFSETS_TABLE)
         self._lock = threading.Lock()
 
     def load(self, relay: str) -> int:
@@ -75,9 +99,15 @@ class PostgresRelayPositions:
             row = self._conn.execute(SELECT.format("%s"), (relay,)).fetchone()
         return int(row[0]) if row else 0
 
-    def save(self, relay: str, position: int) -> None:
-        with self._lock:
+    def save(self, relay: str, position: int, offsets: dict[int, int] | None = None) -> None:
+        with self._lock, self._conn.transaction():
             self._conn.execute(UPSERT.format("%s"), (relay, position))
+            for partition, offset in (offsets or {}).items():
+                self._conn.execute(UPSERT_OFFSET.format("%s"), (relay, partition, offset))
+
+    def offsets(self, relay: str) -> dict[int, int]:
+        with self._lock:
+            return dict(self._conn.execute(SELECT_OFFSETS.format("%s"), (relay,)).fetchall())
 
     def close(self) -> None:
         with self._lock:

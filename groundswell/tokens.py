@@ -131,7 +131,11 @@ class PostgresTokens(SqlTokens):
 
         options = f"-c search_path={schema}" if schema else ""
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=4, kwargs={"options": options, "autocommit": True}
+            url,
+            min_size=1,
+            max_size=4,
+            kwargs={"options": options, "autocommit": True},
+            open=True,
         )
         with self._pool.connection() as conn:
             conn.execute(TABLE)

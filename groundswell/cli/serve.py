@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import subprocess
+import sys
 from typing import Annotated
 
 import typer
@@ -47,12 +49,27 @@ def serve(
         typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka: also run the outbox relay."),
     ] = None,
     topic: Annotated[str, typer.Option(envvar="GROUNDSWELL_TOPIC")] = DEFAULT_TOPIC,
+    relay: Annotated[
+        bool,
+        typer.Option(
+            help="With Kafka: run the outbox relay in this process (--no-relay when "
+            "`groundswell relay` runs elsewhere: one relay per topic).",
+        ),
+    ] = True,
+    projectors: Annotated[
+        bool,
+        typer.Option(
+            help="With Kafka: also run `groundswell project all` as a child process "
+            "(--no-projectors when they run elsewhere, as in docker-compose).",
+        ),
+    ] = True,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) until Ctrl-C.
 
     On the embedded default the projections run in-process. With DATABASE_URL the store
     is PostgreSQL; with KAFKA_BOOTSTRAP_SERVERS as well, the relay publishes every event
-    to Kafka from this process (run `groundswell project all` for the Kafka-fed read models).
+    to Kafka from this process, and the API reads the read models that
+    `groundswell project all` feeds from Kafka (started as a child unless --no-projectors).
     """
     import uvicorn
 
@@ -64,18 +81,23 @@ def serve(
     if demo and not engine.last_position:
         console.print(f"First start: writing the demo organisation to {where(settings)}…")
         try:
-            run_demo(settings, console=Console(quiet=True))
+            run_demo(settings, console=Console(quiet=True), report=False)
         except DemoRefused as refused:
             fail(str(refused))
     app = build_http_app(settings, engine)
-    relay = build_relay(engine, settings) if bootstrap_servers else None
+    relaying = build_relay(engine, settings) if bootstrap_servers and relay else None
     url = f"http://{host}:{port}"
     console.print(f"groundswell API on [bold]{url}[/bold] — docs at {url}/docs ({where(settings)})")
-    if relay is not None:
+    if relaying is not None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
-        relay.start_in_thread()
+        relaying.start_in_thread()
         console.print(f"relay: publishing every event to {topic} at {bootstrap_servers}")
+    children = []
+    if bootstrap_servers and settings.database_url and projectors:
+        command = [sys.executable, "-m", "groundswell", "project", "all"]
+        children.append(subprocess.Popen(command))
+        console.print("projectors: `groundswell project all` feeds the read models from Kafka")
     if demo:
         for role, handle, token in demo_tokens(settings):
             console.print(f"  {role:<12} {handle:<14} Authorization: Bearer {token}")
@@ -83,5 +105,8 @@ def serve(
     try:
         uvicorn.run(app, host=host, port=port, log_level=os.environ.get("LOG_LEVEL", "warning"))
     finally:
-        if relay is not None:
-            relay.close()
+        for child in children:
+            child.terminate()
+            child.wait(30)
+        if relaying is not None:
+            relaying.close()

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Protocol
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Protocol
 
 from groundswell.http.problems import ApiProblem
 from groundswell.read_models import ReadModels
 from projections.rows import Rows
 
+if TYPE_CHECKING:
+    from groundswell.relay_positions import RelayPositions
+    from groundswell.stores.postgres_kafka import KafkaReadModelStore
+
 WAIT_SECONDS = 2.0
 
 
 class ReadSide(Protocol):
-    def reading(self, name: str, at_least: int = 0) -> Iterator[Rows]:
+    def reading(self, name: str, at_least: int = 0) -> AbstractContextManager[Rows]:
         """The rows of projection ``name``, including at least position ``at_least``."""
         ...
 
     def position(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 def not_caught_up(at_least: int, position: int) -> ApiProblem:
@@ -60,3 +67,60 @@ class EmbeddedReadSide:
 
     def close(self) -> None:
         self._models.close()
+
+
+class KafkaReadSide:
+    """Read models fed from Kafka by ``groundswell project`` processes, read from PostgreSQL.
+
+    A caller's write at position P is visible once the relay has published P (its
+    recorded position is at least P) and the projection has consumed, in every partition,
+    up to the offsets the relay recorded with that position. Rows are re-read (in one
+    snapshot with their offsets) only when the projection's offsets moved.
+    """
+
+    def __init__(
+        self,
+        store: KafkaReadModelStore,
+        relay_positions: RelayPositions,
+        topic: str,
+        wait_seconds: float = WAIT_SECONDS,
+    ) -> None:
+        self._store, self._relay, self._topic = store, relay_positions, topic
+        self._wait = wait_seconds
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[dict[int, int], Rows]] = {}
+        self._covered: dict[str, int] = {}
+
+    @contextmanager
+    def reading(self, name: str, at_least: int = 0) -> Iterator[Rows]:
+        deadline = time.monotonic() + self._wait
+        while at_least and not self._includes(name, at_least):
+            if time.monotonic() >= deadline:
+                raise not_caught_up(at_least, self._covered.get(name, 0))
+            time.sleep(0.02)
+        with self._lock:
+            offsets = self._store.offsets(name, self._topic)
+            cached = self._cache.get(name)
+            if cached is None or cached[0] != offsets:
+                rows, offsets = self._store.snapshot(name, self._topic)
+                self._cache[name] = (offsets, rows)
+            yield self._cache[name][1]
+
+    def _includes(self, name: str, position: int) -> bool:
+        relayed = self._relay.load(self._topic)
+        if relayed < position:
+            return False
+        needed = self._relay.offsets(self._topic)
+        consumed = self._store.offsets(name, self._topic)
+        if all(consumed.get(p, 0) >= offset for p, offset in needed.items()):
+            self._covered[name] = max(self._covered.get(name, 0), relayed)
+            return True
+        return False
+
+    def position(self) -> int:
+        """A position every projection read so far is known to include."""
+        return min(self._covered.values(), default=0)
+
+    def close(self) -> None:
+        self._store.close()
+        self._relay.close()

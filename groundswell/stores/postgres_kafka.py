@@ -22,7 +22,7 @@ from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from groundswell.stores.postgres_readmodels import PostgresReadModelStore
-from projections.rows import VERSIONS
+from projections.rows import VERSIONS, Rows
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_offsets (
@@ -128,6 +128,24 @@ class KafkaReadModelStore(PostgresReadModelStore):
                     (projection, topic),
                 ).fetchall()
             )
+
+    def snapshot(self, projection: str, topic: str) -> tuple[Rows, dict[int, int]]:
+        """The rows and the offsets they were folded up to, read from one snapshot."""
+        with self._lock, self._conn.transaction():
+            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            offsets = dict(
+                self._conn.execute(
+                    "SELECT partition, next_offset FROM projection_offsets "
+                    "WHERE projection = %s AND topic = %s",
+                    (projection, topic),
+                ).fetchall()
+            )
+            tables: dict[str, dict[str, Any]] = {}
+            for tbl, key, value in self._conn.execute(
+                "SELECT tbl, key, value FROM projection_rows WHERE projection = %s", (projection,)
+            ):
+                tables.setdefault(tbl, {})[key] = value
+        return Rows(tables), offsets
 
     def dead_letters(self, projection: str) -> list[DeadLetter]:
         """The messages set aside, by partition and offset."""

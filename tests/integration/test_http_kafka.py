@@ -1,0 +1,94 @@
+"""The HTTP API in production mode: PostgreSQL store → relay → Kafka → projectors → reads.
+
+A client never sees its own write missing: a read with ``at_least`` waits until the
+relay has published that position and the projection has consumed, in every
+partition, up to the offsets the relay recorded with it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from consumers.kafka_projector import KafkaProjector
+from groundswell.bootstrap import build_kafka_projector, build_relay
+from groundswell.settings import Settings
+from tests.http_support import Org, challenge_terms, served_org
+from tests.integration.kafka_support import kafka_servers_fixture, unique_topic
+from tests.support import database_url_or_fail, postgres_schema
+
+__all__ = ["kafka_servers_fixture"]
+pytestmark = pytest.mark.postgres
+FED = ("directory", "balances", "notifications", "leaderboard")
+
+
+@pytest.fixture
+def kafka_org(kafka_servers: str) -> Iterator[Org]:
+    """The API on PostgreSQL with the relay and four projectors running beside it."""
+    with postgres_schema(database_url_or_fail()) as schema:
+        settings = replace(
+            Settings(database_url=database_url_or_fail(), postgres_schema=schema),
+            kafka_bootstrap_servers=kafka_servers,
+            kafka_topic=unique_topic("http"),
+        )
+        org = served_org(settings)
+        relay = build_relay(org.engine, settings)
+        relay.start_in_thread()
+        projectors: list[KafkaProjector] = [build_kafka_projector(settings, n) for n in FED]
+        threads = [threading.Thread(target=p.run, daemon=True) for p in projectors]
+        for thread in threads:
+            thread.start()
+        try:
+            yield org
+        finally:
+            for projector in projectors:
+                projector.stop()
+            for thread in threads:
+                thread.join(10)
+            for projector in projectors:
+                projector.store.close()
+            relay.close()
+            org.client.close()
+            org.client.app.state.api.reads.close()
+            org.engine.close()
+
+
+def test_a_contributor_sees_their_own_write_through_kafka(kafka_org: Org) -> None:
+    org = kafka_org
+    challenge = org.post("mia", "/v1/challenges", challenge_terms()).json()["id"]
+    assert org.post("mia", f"/v1/challenges/{challenge}/open").status_code == 200
+    submitted = org.post(
+        "cat", f"/v1/challenges/{challenge}/ideas", {"title": "Carts", "description": "Stage"}
+    )
+    assert submitted.status_code == 201
+    idea, position = submitted.json()["id"], submitted.json()["position"]
+
+    mine = org.get("cat", "/v1/me/ideas", at_least=position)
+    assert mine.status_code == 200
+    assert [i["idea_id"] for i in mine.json()["items"]] == [idea]
+    assert mine.json()["position"] >= position
+
+    org.post("mia", f"/v1/ideas/{idea}/review")
+    org.post("mia", f"/v1/ideas/{idea}/accept", {"note": "Try it on line 3"})
+    paid = org.post("mia", "/v1/rewards", {"reason": "idea-accepted", "subject_id": idea})
+    assert paid.status_code == 200, paid.json()
+    at = paid.json()["position"]
+    ledger = org.get("cat", "/v1/me/ledger", at_least=at).json()
+    assert ledger["balance"] == 50
+    assert [e["reason"] for e in ledger["entries"]["items"]] == ["idea-accepted"]
+    news = org.get("cat", "/v1/me/notifications", at_least=at).json()["items"]
+    assert any("accepted" in n["text"] for n in news)
+    board = org.get("mia", "/v1/leaderboard", at_least=at).json()["items"]
+    assert [(s["handle"], s["points"]) for s in board] == [("cat", 50)]
+
+
+def test_a_position_the_log_has_not_reached_answers_503_with_retry_after(kafka_org: Org) -> None:
+    kafka_org.client.app.state.api.reads._wait = 0.3  # do not wait the full two seconds
+    answer = kafka_org.get("cat", "/v1/me/ideas", at_least=10_000)
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "1"
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["field"] == "at_least"
