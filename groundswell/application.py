@@ -14,7 +14,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.base import GroundswellAggregate
-from domain.errors import ConcurrencyConflict, NotFound
+from domain.errors import ConcurrencyConflict, DomainError, NotFound
 from groundswell.idempotency import CommandKey, KeyReused, current_key
 from groundswell.services.unit_of_work import UnitOfWork
 from groundswell.stores.keyed_recorders import KeyedResult
@@ -65,7 +65,14 @@ class GroundswellApplication(Application):
             if key is not None and (kept := self.kept(key)) is not None:
                 return kept
             uow = UnitOfWork(self.repository, self.clock)
-            result_id = command(uow)
+            try:
+                result_id = command(uow)
+            except DomainError:
+                # The same keyed command, sent twice at once, may have just been saved by
+                # its twin: then its first answer is the answer, not "already done".
+                if key is not None and (kept := self.kept(key)) is not None:
+                    return kept
+                raise
             changed = uow.changed()
             if not changed:
                 return Receipt(result_id, None, 0)

@@ -139,7 +139,7 @@ def _submitted(rows: Rows, event: Any) -> None:
             "description": event.description,
             "author": event.author,
             "department": event.department,
-            "team": [],
+            "team": [event.author],
             "status": IdeaStatus.SUBMITTED.value,
             "decision": None,
             "owner": None,
@@ -169,7 +169,9 @@ def _idea_edited(rows: Rows, event: Any) -> None:
 
 
 def _member_joined(rows: Rows, event: Any) -> None:
-    add_sorted(_idea(rows, event)["team"], event.member)
+    team = _idea(rows, event)["team"]  # the author first, then members as they joined
+    if event.member not in team:
+        team.append(event.member)
 
 
 def _progress(rows: Rows, event: Any) -> None:

@@ -51,7 +51,7 @@ class NotificationsProjection:
     """
 
     name = "notifications"
-    version = 3
+    version = 4
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -99,7 +99,7 @@ def _idea_news(rows: Rows, event: Any) -> None:
         text += f": {event.reason.rstrip('.')}"
     elif isinstance(event, Idea.Implemented):
         text += f": {event.impact.rstrip('.')}"
-    elif isinstance(event, Idea.ProgressReported):
+    elif isinstance(event, Idea.ProgressReported | Idea.Accepted) and event.note:
         text += f": {event.note.rstrip('.')}"
     idea_id = key_of(event.originator_id)
     people = (rows.get("ideas", idea_id) or {"people": {}})["people"]

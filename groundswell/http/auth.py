@@ -71,7 +71,11 @@ def current_caller(request: Request) -> Caller:
         person = api.engine.person(handle)
     except NotFound:
         raise ApiProblem(
-            401, "token-unknown", f"the token's holder {handle!r} is not registered."
+            401,
+            "token-unknown",
+            f"the token's holder {handle!r} is not registered.",
+            field="Authorization",
+            headers=CHALLENGE,
         ) from None
     return Caller(handle, frozenset(person.roles), person.department)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -94,7 +94,7 @@ def get_funnel(
 ) -> models.FunnelOut:
     """How far ideas got (submitted → reviewed → accepted → in implementation →
     implemented) with conversion rates, and where each idea stands now."""
-    now = datetime.now(UTC)
+    now = api.engine.clock()
     with rows(api, "implementation", at_least) as found:
         steps = implementation.funnel(found, challenge)
         ideas = [
@@ -116,7 +116,7 @@ def get_follow_up(
     """What waits for an answer past the decision deadline, how long, on whose desk
     (managers, auditors)."""
     with rows(api, "follow_up", at_least) as found:
-        debt = follow_up.follow_up_debt(found, datetime.now(UTC), challenge, manager)
+        debt = follow_up.follow_up_debt(found, api.engine.clock(), challenge, manager)
         median = follow_up.median_days_to_decision(found, challenge)
     desks = Counter(m for item in debt for m in item["desk"])
     return models.FollowUpOut(

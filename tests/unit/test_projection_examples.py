@@ -491,7 +491,7 @@ def test_an_inbox_is_newest_first(story: Story) -> None:
         "You received 5 points (idea-accepted).",
         "“Scan delivery notes” was taken over for implementation.",
         "“Scan notes at the dock” was merged into another idea.",
-        "“Scan delivery notes” was accepted.",
+        "“Scan delivery notes” was accepted: Worth a pilot.",
         "“Scan delivery notes” is now under review.",
     ]
     assert [n["text"] for n in notifications.inbox(rows, "bob", limit=2)] == [
@@ -510,7 +510,7 @@ def test_commenters_reviewers_and_endorsers_hear_what_concerns_them(story: Story
         "You received 11 points (helpful-contribution).",
         "Your comment was marked helpful.",
         "“Scan delivery notes” was taken over for implementation.",
-        "“Scan delivery notes” was accepted.",
+        "“Scan delivery notes” was accepted: Worth a pilot.",
         "“Print less” was rejected: Printing is already minimal.",
         "“Scan delivery notes” is now under review.",
     ]
