@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -13,8 +13,9 @@ from fastapi import APIRouter
 from domain.errors import NotFound
 from domain.person import Role
 from groundswell.http import models
-from groundswell.http.auth import AnyCaller, needs
-from groundswell.http.common import ApiDep, AtLeast, Filter, Limit, Offset, paged, rows
+from groundswell.http.auth import AnyCaller, Caller, needs
+from groundswell.http.challenges import visible
+from groundswell.http.common import Api, ApiDep, AtLeast, Filter, Limit, Offset, paged, rows
 from groundswell.http.problems import COMMON
 from projections import balances, breadth, follow_up, implementation, leaderboard
 
@@ -60,18 +61,37 @@ def pot_of(found: Any, challenge_id: str) -> dict[str, Any]:
     return {"challenge_id": challenge_id, **balances.pot(found, challenge_id)}
 
 
+def require_visible(api: Api, caller: Caller, challenge_id: UUID) -> None:
+    """A draft is for its managers, auditors and admins: to others it does not exist."""
+    challenge = api.engine.challenge(challenge_id)
+    if not visible(caller, challenge.stage.value, challenge.managers):
+        raise NotFound(f"no challenge with id {challenge_id}.")
+
+
 @router.get("/pots/{challenge_id}", tags=["rewards"])
-def get_pot(challenge_id: UUID, _: AnyCaller, api: ApiDep, at_least: AtLeast = 0) -> models.PotOut:
+def get_pot(
+    challenge_id: UUID, caller: AnyCaller, api: ApiDep, at_least: AtLeast = 0
+) -> models.PotOut:
     """A challenge's reward pot: funded, granted, returned, remaining."""
+    require_visible(api, caller, challenge_id)
     with rows(api, "balances", at_least) as found:
         return models.PotOut(**pot_of(found, str(challenge_id)))
 
 
-@router.get("/treasury", tags=["rewards"], dependencies=[STEERING])
-def get_treasury(api: ApiDep, at_least: AtLeast = 0) -> models.TreasuryOut:
-    """The treasury's balance, what was redeemed, and every pot (managers, auditors)."""
+@router.get("/treasury", tags=["rewards"])
+def get_treasury(
+    caller: Annotated[Caller, STEERING], api: ApiDep, at_least: AtLeast = 0
+) -> models.TreasuryOut:
+    """The treasury's balance, what was redeemed, and every pot (managers, auditors;
+    a draft's pot only for its managers)."""
+    with rows(api, "directory", at_least) as found:
+        shown = {
+            key
+            for key, c in found.table("challenges").items()
+            if visible(caller, c["stage"], c["managers"])
+        }
     with rows(api, "balances", at_least) as found:
-        pots = [pot_of(found, key) for key in found.table("pots")]
+        pots = [pot_of(found, key) for key in found.table("pots") if key in shown]
         return models.TreasuryOut(
             treasury=balances.treasury(found), redeemed=balances.redeemed(found), pots=pots
         )
@@ -128,10 +148,11 @@ def get_follow_up(
 
 @router.get("/breadth/{challenge_id}")
 def get_breadth(
-    challenge_id: UUID, _: AnyCaller, api: ApiDep, at_least: AtLeast = 0
+    challenge_id: UUID, caller: AnyCaller, api: ApiDep, at_least: AtLeast = 0
 ) -> models.BreadthOut:
     """Which departments take part, how concentrated participation is, and a warning when
     a small circle carries the challenge."""
+    require_visible(api, caller, challenge_id)
     with rows(api, "breadth", at_least) as found:
         if found.get("challenges", str(challenge_id)) is None:
             raise NotFound(f"no challenge with id {challenge_id}.")
