@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from groundswell.http import boards, challenges, contributions, ideas, people, problems
-from groundswell.http.common import Api
+from groundswell.http.common import Api, expected_version, idempotency_key
+from groundswell.idempotency import KEY_MAX
 
 MAX_BODY = 64 * 1024  # bytes: the longest text (10 kB) several times over, in any encoding
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "A token an administrator issues with `groundswell tokens issue HANDLE`.",
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": "The version the edit is based on: the ETag of your last GET (428 without).",
+    "schema": {"type": "string", "pattern": '^(W/)?"[0-9]{1,18}"$', "examples": ['"3"']},
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key (and the same request) answers the first result.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX, "pattern": "^[!-~]+$"},
+}
 
 
 class BodyLimit:
@@ -59,8 +82,10 @@ def create_app(api: Api) -> FastAPI:
     )
     app.state.api = api
     problems.install(app)
-    for module in (people, challenges, ideas, contributions, boards):
-        app.include_router(module.router)
+    routers = [module.router for module in (people, challenges, ideas, contributions, boards)]
+    for router in routers:
+        app.include_router(router)
+    app.openapi = lambda: describe(app, routers)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["service"])
@@ -69,3 +94,38 @@ def create_app(api: Api) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def describe(app: FastAPI, routers: list[APIRouter]) -> dict[str, Any]:
+    """The OpenAPI description, with what FastAPI does not infer from the routes: the Problem
+    schema refusals refer to, the bearer scheme, and the headers commands and edits read
+    themselves (``Idempotency-Key``; ``If-Match``, with its 428)."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    description = FastAPI.openapi(app)
+    components = description.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = problems.Problem.model_json_schema()
+    components["securitySchemes"] = {"bearer": BEARER}
+    description["security"] = [{"bearer": []}]
+    description["paths"]["/healthz"]["get"]["security"] = []
+    routes = [route for router in routers for route in router.routes]
+    for route in routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        reads = set(calls(route.dependant))
+        for method in route.methods:
+            operation = description["paths"][route.path_format][method.lower()]
+            if idempotency_key in reads:
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+            if expected_version in reads:
+                operation.setdefault("parameters", []).append(IF_MATCH)
+                operation["responses"]["428"] = problems.refusal(428)
+    return description
+
+
+def calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    """Every dependency a route runs, however deeply nested."""
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from calls(sub)

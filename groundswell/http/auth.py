@@ -80,7 +80,7 @@ def current_caller(request: Request) -> Caller:
     return Caller(handle, frozenset(person.roles), person.department)
 
 
-def writing_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+async def writing_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
     """Auditors read everything and write nothing."""
     if caller.only_audits:
         raise ApiProblem(
@@ -92,7 +92,7 @@ def writing_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller
 def needs(*roles: Role, reading: bool = False) -> object:
     """A dependency admitting callers with any of ``roles`` (or, when ``reading``, auditors)."""
 
-    def guard(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    async def guard(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
         if any(caller.has(role) for role in roles) or (reading and caller.reads_all):
             return caller
         if not reading and caller.only_audits:

@@ -33,7 +33,8 @@ class Api:
     tokens: TokenStore
 
 
-def api_of(request: Request) -> Api:
+async def api_of(request: Request) -> Api:
+    # A coroutine, so FastAPI calls it on the event loop rather than in a worker thread.
     found: Api = request.app.state.api
     return found
 

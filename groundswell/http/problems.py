@@ -146,8 +146,14 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-# The refusals every endpoint may answer, for the OpenAPI description.
-COMMON = {
-    status: {"model": Problem, "content": {PROBLEM: {}}, "description": TITLES[status]}
-    for status in (401, 403, 404, 409, 413, 422, 503)
-}
+def refusal(status: int) -> dict[str, Any]:
+    """A refusal as the OpenAPI description states it: problem+json with the Problem schema
+    (``app.describe`` adds the schema to the components; FastAPI would file a response
+    ``model`` under application/json)."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {"description": TITLES[status], "content": {PROBLEM: {"schema": schema}}}
+
+
+# The refusals every endpoint may answer, for the OpenAPI description. 400: a body that is
+# not UTF-8 (FastAPI cannot parse it) or a domain refusal without a status of its own.
+COMMON = {status: refusal(status) for status in (400, 401, 403, 404, 409, 413, 422, 503)}
