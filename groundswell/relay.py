@@ -1,7 +1,8 @@
 """The transactional-outbox relay: publishes the event store's notification log to Kafka.
 
 Batch by batch after its recorded position: encode (Avro single-object), produce (acks=all,
-idempotent), wait until the broker acknowledged every message, then record the position.
+idempotent), wait until the broker acknowledged every message, then record the position;
+the next batch is read and encoded while the broker acknowledges the one before.
 A crash or outage before the record sends the batch again: at least once, duplicates only
 from an unrecorded batch, each with the event's stable id so readers can drop them. Keys
 are challenge ids (a person's events: their aggregate id): one partition, in order.
@@ -136,27 +137,55 @@ class Relay:
         Raises :class:`PublishFailed` when Kafka did not acknowledge every message; the
         recorded position then stays where it was, so the next call sends the batch again.
         """
-        with self._one_batch_at_a_time:
-            notifications = self.engine.recorder.select_notifications(
-                start=self._position + 1, limit=self.batch_size
-            )
-            if not notifications:
-                return 0
-            to_event = self.engine.mapper.to_domain_event
-            acknowledged = self._publish([self.message(to_event(n)) for n in notifications])
-            last = notifications[-1].id
-            offsets = {p: max(o, self._offsets.get(p, 0)) for p, o in acknowledged.items()}
-            self.positions.save(self.name, last, offsets)
-            self._position = last
-            self._offsets.update(offsets)
-            return len(notifications)
+        return self._pump(most_batches=1)
 
     def catch_up(self) -> int:
         """Publish everything stored so far; returns how many events went out."""
-        total = 0
-        while sent := self.run_once():
-            total += sent
-        return total
+        return self._pump()
+
+    def _pump(self, most_batches: int | None = None, stop: threading.Event | None = None) -> int:
+        """Publish batch after batch while events wait, one batch in flight: the next batch
+        is read and encoded while the broker acknowledges the one before. A position is
+        recorded only once its batch, and so every batch before it, was acknowledged."""
+        with self._one_batch_at_a_time:
+            published, batches, start = 0, 0, self._position + 1
+            in_flight: tuple[list[Any], int] | None = None
+            while True:
+                more = (most_batches is None or batches < most_batches) and not (
+                    stop and stop.is_set()
+                )
+                notifications = (
+                    self.engine.recorder.select_notifications(start=start, limit=self.batch_size)
+                    if more
+                    else []
+                )
+                sending = None
+                if notifications:
+                    to_event = self.engine.mapper.to_domain_event
+                    futures = self._send([self.message(to_event(n)) for n in notifications])
+                    sending = (futures, notifications[-1].id)
+                    start, batches = notifications[-1].id + 1, batches + 1
+                if in_flight is not None:
+                    published += self._acknowledged(*in_flight)
+                if sending is None:
+                    return published
+                in_flight = sending
+
+    def _acknowledged(self, futures: list[Any], last: int) -> int:
+        """Wait for a batch's acknowledgements, then record its position (and offsets)."""
+        offsets = dict(self._offsets)
+        try:
+            deadline = time.monotonic() + self.flush_timeout
+            for future in futures:
+                sent = future.get(timeout=max(deadline - time.monotonic(), 0.001))
+                offsets[sent.partition] = max(offsets.get(sent.partition, 0), sent.offset + 1)
+        except _kafka_failures() as error:
+            # A failed producer may hold half-sent batches: a fresh one resends them cleanly.
+            self._discard_producer(timeout=0)
+            raise PublishFailed(f"{len(futures)} events not acknowledged: {error}") from error
+        self.positions.save(self.name, last, offsets)
+        self._position, self._offsets = last, offsets
+        return len(futures)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Publish batch after batch until ``stop`` is set; wait out Kafka outages.
@@ -166,10 +195,9 @@ class Relay:
         resumes from its recorded position when Kafka answers again.
         """
         down_since: float | None = None
-        published = 0
         while not stop.is_set():
             try:
-                sent = self.run_once()
+                sent = self._pump(stop=stop)
             except PublishFailed as failure:
                 down_since = down_since or time.monotonic()
                 delay, cause = self.backoff.next_delay(), type(failure.__cause__).__name__
@@ -184,12 +212,9 @@ class Relay:
                 outage, down_since = time.monotonic() - down_since, None
                 log.warning(f"relay: Kafka at {self.servers} is back after {outage:.1f} s")
                 self.backoff.attempts = 0
-            published += sent
-            if sent < self.batch_size:
-                if published:
-                    log.info(f"relay: published {published}; caught up at {self._position}")
-                    published = 0
-                stop.wait(POLL_SECONDS)
+            if sent:
+                log.info(f"relay: published {sent}; caught up at {self._position}")
+            stop.wait(POLL_SECONDS)
 
     def start_in_thread(self) -> threading.Thread:
         """Run the relay beside the engine, in a daemon thread; :meth:`stop` ends it."""
@@ -232,28 +257,17 @@ class Relay:
         key = str(event.challenge_id or event.originator_id).encode()
         return key, self.codec.encode(event), headers
 
-    def _publish(self, messages: Sequence[Message]) -> dict[int, int]:
-        """Send and wait for every acknowledgement; per partition, the offset after the last."""
+    def _send(self, messages: Sequence[Message]) -> list[Any]:
+        """Hand a batch to the producer; its futures say when each message was acknowledged."""
         try:
             producer = self._connected()
-            futures = [
+            return [
                 producer.send(self.topic, value=value, key=key, headers=headers)
                 for key, value, headers in messages
             ]
-            producer.flush(timeout=self.flush_timeout)
-            next_offsets: dict[int, int] = {}
-            for future in futures:
-                if future.failed():
-                    raise future.exception
-                sent = future.value
-                next_offsets[sent.partition] = max(
-                    next_offsets.get(sent.partition, 0), sent.offset + 1
-                )
-            return next_offsets
         except _kafka_failures() as error:
-            # A failed producer may hold half-sent batches: a fresh one resends them cleanly.
             self._discard_producer(timeout=0)
-            raise PublishFailed(f"{len(messages)} events not acknowledged: {error}") from error
+            raise PublishFailed(f"{len(messages)} events not sent: {error}") from error
 
     def _connected(self) -> Producer:
         if self._producer is None:
