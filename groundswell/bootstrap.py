@@ -150,7 +150,9 @@ def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         from groundswell.stores.postgres_kafka import KafkaReadModelStore
 
         store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
-        reads = KafkaReadSide(store, build_relay_positions(settings), settings.kafka_topic)
+        positions = build_relay_positions(settings)
+        latest = engine.recorder.max_notification_id
+        reads = KafkaReadSide(store, positions, settings.kafka_topic, lambda: latest() or 0)
     else:
         reads = EmbeddedReadSide(build_read_models(engine, settings))
     return create_app(Api(engine=engine, reads=reads, tokens=build_tokens(settings)))

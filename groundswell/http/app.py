@@ -8,13 +8,16 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from groundswell.http import boards, challenges, contributions, ideas, people, problems
 from groundswell.http.common import Api, expected_version, idempotency_key
 from groundswell.idempotency import KEY_MAX
 
-MAX_BODY = 64 * 1024  # bytes: the longest text (10 kB) several times over, in any encoding
+# Bytes. The longest body (a challenge: 10,000-character question, 50 departments of 100
+# characters...) is about 185 kB with every character JSON-escaped as \uXXXX pairs.
+MAX_BODY = 256 * 1024
 BEARER = {
     "type": "http",
     "scheme": "bearer",
@@ -55,9 +58,8 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise problems.ApiProblem(
-                    413, "too-large", f"the request body is over {self.limit} bytes."
-                )
+                # An HTTPException: FastAPI turns any other error while reading into a 400.
+                raise StarletteHTTPException(413, f"the request body is over {self.limit} bytes.")
             return message
 
         await self.app(scope, counted, send)
@@ -85,6 +87,7 @@ def create_app(api: Api) -> FastAPI:
     routers = [module.router for module in (people, challenges, ideas, contributions, boards)]
     for router in routers:
         app.include_router(router)
+    app.state.routes = [route for router in routers for route in router.routes]
     app.openapi = lambda: describe(app, routers)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit)
 
@@ -102,7 +105,7 @@ def describe(app: FastAPI, routers: list[APIRouter]) -> dict[str, Any]:
     themselves (``Idempotency-Key``; ``If-Match``, with its 428)."""
     if app.openapi_schema is not None:
         return app.openapi_schema
-    description = FastAPI.openapi(app)
+    description = app.openapi_schema = FastAPI.openapi(app)
     components = description.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = problems.Problem.model_json_schema()
     components["securitySchemes"] = {"bearer": BEARER}

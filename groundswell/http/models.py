@@ -22,6 +22,10 @@ Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
 Handle = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Points = Annotated[int, Field(ge=0, le=1_000_000_000)]
 Names = Annotated[list[Name], Field(max_length=LIST_MAX)]
+Departments = Annotated[list[Name], Field(min_length=1, max_length=LIST_MAX)]
+IsoDate = Annotated[
+    str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", max_length=10, examples=["2026-12-31"])
+]
 
 
 class Body(BaseModel):
@@ -62,8 +66,8 @@ class ChallengeTerms(Body):
     title: Title
     question: Text
     sponsor: Name
-    target_departments: Names
-    submission_deadline: Annotated[str, Field(max_length=10, examples=["2026-12-31"])]
+    target_departments: Departments
+    submission_deadline: IsoDate
     decision_deadline_days: Annotated[int, Field(ge=1, le=365)] = 30
     accepted_idea_points: Points = 0
     implemented_idea_points: Points = 0
@@ -81,8 +85,8 @@ class ChallengeEdit(Body):
     title: Title | None = None
     question: Text | None = None
     sponsor: Name | None = None
-    target_departments: Names | None = None
-    submission_deadline: Annotated[str, Field(max_length=10)] | None = None
+    target_departments: Departments | None = None
+    submission_deadline: IsoDate | None = None
     decision_deadline_days: Annotated[int, Field(ge=1, le=365)] | None = None
     accepted_idea_points: Points | None = None
     implemented_idea_points: Points | None = None
@@ -148,6 +152,7 @@ class RewardIn(Body):
         str,
         Field(
             max_length=40,
+            pattern=r"^(idea-accepted|idea-implemented|helpful-contribution|prize-[1-9][0-9]{0,2})$",
             examples=["idea-accepted", "idea-implemented", "helpful-contribution", "prize-1"],
         ),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Protocol
 
@@ -40,6 +40,18 @@ def not_caught_up(at_least: int, position: int) -> ApiProblem:
     )
 
 
+def require_stored(at_least: int, latest: int) -> None:
+    """A position the store never handed out will never be reached: say so at once."""
+    if at_least > latest:
+        raise ApiProblem(
+            422,
+            "invalid-input",
+            f"at_least {at_least} is beyond the last stored event ({latest}); pass the "
+            "position a command answered.",
+            field="at_least",
+        )
+
+
 class EmbeddedReadSide:
     """Projections fed in-process from the engine's notification log (embedded mode).
 
@@ -55,12 +67,20 @@ class EmbeddedReadSide:
 
     @contextmanager
     def reading(self, name: str, at_least: int = 0) -> Iterator[Rows]:
-        with self._lock:
-            follower = self._models.follower
-            if at_least and not follower.wait_until(at_least, timeout=self._wait):
+        follower = self._models.follower
+        if at_least:
+            require_stored(at_least, follower.app.last_position)
+        deadline = time.monotonic() + self._wait
+        while True:
+            # The lock is held only to catch up and read, never while waiting.
+            with self._lock:
+                follower.catch_up()
+                if follower.projector.position >= at_least:
+                    yield self._models.projector.rows[name]
+                    return
+            if time.monotonic() >= deadline:
                 raise not_caught_up(at_least, follower.projector.position)
-            follower.catch_up()
-            yield self._models.projector.rows[name]
+            time.sleep(0.01)
 
     def position(self) -> int:
         return self._models.projector.position
@@ -83,9 +103,11 @@ class KafkaReadSide:
         store: KafkaReadModelStore,
         relay_positions: RelayPositions,
         topic: str,
+        latest: Callable[[], int],
         wait_seconds: float = WAIT_SECONDS,
     ) -> None:
         self._store, self._relay, self._topic = store, relay_positions, topic
+        self._latest = latest
         self._wait = wait_seconds
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[dict[int, int], Rows]] = {}
@@ -93,6 +115,8 @@ class KafkaReadSide:
 
     @contextmanager
     def reading(self, name: str, at_least: int = 0) -> Iterator[Rows]:
+        if at_least:
+            require_stored(at_least, self._latest())
         deadline = time.monotonic() + self._wait
         while at_least and not self._includes(name, at_least):
             if time.monotonic() >= deadline:
