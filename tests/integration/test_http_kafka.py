@@ -8,6 +8,7 @@ partition, up to the offsets the relay recorded with it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ import pytest
 
 from consumers.kafka_projector import KafkaProjector
 from groundswell.bootstrap import build_kafka_projector, build_relay
-from groundswell.relay import Relay
+from groundswell.relay import Relay, ensure_topic
 from groundswell.settings import Settings
 from tests.http_support import Org, challenge_terms, served_org
 from tests.integration.kafka_support import kafka_servers_fixture, unique_topic
@@ -36,12 +37,17 @@ def kafka_org(kafka_servers: str) -> Iterator[tuple[Org, Relay]]:
             kafka_topic=unique_topic("http"),
         )
         org = served_org(settings)
+        ensure_topic(kafka_servers, settings.kafka_topic)
         relay = build_relay(org.engine, settings)
         relay.start_in_thread()
         projectors: list[KafkaProjector] = [build_kafka_projector(settings, n) for n in FED]
         threads = [threading.Thread(target=p.run, daemon=True) for p in projectors]
         for thread in threads:
             thread.start()
+        # Joining four consumer groups takes a few seconds; the reads below wait only 2 s.
+        deadline = time.monotonic() + 30
+        while not all(p.assigned for p in projectors) and time.monotonic() < deadline:
+            time.sleep(0.05)
         try:
             yield org, relay
         finally:
