@@ -1,7 +1,8 @@
 """End-to-end latency: a command accepted to the leaderboard row in PostgreSQL showing it.
 
     python -m bench.latency [--rate 500] [--seconds 20] [--challenges 1000] [--workers 4]
-                            [--mode processes|threads] [--relay-poll-ms MS]
+                            [--command idea|grant] [--mode processes|threads]
+                            [--relay-poll-ms MS]
 
 The production path on this machine: the engine on PostgreSQL (a schema of its own,
 dropped afterwards), the relay publishing its notification log to a topic of its own
@@ -14,9 +15,12 @@ that slows the commands and delays the fold, so it is not the default.
 
 Set-up (saved in big batches straight through the domain, as bench.history does, then
 published and folded before anything is timed): a manager, ``--contributors`` people,
-``--challenges`` open challenges with a big pot and 10 points per helpful contribution,
-and one comment marked helpful per command to come. Then ``rate * seconds`` commands
-``grant_reward(manager, "helpful-contribution", comment)`` are issued open-loop:
+``--challenges`` open challenges with a big pot and 10 points per helpful contribution
+(and, for ``--command grant``, one comment marked helpful per command to come). Then
+``rate * seconds`` commands are issued open-loop — ``--command idea`` (default): a
+contributor submits an idea, ``submit_idea``, the commonest command there is, shown in the
+leaderboard's department row; ``--command grant``: ``grant_reward(manager,
+"helpful-contribution", comment)``, shown in the contributor's points row —
 command i is due at t0 + i/rate, whatever became of the ones before. Command i goes to
 challenge i mod C; ``--workers`` threads share the challenges (each challenge, and each
 contributor, belongs to one worker), so no two commands race for one aggregate. A worker
@@ -29,8 +33,9 @@ event to it and the engine keeps no snapshots nor cache, so one challenge taking
 grant makes each command slower than the last (``--challenges 1`` shows it).
 
 How latency is measured. A command's events are committed before its Receipt returns;
-the worker then records the time and the value its (challenge|contributor) ``points`` row
-must reach: 10 x the grants it has made to that contributor in that challenge. A key's
+the worker then records the time and the value its row must reach: for an idea, the
+(challenge|department) row's ``ideas`` count (the ideas it has submitted there); for a
+grant, the (challenge|contributor) row's ``points`` (10 x its grants to that contributor). A key's
 grants are made one after another by one worker, so they commit, go to one partition
 and are folded in that order: the row reaching the value means this grant is in. A
 poller thread reads, every ``--poll-ms``, the stored rows of the keys still waiting (one
@@ -94,17 +99,33 @@ DEPARTMENTS = ["Production", "Sales", "R&D", "Finance", "HR", "Logistics", "IT",
 
 @dataclass
 class Plan:
-    """What each command grants: contribution ids and row keys, by challenge."""
+    """What command j on challenge k does, and the leaderboard row that shows it."""
 
-    contributions: list[list[UUID]] = field(default_factory=list)  # [challenge][j]
-    keys: list[list[str]] = field(default_factory=list)  # "challenge|handle", same shape
+    command: str = "idea"
+    challenges: list[UUID] = field(default_factory=list)  # [k]
+    contributions: list[list[UUID]] = field(default_factory=list)  # grant: [k][j]
+    authors: list[list[str]] = field(default_factory=list)  # idea: [k][j]
+    keys: list[list[str]] = field(default_factory=list)  # the row's key, [k][j]
+
+    @property
+    def table(self) -> str:
+        return "departments" if self.command == "idea" else "points"
+
+    @property
+    def field(self) -> str:
+        return "ideas" if self.command == "idea" else "points"
+
+    @property
+    def step(self) -> int:
+        """How much one command adds to its row."""
+        return 1 if self.command == "idea" else POINTS
 
 
-def set_up(engine: Engine, commands: int, challenges: int, contributors: int) -> Plan:
-    """People, open challenges with a big pot, one helpful comment per command to come.
+def set_up(engine: Engine, commands: int, challenges: int, contributors: int, command: str) -> Plan:
+    """People, open challenges with a big pot; for grants, one helpful comment per command.
 
-    Challenge k's comments are by the contributors whose number is k modulo
-    ``challenges``, in turn, so no contributor is paid in two workers' challenges."""
+    Challenge k's ideas or comments are by the contributors whose number is k modulo
+    ``challenges``, in turn, so no contributor acts in two workers' challenges."""
     at = utc_now()
     manager = Person.register(
         handle=MANAGER, name="Manager", department="IT", roles=["manager"], actor="system", at=at
@@ -120,7 +141,7 @@ def set_up(engine: Engine, commands: int, challenges: int, contributors: int) ->
         for n in range(contributors)
     ]
     _save(engine, [manager, *people])
-    plan = Plan()
+    plan = Plan(command)
     per_challenge = -(-commands // challenges)
     pending: list[GroundswellAggregate] = []
     for k in range(challenges):
@@ -142,6 +163,13 @@ def set_up(engine: Engine, commands: int, challenges: int, contributors: int) ->
         )
         challenge.open(actor=MANAGER, at=at)
         group = people[k::challenges]
+        plan.challenges.append(challenge.id)
+        if command == "idea":
+            pending.append(challenge)
+            authors = [group[j % len(group)] for j in range(per_challenge)]
+            plan.authors.append([a.handle for a in authors])
+            plan.keys.append([f"{key_of(challenge.id)}|{a.department}" for a in authors])
+            continue
         idea = Idea.submit(
             uuid.uuid4(), challenge, group[0], title="Cut waiting", description="...", at=at
         )
@@ -287,7 +315,10 @@ def end_offsets(servers: str, topic: str) -> dict[int, int]:
 class Tracker:
     """Times per command, and the poller that sees commands published and folded."""
 
-    def __init__(self, commands: int, url: str, schema: str, topic: str, poll: float):
+    def __init__(
+        self, commands: int, url: str, schema: str, topic: str, poll: float, plan: Plan
+    ) -> None:
+        self._table, self._field = plan.table, plan.field
         nan = float("nan")
         self.due = [nan] * commands
         self.started = [nan] * commands
@@ -345,9 +376,9 @@ class Tracker:
             relayed = int(row[0]) if row else 0
             points = dict(
                 conn.execute(
-                    "SELECT key, (value->>'points')::bigint FROM projection_rows "
-                    "WHERE projection = %s AND tbl = 'points' AND key = ANY(%s)",
-                    (PROJECTION, keys),
+                    "SELECT key, (value->>%s)::bigint FROM projection_rows "
+                    "WHERE projection = %s AND tbl = %s AND key = ANY(%s)",
+                    (self._field, PROJECTION, self._table, keys),
                 ).fetchall()
             )
             self.polls += 1
@@ -381,8 +412,8 @@ def issue(
 ) -> None:
     """Worker ``worker``'s share of the schedule: the challenges k with k % workers == it.
     A worker so far behind that it would start a command after ``cutoff`` stops there."""
-    challenges = len(plan.contributions)
-    granted: dict[str, int] = defaultdict(int)
+    challenges = len(plan.challenges)
+    done: dict[str, int] = defaultdict(int)
     for i in range(commands):
         k = i % challenges
         if k % workers != worker:
@@ -397,14 +428,19 @@ def issue(
             return
         j = i // challenges
         try:
-            receipt = engine.grant_reward(MANAGER, REASON, plan.contributions[k][j])
+            if plan.command == "idea":
+                receipt = engine.submit_idea(
+                    plan.authors[k][j], plan.challenges[k], title=f"Idea {i}", description="..."
+                )
+            else:
+                receipt = engine.grant_reward(MANAGER, REASON, plan.contributions[k][j])
         except Exception as error:
             tracker.failed.append(f"command {i}: {error!r}")
             continue
         at = time.monotonic()
         key = plan.keys[k][j]
-        granted[key] += 1
-        tracker.accepted(i, key, granted[key] * POINTS, receipt.position or 0, at)
+        done[key] += 1
+        tracker.accepted(i, key, done[key] * plan.step, receipt.position or 0, at)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -432,6 +468,12 @@ def main() -> None:
     parser.add_argument("--challenges", type=int, default=1_000)
     parser.add_argument("--contributors", type=int, default=2_000)
     parser.add_argument("--workers", type=int, default=4, help="threads issuing commands")
+    parser.add_argument(
+        "--command",
+        choices=["idea", "grant"],
+        default="idea",
+        help="submit ideas (default) or grant helpful-contribution rewards",
+    )
     parser.add_argument("--mode", choices=["processes", "threads"], default="processes")
     parser.add_argument("--poll-ms", type=float, default=2.0, help="how often rows are read")
     parser.add_argument(
@@ -466,7 +508,7 @@ def main() -> None:
     tracker: Tracker | None = None
     try:
         started = time.perf_counter()
-        plan = set_up(engine, commands, args.challenges, args.contributors)
+        plan = set_up(engine, commands, args.challenges, args.contributors, args.command)
         stored = engine.last_position
         set_up_seconds = time.perf_counter() - started
         ensure_topic(servers, topic, DEFAULT_PARTITIONS)
@@ -478,7 +520,7 @@ def main() -> None:
             f"{args.contributors} contributors, {args.mode}"
         )
 
-        tracker = Tracker(commands, url, schema, topic, args.poll_ms / 1000)
+        tracker = Tracker(commands, url, schema, topic, args.poll_ms / 1000, plan)
         tracker.start()
         t0 = time.monotonic() + 0.1
         cutoff = t0 + args.seconds * CUTOFF
@@ -539,6 +581,7 @@ def report(
         groundswell.relay.POLL_SECONDS * 1000 if args.relay_poll_ms is None else args.relay_poll_ms
     )
     result = {
+        "command": args.command,
         "mode": args.mode,
         "challenges": args.challenges,
         "workers": workers,
