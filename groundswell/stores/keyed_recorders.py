@@ -1,21 +1,46 @@
-"""Event recorders that store a command's idempotency key in the transaction of its events.
+"""Event recorders that keep, in the transaction of the events, the command's idempotency key
+and each event's link in the tamper-evident hash chain.
 
-The eventsourcing library's application recorders, extended by one table,
-``command_keys``: when ``Application.save`` is given ``command_key=...``, the key row
-is inserted beside the events, after them, in one transaction. A second command with
-the same key violates the table's primary key, so the store refuses it whole.
+The eventsourcing library's application recorders, extended by two tables:
+
+- ``command_keys``: when ``Application.save`` is given ``command_key=...``, the key row
+  is inserted beside the events, after them, in one transaction. A second command with
+  the same key violates the table's primary key, so the store refuses it whole.
+- ``event_chain``: one row per event, ``(notification_id, prev_id, hash, adopted)``,
+  hashed as ``groundswell/audit/chain.py`` documents. Inserts are serial (SQLite's one
+  writer; PostgreSQL's ``LOCK TABLE ... IN EXCLUSIVE MODE``), so the chain's last row,
+  read after the insert, is the event right before the new ones. A store from before the
+  chain is adopted when its chain is empty: at start-up, or else by the first insert.
+
+On PostgreSQL both tables refuse UPDATE, DELETE and TRUNCATE with a trigger. That stops
+the application and any role given only DML; the tables' owner (the engine's role, which
+creates them) or a superuser can still disable it, and then the chain is the evidence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import PersistenceError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from psycopg.sql import SQL
+from psycopg import Cursor
+from psycopg.rows import DictRow, TupleRow, tuple_row
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
+from groundswell.audit.chain import (
+    BATCH,
+    CHAIN_TABLE,
+    GENESIS,
+    ChainRow,
+    EventRow,
+    JoinedRow,
+    id_bytes,
+    link,
+)
 from groundswell.idempotency import CommandKey, KeptResult
 
 COLUMNS = "scope, key, fingerprint, result_id, events, position"
@@ -47,11 +72,199 @@ def kept_result(row: Sequence[Any] | None) -> KeptResult | None:
     return KeptResult(str(row[0]), row[1], int(row[2]), int(row[3]))
 
 
+class ChainConflict(PersistenceError):
+    """The chain already has a row at or after a new event's position: rows were deleted
+    from the log's end (SQLite reuses their ids). Nothing is written until it is looked at."""
+
+
+ChainLink = tuple[int, bytes]  # (notification id, hash) of the chain's last row
+
+
+def new_links(
+    last: ChainLink | None, ids: Sequence[int], events: Sequence[StoredEvent]
+) -> list[ChainRow]:
+    """The chain rows (notification_id, prev_id, hash) of freshly inserted events."""
+    prev_id, prev_hash = last or (0, GENESIS)
+    if prev_id >= min(ids):
+        raise ChainConflict(
+            f"the event chain already reaches position {prev_id}, but new events were given "
+            f"position {min(ids)}: events were deleted from the log; run `groundswell audit "
+            "verify` before writing again."
+        )
+    rows = []
+    for position, e in sorted(zip(ids, events, strict=True), key=lambda pair: pair[0]):
+        oid, version, topic = id_bytes(e.originator_id), e.originator_version, e.topic.encode()
+        prev_hash = link(prev_hash, position, oid, version, topic, e.state)
+        rows.append((position, prev_id, prev_hash))
+        prev_id = position
+    return rows
+
+
+def adopt(
+    read: Callable[[int, int, int | None], list[EventRow]],
+    insert: Callable[[list[ChainRow]], None],
+    before: int | None,
+) -> ChainLink | None:
+    """Chain the events stored before the chain existed (all, or those before ``before``),
+    from the genesis; returns the last link. The caller holds the writers' lock."""
+    last: ChainLink | None = None
+    while rows := read(last[0] if last else 0, BATCH, before):
+        prev_id, prev_hash = last or (0, GENESIS)
+        links = []
+        for row in rows:
+            prev_hash = link(prev_hash, *row)
+            links.append((row[0], prev_id, prev_hash))
+            prev_id = row[0]
+        insert(links)
+        last = (prev_id, prev_hash)
+    return last
+
+
+SQLITE_CHAIN = (
+    "CREATE TABLE IF NOT EXISTS {0} (notification_id INTEGER PRIMARY KEY,"
+    " prev_id INTEGER NOT NULL, hash BLOB NOT NULL, adopted INTEGER NOT NULL DEFAULT 0)"
+)
+
+
+class ChainQueries:
+    """The statements the chain needs on one store, rendered once per recorder.
+
+    Events are read with their fields as the chain hashes them: ``oid`` and ``topic`` are
+    the expressions that give them as bytes. ``joined`` pairs each event with its chain
+    row, if any. ``p`` is the placeholder (``?`` or ``%s``); ``insert`` adds chain rows.
+    """
+
+    def __init__(
+        self, events: str, chain: str, *, position: str, oid: str, topic: str, p: str, insert: str
+    ) -> None:
+        fields = f"e.{position}, {oid}, e.originator_version, {topic}, e.state"
+        self.select_events = f"SELECT {fields} FROM {events} e WHERE e.{position} > {p}"
+        self.events_before = f"{self.select_events} AND e.{position} < {p}"
+        self.joined = (
+            f"SELECT {fields}, c.prev_id, c.hash, c.adopted FROM {events} e"
+            f" LEFT JOIN {chain} c ON c.notification_id = e.{position}"
+            f" WHERE e.{position} > {p} ORDER BY e.{position} LIMIT {p}"
+        )
+        self.order = f" ORDER BY e.{position} LIMIT {p}"
+        self.count = f"SELECT count(*) FROM {events}"
+        self.head = (
+            f"SELECT notification_id, hash FROM {chain} ORDER BY notification_id DESC LIMIT 1"
+        )
+        self.chain = (
+            f"SELECT notification_id, prev_id, hash FROM {chain}"
+            f" WHERE notification_id > {p} ORDER BY notification_id LIMIT {p}"
+        )
+        self.first_orphan = (
+            f"SELECT min(c.notification_id) FROM {chain} c WHERE NOT EXISTS"
+            f" (SELECT 1 FROM {events} e WHERE e.{position} = c.notification_id)"
+        )
+        self.insert = insert
+
+
+class ChainReader:
+    """Reads the events and the chain in log order through one cursor (one transaction),
+    and extends the chain; the backends differ only in their statements and cursors."""
+
+    def __init__(self, cursor: Any, queries: ChainQueries) -> None:
+        self.c = cursor
+        self.q = queries
+
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        self.c.execute(query, params)
+        return list(self.c.fetchall())
+
+    def count(self) -> int:
+        return int(self._rows(self.q.count)[0][0])
+
+    def head(self) -> ChainLink | None:
+        found = self._rows(self.q.head)
+        return (int(found[0][0]), bytes(found[0][1])) if found else None
+
+    def joined(self, after: int, limit: int) -> list[JoinedRow]:
+        return self._rows(self.q.joined, (after, limit))
+
+    def events(self, after: int, limit: int, before: int | None = None) -> list[EventRow]:
+        if before is None:
+            return self._rows(self.q.select_events + self.q.order, (after, limit))
+        return self._rows(self.q.events_before + self.q.order, (after, before, limit))
+
+    def chain(self, after: int, limit: int) -> list[ChainRow]:
+        return self._rows(self.q.chain, (after, limit))
+
+    def first_orphan(self) -> int | None:
+        found = self._rows(self.q.first_orphan)[0][0]
+        return None if found is None else int(found)
+
+    def insert(self, links: list[ChainRow], adopted: bool = False) -> None:
+        raise NotImplementedError
+
+    def extend(
+        self, ids: Sequence[int], events: Sequence[StoredEvent], last: ChainLink | None
+    ) -> None:
+        """Chain just-inserted events after ``last``, the chain's last row as read in the
+        insert's transaction (which holds the writers' lock)."""
+        if last is None:
+            last = self.adopt(before=min(ids))
+        self.insert(new_links(last, ids, events))
+
+    def adopt(self, before: int | None = None) -> ChainLink | None:
+        return adopt(self.events, lambda links: self.insert(links, adopted=True), before)
+
+
+class SQLiteChainReader(ChainReader):
+    def __init__(self, cursor: sqlite3.Cursor, queries: ChainQueries) -> None:
+        cursor.row_factory = None  # plain tuples: the verifier reads millions of rows
+        super().__init__(cursor, queries)
+
+    def insert(self, links: list[ChainRow], adopted: bool = False) -> None:
+        self.c.executemany(self.q.insert, [(*row, int(adopted)) for row in links])
+
+
 class KeyedSQLiteRecorder(SQLiteApplicationRecorder):
     table = "command_keys"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.chain_queries = ChainQueries(
+            self.events_table_name,
+            CHAIN_TABLE,
+            position="rowid",
+            # As bytes: what the chain hashes, and no UTF-8 decoding to fail on tampered text.
+            oid="CAST(e.originator_id AS BLOB)",
+            topic="CAST(e.topic AS BLOB)",
+            p="?",
+            insert=f"INSERT INTO {CHAIN_TABLE} (notification_id, prev_id, hash, adopted)"
+            " VALUES (?, ?, ?, ?)",
+        )
+
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), CREATE.format(self.table)]
+        return [
+            *super().construct_create_table_statements(),
+            CREATE.format(self.table),
+            SQLITE_CHAIN.format(CHAIN_TABLE),
+        ]
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.chain_snapshot() as chain:
+            unchained = chain.head() is None and chain.events(0, 1)
+        if not unchained:
+            return
+        # A store from before the chain: adopt it under the write lock (BEGIN IMMEDIATE, so
+        # a writer that got in first is seen rather than raced).
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor().sqlite_cursor
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                reader = SQLiteChainReader(cursor, self.chain_queries)
+                if reader.head() is None:
+                    reader.adopt()
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cursor.close()
 
     def _insert_events(
         self,
@@ -62,6 +275,15 @@ class KeyedSQLiteRecorder(SQLiteApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
+        if ids:
+            # A second cursor on the connection: the same transaction, its own row factory.
+            # The insert took SQLite's one write lock, so the chain's last row is final.
+            cursor = c.sqlite_cursor.connection.cursor()
+            try:
+                reader = SQLiteChainReader(cursor, self.chain_queries)
+                reader.extend(ids, stored_events, reader.head())
+            finally:
+                cursor.close()
         if command_key is not None and ids:
             c.execute(INSERT.format(self.table, ", ".join("?" * 6)), command_key.row(max(ids)))
         return ids
@@ -71,12 +293,148 @@ class KeyedSQLiteRecorder(SQLiteApplicationRecorder):
             c.execute(SELECT.format(self.table, "?"), (key.scope, key.key))
             return kept_result(c.fetchone())
 
+    @contextmanager
+    def chain_snapshot(self) -> Iterator[SQLiteChainReader]:
+        """One read transaction (a WAL snapshot): writers go on, the reader sees none of it."""
+        with self.datastore.transaction(commit=False) as c:
+            cursor = c.sqlite_cursor.connection.cursor()
+            try:
+                yield SQLiteChainReader(cursor, self.chain_queries)
+            finally:
+                cursor.close()
+
+    def chain_head(self) -> ChainLink | None:
+        with self.chain_snapshot() as chain:
+            return chain.head()
+
+
+def postgres_chain_statements(schema: str, events: str) -> list[Composed]:
+    """The chain table, and the trigger that makes it and the events table append-only."""
+    refuse = Identifier(schema, "groundswell_append_only")
+    statements = [
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {} (notification_id bigint PRIMARY KEY,"
+            " prev_id bigint NOT NULL, hash bytea NOT NULL, adopted boolean NOT NULL DEFAULT false)"
+        ).format(Identifier(schema, CHAIN_TABLE)),
+        SQL(
+            "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN"
+            " RAISE EXCEPTION 'groundswell: % on %.% refused: the event history is append-only',"
+            " TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege',"
+            " HINT = 'History is corrected by new events, never by editing stored ones.';"
+            " END $body$"
+        ).format(refuse),
+    ]
+    for table in (events, CHAIN_TABLE):
+        # Looked up first, so a start-up on an existing store takes no lock on the table;
+        # duplicate_object covers two processes creating it at once.
+        statements.append(
+            SQL(
+                "DO $do$ BEGIN IF NOT EXISTS (SELECT FROM pg_trigger t"
+                " JOIN pg_class c ON c.oid = t.tgrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = {schema} AND c.relname = {name}"
+                " AND t.tgname = 'groundswell_append_only') THEN"
+                " CREATE TRIGGER groundswell_append_only BEFORE UPDATE OR DELETE ON {table}"
+                " FOR EACH ROW EXECUTE FUNCTION {refuse}();"
+                " CREATE TRIGGER groundswell_append_only_truncate BEFORE TRUNCATE ON {table}"
+                " FOR EACH STATEMENT EXECUTE FUNCTION {refuse}();"
+                " END IF; EXCEPTION WHEN duplicate_object THEN NULL; END $do$"
+            ).format(
+                schema=Literal(schema),
+                name=Literal(table),
+                table=Identifier(schema, table),
+                refuse=refuse,
+            )
+        )
+    return statements
+
+
+class PostgresChainReader(ChainReader):
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        # Binary results: bytea arrives as bytes without hex decoding.
+        self.c.execute(query, params, binary=True, prepare=True)
+        return list(self.c.fetchall())
+
+    def insert(self, links: list[ChainRow], adopted: bool = False) -> None:
+        ids, prevs, hashes = zip(*links, strict=True) if links else ((), (), ())
+        params = (adopted, list(ids), list(prevs), list(hashes))
+        self.c.execute(self.q.insert, params, prepare=True)
+
+
+class HeadQuery:
+    """Carries the cursor of the chain-head query from the insert to the fetch of its ids."""
+
+    cursor: Cursor[TupleRow] | None = None
+
 
 class KeyedPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.keys_table = f"{self.datastore.schema}.command_keys"
+        d = self.datastore
+        if d.enable_db_functions:
+            # That path inserts through a server-side function and skips the hooks below.
+            raise ProgrammingError(
+                "POSTGRES_ENABLE_DB_FUNCTIONS is not supported: the idempotency keys and the "
+                "event chain are written beside the events by this recorder"
+            )
+        self.keys_table = f"{d.schema}.command_keys"
         self.sql_create_statements.append(SQL(CREATE.format(self.keys_table)))  # type: ignore[arg-type]
+        self.sql_create_statements.extend(
+            postgres_chain_statements(d.schema, self.events_table_name)
+        )
+        # The originator id as the chain hashes it: the UUID's 32 hex digits, as bytes.
+        oid = (
+            "e.originator_id"
+            if d.originator_id_type == "text"
+            else "encode(uuid_send(e.originator_id), 'hex')"
+        )
+        chain = Identifier(d.schema, CHAIN_TABLE).as_string()
+        self.chain_queries = ChainQueries(
+            Identifier(d.schema, self.events_table_name).as_string(),
+            chain,
+            position="notification_id",
+            oid=f"convert_to({oid}, 'UTF8')",
+            topic="convert_to(e.topic, 'UTF8')",
+            p="%s",
+            insert=f"INSERT INTO {chain} (notification_id, prev_id, hash, adopted) SELECT n, p, h,"
+            " %s FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS l(n, p, h)",
+        )
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.chain_snapshot() as chain:
+            unchained = chain.head() is None and chain.events(0, 1)
+        if not unchained:
+            return
+        # A store from before the chain: adopt it under the writers' lock.
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in self.lock_table_statements:
+                curs.execute(statement)
+            reader = PostgresChainReader(
+                curs.connection.cursor(row_factory=tuple_row), self.chain_queries
+            )
+            if reader.head() is None:
+                reader.adopt()
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        return super().insert_events(stored_events, chain_head=HeadQuery(), **kwargs)
+
+    def _insert_stored_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        chain_head: HeadQuery | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        if chain_head is not None:
+            # Queued behind the LOCK TABLE and the insert, answered by the same sync: reading
+            # the chain's last row costs no round trip of its own.
+            chain_head.cursor = curs.connection.cursor(row_factory=tuple_row)
+            chain_head.cursor.execute(self.chain_queries.head, binary=True, prepare=True)
 
     def _fetch_ids_after_insert_events(
         self,
@@ -84,9 +442,15 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         *,
         command_key: KeyedResult | None = None,
+        chain_head: HeadQuery | None = None,
         **kwargs: Any,
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids and chain_head is not None and chain_head.cursor is not None:
+            with chain_head.cursor as head:
+                found = head.fetchone()
+                last = None if found is None else (int(found[0]), bytes(found[1]))
+                PostgresChainReader(head, self.chain_queries).extend(ids, stored_events, last)
         if command_key is not None and ids:
             # A duplicate key fails the commit; the datastore turns that into IntegrityError.
             curs.execute(
@@ -99,3 +463,15 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(SELECT.format(self.keys_table, "%s"), (key.scope, key.key))
             row = curs.fetchone()
         return kept_result(None if row is None else list(row.values()))
+
+    @contextmanager
+    def chain_snapshot(self) -> Iterator[PostgresChainReader]:
+        """One repeatable-read, read-only transaction: a consistent snapshot of both tables."""
+        with self.datastore.get_connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            with conn.cursor(row_factory=tuple_row) as curs:
+                yield PostgresChainReader(curs, self.chain_queries)
+
+    def chain_head(self) -> ChainLink | None:
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            return PostgresChainReader(c, self.chain_queries).head()
