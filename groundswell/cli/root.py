@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from groundswell.cli import (
+    audit,
     boards,
     challenges,
     contributions,
@@ -37,6 +38,7 @@ app.add_typer(ideas.app, name="idea")
 app.add_typer(contributions.app, name="contribution")
 app.add_typer(rewards.app, name="reward")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
 boards.register(app)
 register_project(app)
 app.add_typer(projections.app, name="projections", rich_help_panel=boards.PANEL)

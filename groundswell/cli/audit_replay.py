@@ -1,0 +1,511 @@
+"""`groundswell audit replay` and `groundswell audit as-of`: the read models recomputed from
+the history, compared with the live ones, or as they were at a moment.
+
+Exit status of `audit replay`: 0 when every live read model equals its replay, 1 when
+anything differs, 2 when the comparison could not be made (a usage or configuration error,
+a store or broker out of reach). Nothing is written: no event, no read-model row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from groundswell.audit.replay import (
+    AuditError,
+    Bound,
+    Comparison,
+    KafkaSource,
+    LiveModels,
+    Source,
+    StoreSource,
+    as_of,
+    compare,
+    live_kafka_models,
+    live_models,
+    parse_moment,
+    projections_named,
+    public,
+    replay,
+)
+from groundswell.bootstrap import build_read_model_store
+from groundswell.cli.boards import (
+    Json,
+    OnlyChallenge,
+    days_in_stage,
+    emit,
+    key,
+    percent,
+    pot_table,
+    table,
+    text,
+    when,
+)
+from groundswell.cli.common import out, session
+from groundswell.settings import DEFAULT_TOPIC, Settings
+from projections import balances, follow_up, implementation, leaderboard
+from projections.catalog import PROJECTION_NAMES
+from projections.rows import Rows
+
+CANNOT = 2  # exit status when no comparison could be made (1 means "differs")
+
+
+class From(StrEnum):
+    """Where the history is read from."""
+
+    store = "store"
+    kafka = "kafka"
+
+
+class Board(StrEnum):
+    """The boards `audit as-of` can show."""
+
+    leaderboard = "leaderboard"
+    balances = "balances"
+    funnel = "funnel"
+    follow_up = "follow-up"
+
+
+# The projections each board reads (only these are replayed).
+BOARD_PROJECTIONS = {
+    Board.leaderboard: "leaderboard",
+    Board.balances: "balances",
+    Board.funnel: "implementation",
+    Board.follow_up: "follow_up",
+}
+
+Names = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="NAME",
+        help=f"Projections to replay: {', '.join(PROJECTION_NAMES)}. All when left out.",
+        show_default=False,
+    ),
+]
+Servers = Annotated[
+    str | None,
+    typer.Option(
+        envvar="KAFKA_BOOTSTRAP_SERVERS",
+        help="Kafka brokers, host:port[,host:port] (for --from kafka).",
+        show_default=False,
+    ),
+]
+Topic = Annotated[str, typer.Option(envvar="GROUNDSWELL_TOPIC", help="The events' topic.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to `groundswell audit`."""
+    app.command("replay")(replay_command)
+    app.command("as-of")(as_of_command)
+
+
+def refuse(message: str) -> NoReturn:
+    """Say why nothing could be compared, in red on stderr, and exit with status 2."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        Text(f"error: {message}", style="red")
+    )
+    raise typer.Exit(CANNOT)
+
+
+@contextmanager
+def cannot_compare() -> Iterator[None]:
+    """Errors that stop an audit become `error: ...` and exit status 2 (never 1)."""
+    from kafka.errors import KafkaError
+    from psycopg import Error as PostgresError
+
+    try:
+        yield
+    except AuditError as error:
+        refuse(str(error))
+    except KafkaError as error:
+        refuse(f"Kafka: {error}")
+    except (PostgresError, sqlite3.Error, OSError) as error:
+        refuse(f"cannot read the read models: {error}")
+    except typer.Exit as done:
+        # The session's own "cannot open the event store" exits with 1, which here means
+        # "differs": turn it into 2. (The verdict's own exit is raised outside.)
+        if done.exit_code == 1:
+            raise typer.Exit(CANNOT) from None
+        raise
+
+
+@contextmanager
+def progress_bar(label: str, total: int, unit: str) -> Iterator[Any]:
+    """A transient progress bar on a terminal's stderr (None elsewhere): the replay's
+    output on stdout stays clean for pipes and files."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("replaying {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total or None)
+        yield lambda advanced: progress.advance(task, advanced)
+
+
+def open_source(ctx: typer.Context, origin: From, settings: Settings, stack: ExitStack) -> Source:
+    if origin is From.store:
+        return StoreSource(session(ctx).engine)
+    if not settings.kafka_bootstrap_servers:
+        refuse("--from kafka needs Kafka: set KAFKA_BOOTSTRAP_SERVERS or --bootstrap-servers")
+    source = KafkaSource(settings.kafka_bootstrap_servers, settings.kafka_topic)
+    stack.callback(source.close)
+    return source
+
+
+def open_live(origin: From, settings: Settings, names: list[str], stack: ExitStack) -> LiveModels:
+    """The live read models the source is compared with: the embedded store's (at their
+    checkpoints) for --from store; the Kafka-fed ones (at their offsets) for --from kafka."""
+    if origin is From.store:
+        store = build_read_model_store(settings)
+        stack.callback(store.close)
+        return live_models(store, names)
+    if not settings.database_url:
+        refuse(
+            "--from kafka compares with the read models fed from Kafka, which live in "
+            "PostgreSQL: set DATABASE_URL (or use --from store)"
+        )
+    from groundswell.stores.postgres_kafka import KafkaReadModelStore
+
+    kafka_store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
+    stack.callback(kafka_store.close)
+    return live_kafka_models(kafka_store, settings.kafka_topic, names)
+
+
+def replay_command(
+    ctx: typer.Context,
+    names: Names = None,
+    origin: Annotated[
+        From,
+        typer.Option(
+            "--from",
+            help="Replay the event store's notification log from position 1, or the Kafka "
+            "topic from offset 0.",
+        ),
+    ] = From.store,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TIMESTAMP",
+            help="Replay only events up to this moment (ISO 8601; a bare date is its 00:00 "
+            "UTC) and compare NOTHING: print the replayed read models' tables and row counts "
+            "(every row with --json).",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=0, help="Differences to print at most (0: all; --json: all).")
+    ] = 200,
+    bootstrap_servers: Servers = None,
+    topic: Topic = DEFAULT_TOPIC,
+    as_json: Json = False,
+) -> None:
+    """Rebuild read models from zero in memory and diff them with the live ones, row by row.
+
+    Each projection is replayed up to where its live read model is caught up (its
+    checkpoint position, or the Kafka offsets stored with its rows), so events written
+    while the audit runs are not reported as differences. Exit status: 0 identical,
+    1 differences, 2 could not compare.
+    """
+    settings = dataclasses.replace(
+        session(ctx).settings, kafka_bootstrap_servers=bootstrap_servers, kafka_topic=topic
+    )
+    with cannot_compare(), ExitStack() as stack:
+        chosen = [p.name for p in projections_named(names)]
+        moment = parse_moment(until) if until else None
+        source = open_source(ctx, origin, settings, stack)
+        topic_named = f"Kafka topic {escape(settings.kafka_topic)}"
+        where = "the event store" if origin is From.store else topic_named
+        unit = "positions" if origin is From.store else "messages"
+        if moment is not None:
+            total = source.size({name: source.head() for name in chosen[:1]})
+            with progress_bar(f"{len(chosen)} projections", total, unit) as bar:
+                replayed = replay(source, chosen, until=moment, progress=bar)
+            show_replayed(replayed, where, moment, as_json, origin)
+            report_undecodable(source, as_json)
+            return
+        live = open_live(origin, settings, chosen, stack)
+        with progress_bar(f"{len(chosen)} projections", source.size(live.at), unit) as bar:
+            comparison = compare(source, live, bar)
+        show_comparison(comparison, where, origin, limit, as_json, source)
+    raise typer.Exit(0 if comparison.identical else 1)
+
+
+def undecodable(source: Source) -> list[str]:
+    return list(getattr(source, "undecodable", []))
+
+
+def report_undecodable(source: Source, as_json: bool) -> None:
+    if as_json:
+        return
+    for line in undecodable(source):
+        out().print(Text(f"warning: passed over an undecodable message at {line}", "yellow"))
+
+
+def shown_bound(bound: Bound) -> str:
+    if isinstance(bound, int):
+        return f"position {bound}"
+    offsets = " ".join(f"{p}:{o}" for p, o in sorted(bound.items()))
+    return f"offsets {offsets}" if offsets else "offset 0"
+
+
+def show_comparison(
+    found: Comparison, where: str, origin: From, limit: int, as_json: bool, source: Source
+) -> None:
+    fold_versions = {p.name: p.version for p in projections_named(list(found.at))}
+    counts = Counter(d.projection for d in found.differences)
+    if as_json:
+        return emit(
+            {
+                "from": origin.value,
+                "identical": found.identical,
+                "projections": [
+                    {
+                        "name": name,
+                        "replayed_up_to": bound,
+                        "live_rows": found.live_rows[name],
+                        "replayed_rows": found.replayed_rows[name],
+                        "differences": counts[name],
+                        "live_fold_version": found.versions.get(name),
+                        "fold_version": fold_versions[name],
+                    }
+                    for name, bound in found.at.items()
+                ],
+                "differences": [asdict(d) for d in found.differences],
+                "undecodable": undecodable(source),
+                "seconds": round(found.seconds, 3),
+            }
+        )
+    up_to = "checkpoint" if origin is From.store else "stored offsets"
+    out().print(
+        f"Replayed {len(found.at)} projection{'s' if len(found.at) != 1 else ''} from {where}, "
+        f"each up to its live read model's {up_to}, in {found.seconds:.2f} s."
+    )
+    shown = table(
+        "Replay against the live read models",
+        *("projection", "replayed up to", ">live rows", ">replayed rows", ">differences"),
+    )
+    for name, bound in found.at.items():
+        differing = f"[bold red]{counts[name]}[/bold red]" if counts[name] else "0"
+        cells = (str(found.live_rows[name]), str(found.replayed_rows[name]), differing)
+        shown.add_row(name, shown_bound(bound), *cells)
+    out().print(shown)
+    for name, version in found.versions.items():
+        if version is not None and version != fold_versions[name]:
+            out().print(
+                Text(
+                    f"note: {name}'s live rows were folded by version {version} of its "
+                    f"projection, this is version {fold_versions[name]} (its projector "
+                    "rebuilds them when it next starts)",
+                    "yellow",
+                )
+            )
+    report_undecodable(source, as_json)
+    if found.identical:
+        out().print("Identical: every live read model equals its replay from zero.")
+        return
+    total = len(found.differences)
+    out().print(f"Differences ({total}): table · key · field: live value vs replayed value")
+    listed = found.differences if limit == 0 else found.differences[:limit]
+    for difference in listed:
+        out().print(Text("  " + difference.describe()))
+    if len(listed) < total:
+        out().print(f"  … and {total - len(listed)} more (--limit 0 or --json lists them all)")
+    out().print(
+        f"The live read models differ from the replay in {total} place{'s' if total != 1 else ''}."
+    )
+
+
+def show_replayed(
+    replayed: dict[str, Rows], where: str, moment: datetime, as_json: bool, origin: From
+) -> None:
+    if as_json:
+        return emit(
+            {
+                "from": origin.value,
+                "until": moment.isoformat(),
+                "compared": False,
+                "read_models": public(replayed),
+            }
+        )
+    out().print(
+        f"Replayed from {where} the events up to {when(moment.isoformat())} UTC. Nothing was "
+        "compared (--until): these are the read models as they were then, not the live ones. "
+        "`groundswell audit as-of` shows them as boards; --json prints every row."
+    )
+    shown = table(
+        f"Read models as of {when(moment.isoformat())} UTC", "projection", "table", ">rows"
+    )
+    for name, rows in replayed.items():
+        tables = rows.public()
+        for name_of_table, found in sorted(tables.items()):
+            shown.add_row(name, name_of_table, str(len(found)))
+        if not tables:
+            shown.add_row(name, "—", "0")
+    out().print(shown)
+
+
+# -- audit as-of ---------------------------------------------------------------------------
+
+
+def as_of_command(
+    ctx: typer.Context,
+    moment_text: Annotated[
+        str,
+        typer.Argument(
+            metavar="TIMESTAMP",
+            help="ISO 8601 (2026-03-02T09:00:00Z, 2026-03-02T10:00+01:00); a bare date means "
+            "its 00:00 UTC; without an offset, UTC.",
+            show_default=False,
+        ),
+    ],
+    board: Annotated[
+        Board | None,
+        typer.Argument(
+            metavar="[BOARD]", help="The board to show; all four when left out.", show_default=False
+        ),
+    ] = None,
+    challenge: OnlyChallenge = None,
+    as_json: Json = False,
+) -> None:
+    """A read model as it was at a moment, computed from the history: every event with a
+    timestamp at or before it, folded from zero; follow-up debt and days in a stage are
+    counted up to that moment. Treasury, redemptions and balances are organisation-wide;
+    --challenge narrows the other figures."""
+    with cannot_compare():
+        moment = parse_moment(moment_text)
+        boards = [board] if board else list(Board)
+        names = [BOARD_PROJECTIONS[b] for b in boards]
+        engine = session(ctx).engine
+        with progress_bar("history", engine.last_position, "positions") as bar:
+            found = as_of(engine, moment, names, progress=bar)
+    cid = key(challenge)
+    shown = {b.value: BOARDS[b](found[BOARD_PROJECTIONS[b]], moment, cid) for b in boards}
+    if as_json:
+        return emit({"as_of": moment.isoformat(), **{b: data for b, (data, _) in shown.items()}})
+    out().print(f"As of {when(moment.isoformat())} UTC, computed from the history:")
+    for _data, render in shown.values():
+        render()
+
+
+# Each board: its JSON-ready data (the same shape as the live board's --json), and a
+# function printing it as the live board prints it.
+Shown = tuple[Any, Any]
+
+
+def leaderboard_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
+    found = leaderboard.standings(rows, cid)
+
+    def render() -> None:
+        shown = table("Leaderboard", ">#", "shown as", "department", ">points")
+        for s in found:
+            shown.add_row(str(s.rank), text(s.shown_as), text(s.department), str(s.points))
+        out().print(shown if found else "No points earned yet.")
+
+    return [asdict(s) for s in found], render
+
+
+def balances_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
+    pots = {k: balances.pot(rows, k) for k in rows.table("pots") if cid is None or k == cid}
+    people = {
+        account.removeprefix("person:"): row["balance"]
+        for account, row in sorted(rows.table("accounts").items())
+        if account.startswith("person:")
+    }
+    treasury, redeemed = balances.treasury(rows), balances.redeemed(rows)
+    data = {"treasury": treasury, "redeemed": redeemed, "pots": pots, "balances": people}
+
+    def render() -> None:
+        out().print(
+            f"Treasury balance [bold]{treasury}[/bold] points ({-treasury} issued to pots, net "
+            f"of returns); {redeemed} points redeemed."
+        )
+        if pots:
+            out().print(pot_table(pots))
+        shown = table("Balances", "handle", ">points")
+        for handle, points in people.items():
+            shown.add_row(text(handle), str(points))
+        out().print(shown if people else "Nobody holds points.")
+
+    return data, render
+
+
+def funnel_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
+    steps = implementation.funnel(rows, cid)
+    fields = ("idea_id", "title", "stage", "owner", "core_process", "external_ref")
+    ideas = [
+        {**{f: i[f] for f in fields}, "days_in_stage": days_in_stage(i, moment)}
+        for i in implementation.ideas_in(rows, cid)
+    ]
+
+    def render() -> None:
+        shown = table("Funnel", "step", ">ideas", ">conversion")
+        for step in steps:
+            shown.add_row(step["step"], str(step["ideas"]), percent(step["conversion"]))
+        out().print(shown)
+        listed = table("Ideas", "idea", "stage", "owner", "core process", "external ref", ">days")
+        for i in ideas:
+            listed.add_row(*(text(i[f]) for f in fields[1:]), f"{i['days_in_stage']:.1f}")
+        if ideas:
+            out().print(listed)
+
+    return {"funnel": steps, "ideas": ideas}, render
+
+
+def follow_up_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
+    debt = follow_up.follow_up_debt(rows, moment, cid)
+    desks = Counter(m for item in debt for m in item["desk"])
+    median = follow_up.median_days_to_decision(rows, cid)
+    data = {"debt": debt, "by_manager": dict(desks), "median_days_to_decision": median}
+
+    def render() -> None:
+        if not debt:
+            out().print("Nothing waited past its decision deadline.")
+        for title in dict.fromkeys(item["challenge"] for item in debt):
+            waiting = [item for item in debt if item["challenge"] == title]
+            desk = ", ".join(waiting[0]["desk"]) or "nobody"
+            shown = table(
+                f"Follow-up debt: {title} (desk: {desk})", "waiting", "=by", ">days", ">overdue"
+            )
+            for item in waiting:
+                shown.add_row(
+                    text(f"{item['kind']}: {item['title']}"),
+                    item["author"],
+                    f"{item['waited_days']:.1f}",
+                    f"{item['overdue_days']:.1f}",
+                )
+            out().print(shown)
+        if desks:
+            out().print("On whose desk: " + ", ".join(f"{m} {n}" for m, n in desks.most_common()))
+        days = "—" if median is None else f"{median:.1f}"
+        out().print(f"Median days from submission to decision: {days}")
+
+    return data, render
+
+
+BOARDS = {
+    Board.leaderboard: leaderboard_as_of,
+    Board.balances: balances_as_of,
+    Board.funnel: funnel_as_of,
+    Board.follow_up: follow_up_as_of,
+}
