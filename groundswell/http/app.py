@@ -11,7 +11,15 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from groundswell.http import boards, challenges, contributions, ideas, people, problems
+from groundswell.http import (
+    audit,
+    boards,
+    challenges,
+    contributions,
+    ideas,
+    people,
+    problems,
+)
 from groundswell.http.common import Api, expected_version, idempotency_key
 from groundswell.idempotency import KEY_MAX
 
@@ -84,7 +92,8 @@ def create_app(api: Api) -> FastAPI:
     )
     app.state.api = api
     problems.install(app)
-    routers = [module.router for module in (people, challenges, ideas, contributions, boards)]
+    modules = (people, challenges, ideas, contributions, boards, audit)
+    routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)
     app.state.routes = [route for router in routers for route in router.routes]

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Protocol
 
+from groundswell.audit.replay import (
+    Comparison,
+    KafkaSource,
+    as_source,
+    compare,
+    live_kafka_models,
+    live_models,
+)
 from groundswell.http.problems import ApiProblem
 from groundswell.read_models import ReadModels
 from projections.rows import Rows
@@ -25,6 +33,10 @@ class ReadSide(Protocol):
         ...
 
     def position(self) -> int: ...
+
+    def compare(self, names: Sequence[str] | None = None) -> Comparison:
+        """Replay from zero and diff with the live read models (for auditors)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -85,6 +97,13 @@ class EmbeddedReadSide:
     def position(self) -> int:
         return self._models.projector.position
 
+    def compare(self, names: Sequence[str] | None = None) -> Comparison:
+        """Replay the named projections from the store and diff them with these read models
+        (as stored: loaded under the lock, so no batch is half applied)."""
+        with self._lock:
+            live = live_models(self._models.projector.store, names)
+        return compare(as_source(self._models.follower.app), live)
+
     def close(self) -> None:
         self._models.close()
 
@@ -104,9 +123,11 @@ class KafkaReadSide:
         relay_positions: RelayPositions,
         topic: str,
         latest: Callable[[], int],
+        servers: str,
         wait_seconds: float = WAIT_SECONDS,
     ) -> None:
         self._store, self._relay, self._topic = store, relay_positions, topic
+        self._servers = servers
         self._latest = latest
         self._wait = wait_seconds
         self._lock = threading.Lock()
@@ -144,6 +165,16 @@ class KafkaReadSide:
     def position(self) -> int:
         """A position every projection read so far is known to include."""
         return min(self._covered.values(), default=0)
+
+    def compare(self, names: Sequence[str] | None = None) -> Comparison:
+        """Replay the named projections from the topic, each up to the offsets its rows were
+        committed with, and diff them with the rows."""
+        live = live_kafka_models(self._store, self._topic, names)
+        source = KafkaSource(self._servers, self._topic)
+        try:
+            return compare(source, live)
+        finally:
+            source.close()
 
     def close(self) -> None:
         self._store.close()

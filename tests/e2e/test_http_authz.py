@@ -220,6 +220,12 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("GET", "/v1/funnel"): (EVERYONE, nothing, None),
     ("GET", "/v1/follow-up"): (STEERING, nothing, None),
     ("GET", "/v1/breadth/{challenge_id}"): (EVERYONE, challenge(), None),
+    ("GET", "/v1/audit/history/{reference}"): (READ_ALL, fixed(reference="cat"), None),
+    ("GET", "/v1/audit/ideas/{idea_id}/story"): (READ_ALL, idea(), None),
+    ("GET", "/v1/audit/verify"): (READ_ALL, nothing, None),
+    ("GET", "/v1/audit/as-of"): (READ_ALL, fixed(query="?moment=2026-12-31"), None),
+    ("GET", "/v1/audit/replay"): (READ_ALL, fixed(query="?projection=balances"), None),
+    ("GET", "/v1/audit/export"): (READ_ALL, nothing, None),
 }
 
 
@@ -310,7 +316,7 @@ def test_who_may_call_what(served: Org, endpoint: tuple[str, str], role: str) ->
     handle = ROLE_HOLDER.get(role)
     params = prepare(World(served), handle)
     headers = {"If-Match": f'"{params["version"]}"'} if "version" in params else {}
-    path = template.format(**params)
+    path = template.format(**params) + params.get("query", "")
     before = served.engine.last_position
 
     answer = send(served, handle, method, path, fill(body, params), **headers)
