@@ -67,7 +67,9 @@ def kafka_consumer(
     A member that died without leaving holds its partitions until its session times
     out; 10 s rather than Kafka's 45 s lets a restarted or remaining instance take over
     sooner. With ``instance_id`` (static membership) a restarted instance takes its
-    predecessor's partitions at once.
+    predecessor's partitions at once. Metadata is refreshed every 5 s (not 5 min): a
+    member that joined before it knew the topic's partitions (the topic was just created)
+    would otherwise be assigned nothing until the next refresh.
     """
     return KafkaConsumer(
         bootstrap_servers=servers,
@@ -79,6 +81,7 @@ def kafka_consumer(
         max_poll_records=batch,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,
+        metadata_max_age_ms=5_000,
     )
 
 

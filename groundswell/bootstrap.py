@@ -152,7 +152,13 @@ def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
         positions = build_relay_positions(settings)
         latest = engine.recorder.max_notification_id
-        reads = KafkaReadSide(store, positions, settings.kafka_topic, lambda: latest() or 0)
+        reads = KafkaReadSide(
+            store,
+            positions,
+            settings.kafka_topic,
+            lambda: latest() or 0,
+            settings.kafka_bootstrap_servers,
+        )
     else:
         reads = EmbeddedReadSide(build_read_models(engine, settings))
     return create_app(Api(engine=engine, reads=reads, tokens=build_tokens(settings)))
