@@ -17,6 +17,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from bench.history import write_history
 from groundswell.audit.replay import (
@@ -189,3 +192,39 @@ def test_a_redelivered_history_replays_to_the_same_read_models_as_the_store(
         assert source.redelivered > 0
         assert public(replay(source)) == public(from_kafka), "a source can be read again"
     assert public(from_kafka) == public(replay(StoreSource(engine)))
+
+
+@settings_(
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(seed=st.integers(0, 2**16), size=st.integers(100, 600))
+def test_a_replay_from_kafka_of_generated_histories_equals_the_live_read_models(
+    kafka_servers: str, tmp_path_factory: pytest.TempPathFactory, seed: int, size: int
+) -> None:
+    """Histories drawn by hypothesis (bench.history's generator, seeded and sized by it),
+    each published to a topic of its own and folded by every projector."""
+    url = database_url_or_fail()
+    with postgres_schema(url) as schema:
+        drawn = Settings(
+            data_dir=tmp_path_factory.mktemp("drawn"),
+            database_url=url,
+            postgres_schema=schema,
+            kafka_bootstrap_servers=kafka_servers,
+            kafka_topic=unique_topic("audit"),
+        )
+        engine = build_engine(replace(drawn, database_url=None), clock=SteppingClock())
+        store = KafkaReadModelStore(url, schema)
+        try:
+            write_history(engine, size, seed=seed)
+            relay_all(engine, drawn)
+            project_all(drawn)
+            live = live_kafka_models(store, drawn.kafka_topic)
+            with KafkaSource(kafka_servers, drawn.kafka_topic) as source:
+                found = compare(source, live)
+            assert found.identical, [d.describe() for d in found.differences[:5]]
+            assert found.live_rows == found.replayed_rows
+        finally:
+            store.close()
+            engine.close()
