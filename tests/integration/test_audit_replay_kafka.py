@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -90,7 +89,7 @@ def relay_all(engine: Engine, settings: Settings) -> None:
 
 
 def project_all(settings: Settings, timeout: float = 90.0) -> dict[int, int]:
-    """Run every projector (each its own consumer group, in parallel) until each has
+    """Run every projector (each its own consumer group, one at a time) until each has
     stored the topic's end offsets; returns them."""
     with KafkaSource(settings.kafka_bootstrap_servers or "", settings.kafka_topic) as source:
         ends = source.head()
@@ -112,8 +111,10 @@ def project_all(settings: Settings, timeout: float = 90.0) -> dict[int, int]:
     assert settings.database_url
     # The tables first: concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL.
     KafkaReadModelStore(settings.database_url, settings.postgres_schema).close()
-    with ThreadPoolExecutor(len(PROJECTION_NAMES)) as pool:
-        list(pool.map(run, PROJECTION_NAMES))
+    # One after another: several groups joining at once in one process can stall
+    # kafka-python's group coordination for minutes (NotCoordinator, nothing assigned).
+    for name in PROJECTION_NAMES:
+        run(name)
     return ends
 
 
