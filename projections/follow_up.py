@@ -9,6 +9,7 @@ helpful or hides it. Everything else waits, and the wait is counted.
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -211,3 +212,17 @@ def median_days_to_decision(rows: Rows, challenge_id: str | None = None) -> floa
         and (challenge_id is None or i["challenge_id"] == challenge_id)
     ]
     return round(statistics.median(waits), 2) if waits else None
+
+
+def debt_summary(
+    rows: Rows, now: datetime, challenge_id: str | None = None, manager: str | None = None
+) -> dict[str, Any]:
+    """What waits past its deadline, how many items on each manager's desk, and the median
+    days from submission to decision."""
+    debt = follow_up_debt(rows, now, challenge_id, manager)
+    desks = Counter(m for item in debt for m in item["desk"])
+    return {
+        "debt": debt,
+        "by_manager": dict(desks.most_common()),
+        "median_days_to_decision": median_days_to_decision(rows, challenge_id),
+    }

@@ -129,6 +129,23 @@ def time_in_stages(idea: dict[str, Any], now: datetime) -> dict[str, float]:
     return spent
 
 
+def days_in_stage(idea: dict[str, Any], now: datetime) -> float:
+    """Days since the idea entered its current stage, to one decimal."""
+    since = datetime.fromisoformat(idea["transitions"][-1]["at"])
+    return round(max((now - since).total_seconds(), 0.0) / 86400, 1)
+
+
+def funnel_view(
+    rows: Rows, now: datetime, challenge_id: str | None = None, stage: str | None = None
+) -> dict[str, Any]:
+    """The funnel's steps, and each idea (in ``stage``, if given) with its days in stage."""
+    ideas = [
+        {**idea, "days_in_stage": days_in_stage(idea, now)}
+        for idea in ideas_in(rows, challenge_id, stage)
+    ]
+    return {"funnel": funnel(rows, challenge_id), "ideas": ideas}
+
+
 def funnel(rows: Rows, challenge_id: str | None = None) -> list[dict[str, Any]]:
     """Counts of ideas that reached each funnel step, and the conversion from the step before.
 

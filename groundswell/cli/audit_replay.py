@@ -45,18 +45,19 @@ from groundswell.bootstrap import build_read_model_store
 from groundswell.cli.boards import (
     Json,
     OnlyChallenge,
-    days_in_stage,
     emit,
+    funnel_data,
     key,
-    percent,
     pot_table,
+    show_follow_up,
+    show_funnel,
     table,
     text,
     when,
 )
 from groundswell.cli.common import out, session
 from groundswell.settings import DEFAULT_TOPIC, Settings
-from projections import balances, follow_up, implementation, leaderboard
+from projections import balances, follow_up, leaderboard
 from projections.catalog import PROJECTION_NAMES
 from projections.rows import Rows
 
@@ -451,56 +452,13 @@ def balances_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
 
 
 def funnel_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
-    steps = implementation.funnel(rows, cid)
-    fields = ("idea_id", "title", "stage", "owner", "core_process", "external_ref")
-    ideas = [
-        {**{f: i[f] for f in fields}, "days_in_stage": days_in_stage(i, moment)}
-        for i in implementation.ideas_in(rows, cid)
-    ]
-
-    def render() -> None:
-        shown = table("Funnel", "step", ">ideas", ">conversion")
-        for step in steps:
-            shown.add_row(step["step"], str(step["ideas"]), percent(step["conversion"]))
-        out().print(shown)
-        listed = table("Ideas", "idea", "stage", "owner", "core process", "external ref", ">days")
-        for i in ideas:
-            listed.add_row(*(text(i[f]) for f in fields[1:]), f"{i['days_in_stage']:.1f}")
-        if ideas:
-            out().print(listed)
-
-    return {"funnel": steps, "ideas": ideas}, render
+    data = funnel_data(rows, moment, cid)
+    return data, lambda: show_funnel(data)
 
 
 def follow_up_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
-    debt = follow_up.follow_up_debt(rows, moment, cid)
-    desks = Counter(m for item in debt for m in item["desk"])
-    median = follow_up.median_days_to_decision(rows, cid)
-    data = {"debt": debt, "by_manager": dict(desks), "median_days_to_decision": median}
-
-    def render() -> None:
-        if not debt:
-            out().print("Nothing waited past its decision deadline.")
-        for title in dict.fromkeys(item["challenge"] for item in debt):
-            waiting = [item for item in debt if item["challenge"] == title]
-            desk = ", ".join(waiting[0]["desk"]) or "nobody"
-            shown = table(
-                f"Follow-up debt: {title} (desk: {desk})", "waiting", "=by", ">days", ">overdue"
-            )
-            for item in waiting:
-                shown.add_row(
-                    text(f"{item['kind']}: {item['title']}"),
-                    item["author"],
-                    f"{item['waited_days']:.1f}",
-                    f"{item['overdue_days']:.1f}",
-                )
-            out().print(shown)
-        if desks:
-            out().print("On whose desk: " + ", ".join(f"{m} {n}" for m, n in desks.most_common()))
-        days = "—" if median is None else f"{median:.1f}"
-        out().print(f"Median days from submission to decision: {days}")
-
-    return data, render
+    summary = follow_up.debt_summary(rows, moment, cid)
+    return summary, lambda: show_follow_up(summary, "Nothing waited past its decision deadline.")
 
 
 BOARDS = {

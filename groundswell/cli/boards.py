@@ -7,7 +7,6 @@ read function, and prints a Rich table, or JSON with ``--json``.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -155,55 +154,47 @@ def treasury_command(ctx: typer.Context, as_json: Json = False) -> None:
         out().print(pot_table(pots))
 
 
-def days_in_stage(idea: dict[str, Any], now: datetime) -> float:
-    since = datetime.fromisoformat(idea["transitions"][-1]["at"])
-    return round(max((now - since).total_seconds(), 0.0) / 86400, 1)
+FUNNEL_FIELDS = ("idea_id", "title", "stage", "owner", "core_process", "external_ref")
+
+
+def funnel_data(found: Rows, now: datetime, cid: str | None) -> dict[str, Any]:
+    """The funnel as `funnel --json` shows it (each idea's main fields, days in stage)."""
+    view = implementation.funnel_view(found, now, cid)
+    ideas = [
+        {**{f: i[f] for f in FUNNEL_FIELDS}, "days_in_stage": i["days_in_stage"]}
+        for i in view["ideas"]
+    ]
+    return {"funnel": view["funnel"], "ideas": ideas}
+
+
+def show_funnel(data: dict[str, Any]) -> None:
+    shown = table("Funnel", "step", ">ideas", ">conversion")
+    for step in data["funnel"]:
+        shown.add_row(step["step"], str(step["ideas"]), percent(step["conversion"]))
+    out().print(shown)
+    shown = table("Ideas", "idea", "stage", "owner", "core process", "external ref", ">days")
+    for i in data["ideas"]:
+        cells = (text(i[f]) for f in FUNNEL_FIELDS[1:])
+        shown.add_row(*cells, f"{i['days_in_stage']:.1f}")
+    if data["ideas"]:
+        out().print(shown)
 
 
 def funnel_command(
     ctx: typer.Context, challenge: OnlyChallenge = None, as_json: Json = False
 ) -> None:
     """How far ideas got: counts, conversion rates, and where each idea stands."""
-    found = rows(ctx, "implementation")
-    cid, now = key(challenge), datetime.now(UTC)
-    steps = implementation.funnel(found, cid)
-    fields = ("idea_id", "title", "stage", "owner", "core_process", "external_ref")
-    ideas = [
-        {**{f: i[f] for f in fields}, "days_in_stage": days_in_stage(i, now)}
-        for i in implementation.ideas_in(found, cid)
-    ]
+    data = funnel_data(rows(ctx, "implementation"), datetime.now(UTC), key(challenge))
     if as_json:
-        return emit({"funnel": steps, "ideas": ideas})
-    shown = table("Funnel", "step", ">ideas", ">conversion")
-    for step in steps:
-        shown.add_row(step["step"], str(step["ideas"]), percent(step["conversion"]))
-    out().print(shown)
-    shown = table("Ideas", "idea", "stage", "owner", "core process", "external ref", ">days")
-    for i in ideas:
-        cells = (text(i[f]) for f in fields[1:])
-        shown.add_row(*cells, f"{i['days_in_stage']:.1f}")
-    if ideas:
-        out().print(shown)
+        return emit(data)
+    show_funnel(data)
 
 
-def follow_up_command(
-    ctx: typer.Context,
-    challenge: OnlyChallenge = None,
-    manager: Annotated[
-        str | None, typer.Option(metavar="HANDLE", help="Only what waits on this manager's desk.")
-    ] = None,
-    as_json: Json = False,
-) -> None:
-    """What waits for an answer past the decision deadline, how long, on whose desk."""
-    found = rows(ctx, "follow_up")
-    cid = key(challenge)
-    debt = follow_up.follow_up_debt(found, datetime.now(UTC), cid, manager)
-    desks = Counter(m for item in debt for m in item["desk"])
-    median = follow_up.median_days_to_decision(found, cid)
-    if as_json:
-        return emit({"debt": debt, "by_manager": dict(desks), "median_days_to_decision": median})
+def show_follow_up(summary: dict[str, Any], nothing: str) -> None:
+    """Follow-up debt per challenge (desk, waited and overdue days), desks, the median."""
+    debt = summary["debt"]
     if not debt:
-        out().print("Nothing waits past its decision deadline.")
+        out().print(nothing)
     for title in dict.fromkeys(item["challenge"] for item in debt):
         waiting = [item for item in debt if item["challenge"] == title]
         desk = ", ".join(waiting[0]["desk"]) or "nobody"
@@ -218,10 +209,28 @@ def follow_up_command(
                 f"{item['overdue_days']:.1f}",
             )
         out().print(shown)
-    if desks:
-        out().print("On whose desk: " + ", ".join(f"{m} {n}" for m, n in desks.most_common()))
+    if summary["by_manager"]:
+        desks = summary["by_manager"].items()
+        out().print("On whose desk: " + ", ".join(f"{m} {n}" for m, n in desks))
+    median = summary["median_days_to_decision"]
     days = "—" if median is None else f"{median:.1f}"
     out().print(f"Median days from submission to decision: {days}")
+
+
+def follow_up_command(
+    ctx: typer.Context,
+    challenge: OnlyChallenge = None,
+    manager: Annotated[
+        str | None, typer.Option(metavar="HANDLE", help="Only what waits on this manager's desk.")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """What waits for an answer past the decision deadline, how long, on whose desk."""
+    found = rows(ctx, "follow_up")
+    summary = follow_up.debt_summary(found, datetime.now(UTC), key(challenge), manager)
+    if as_json:
+        return emit(summary)
+    show_follow_up(summary, "Nothing waits past its decision deadline.")
 
 
 def notifications_command(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -97,11 +95,6 @@ def get_treasury(
         )
 
 
-def days_in_stage(idea: dict[str, Any], now: datetime) -> float:
-    since = datetime.fromisoformat(idea["transitions"][-1]["at"])
-    return round(max((now - since).total_seconds(), 0.0) / 86400, 1)
-
-
 @router.get("/funnel")
 def get_funnel(
     _: AnyCaller,
@@ -114,14 +107,9 @@ def get_funnel(
 ) -> models.FunnelOut:
     """How far ideas got (submitted → reviewed → accepted → in implementation →
     implemented) with conversion rates, and where each idea stands now."""
-    now = api.engine.clock()
     with rows(api, "implementation", at_least) as found:
-        steps = implementation.funnel(found, challenge)
-        ideas = [
-            {**i, "days_in_stage": days_in_stage(i, now)}
-            for i in implementation.ideas_in(found, challenge, stage)
-        ]
-    return models.FunnelOut(funnel=steps, ideas=paged(ideas, limit, offset, api))
+        view = implementation.funnel_view(found, api.engine.clock(), challenge, stage)
+    return models.FunnelOut(funnel=view["funnel"], ideas=paged(view["ideas"], limit, offset, api))
 
 
 @router.get("/follow-up", dependencies=[STEERING])
@@ -136,14 +124,8 @@ def get_follow_up(
     """What waits for an answer past the decision deadline, how long, on whose desk
     (managers, auditors)."""
     with rows(api, "follow_up", at_least) as found:
-        debt = follow_up.follow_up_debt(found, api.engine.clock(), challenge, manager)
-        median = follow_up.median_days_to_decision(found, challenge)
-    desks = Counter(m for item in debt for m in item["desk"])
-    return models.FollowUpOut(
-        debt=paged(debt, limit, offset, api),
-        by_manager=dict(desks),
-        median_days_to_decision=median,
-    )
+        summary = follow_up.debt_summary(found, api.engine.clock(), challenge, manager)
+    return models.FollowUpOut(**{**summary, "debt": paged(summary["debt"], limit, offset, api)})
 
 
 @router.get("/breadth/{challenge_id}")
