@@ -40,7 +40,11 @@ def kafka_org(kafka_servers: str) -> Iterator[tuple[Org, Relay]]:
         ensure_topic(kafka_servers, settings.kafka_topic)
         relay = build_relay(org.engine, settings)
         relay.start_in_thread()
-        projectors: list[KafkaProjector] = [build_kafka_projector(settings, n) for n in FED]
+        # Groups of this test's own: a member left in a shared group by an earlier test
+        # would hold up the rebalance until its session times out.
+        projectors: list[KafkaProjector] = [
+            build_kafka_projector(settings, n, group_id=f"{settings.kafka_topic}.{n}") for n in FED
+        ]
         threads = [threading.Thread(target=p.run, daemon=True) for p in projectors]
         for thread in threads:
             thread.start()
