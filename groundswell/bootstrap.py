@@ -138,8 +138,10 @@ def build_tokens(settings: Settings) -> TokenStore:
 
 
 def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
-    """The HTTP API on the engine. It reads the in-process projections, or with PostgreSQL
-    and Kafka both configured, the read models ``groundswell project`` feeds from Kafka."""
+    """The HTTP API and the web pages on the engine. They read the in-process projections,
+    or with PostgreSQL and Kafka both configured, the read models ``groundswell project``
+    feeds from Kafka."""
+    from groundswell import web
     from groundswell.http.app import create_app
     from groundswell.http.common import Api
     from groundswell.http.reads import EmbeddedReadSide, KafkaReadSide, ReadSide
@@ -161,4 +163,6 @@ def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         )
     else:
         reads = EmbeddedReadSide(build_read_models(engine, settings))
-    return create_app(Api(engine=engine, reads=reads, tokens=build_tokens(settings)))
+    app = create_app(Api(engine=engine, reads=reads, tokens=build_tokens(settings)))
+    web.install(app)
+    return app

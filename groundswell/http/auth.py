@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -56,8 +56,11 @@ def bearer_token(request: Request) -> str:
 
 
 def current_caller(request: Request) -> Caller:
-    api = request.app.state.api
-    token = bearer_token(request)
+    return caller_holding(request.app.state.api, bearer_token(request))
+
+
+def caller_holding(api: Any, token: str) -> Caller:
+    """The registered person a token belongs to (401 for an unknown or revoked token)."""
     handle = api.tokens.holder(token)
     if handle is None:
         raise ApiProblem(

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from domain.challenge import Challenge
 from domain.contribution import ContributionKind, once_per_person_id
 from domain.errors import AlreadyDone
-from domain.idea import Idea
+from domain.idea import Idea, IdeaStatus
 from groundswell.application import GroundswellApplication, Receipt
 from groundswell.services.unit_of_work import UnitOfWork, require_version
 
@@ -103,6 +103,21 @@ class IdeaService(GroundswellApplication):
         return self._on_idea(
             idea_id, lambda i, c, uow: i.reject(c, reason=reason, actor=actor, at=uow.now)
         )
+
+    def decide_idea(self, actor: str, idea_id: UUID, *, accept: bool, words: str = "") -> Receipt:
+        """Accept (``words``: the note) or reject (``words``: the reason) in one step: a
+        submitted idea's review starts first, in the same transaction, so a refused
+        decision writes nothing at all."""
+
+        def change(idea: Idea, challenge: Challenge, uow: UnitOfWork) -> None:
+            if idea.status == IdeaStatus.SUBMITTED:
+                idea.start_review(challenge, actor=actor, at=uow.now)
+            if accept:
+                idea.accept(challenge, note=words, actor=actor, at=uow.now)
+            else:
+                idea.reject(challenge, reason=words, actor=actor, at=uow.now)
+
+        return self._on_idea(idea_id, change)
 
     def merge_idea(self, actor: str, duplicate_id: UUID, into_id: UUID) -> Receipt:
         """Merge a duplicate into another idea; both ideas record the merge."""

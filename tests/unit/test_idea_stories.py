@@ -309,6 +309,31 @@ def test_an_idea_is_not_rejected_without_a_reason(
     assert memory.idea(idea_id).status is IdeaStatus.UNDER_REVIEW
 
 
+def test_deciding_a_submitted_idea_starts_its_review_in_the_same_step(
+    memory: Engine, story: Scenario
+) -> None:
+    idea_id = story.idea(story.challenge("open"), "submitted")
+
+    receipt = memory.decide_idea(MANAGER, idea_id, accept=True, words="Worth a pilot.")
+
+    assert receipt.events == 2  # ReviewStarted and Accepted, in one transaction
+    idea = memory.idea(idea_id)
+    assert idea.status is IdeaStatus.ACCEPTED  # the note goes to notifications, not the reason
+    assert [type(e).__name__ for e in memory.history(idea_id)][-2:] == ["ReviewStarted", "Accepted"]
+
+
+def test_a_refused_decision_on_a_submitted_idea_writes_nothing(
+    memory: Engine, story: Scenario
+) -> None:
+    idea_id = story.idea(story.challenge("open"), "submitted")
+
+    with refused(memory, InvalidInput, "reason"):
+        memory.decide_idea(MANAGER, idea_id, accept=False, words=" ")
+    with refused(memory, NotPermitted, AUTHOR):
+        memory.decide_idea(AUTHOR, idea_id, accept=True)
+    assert memory.idea(idea_id).status is IdeaStatus.SUBMITTED
+
+
 @pytest.mark.parametrize("status", ["accepted", "rejected", "withdrawn", "in implementation"])
 def test_a_decided_idea_is_not_rejected(memory: Engine, story: Scenario, status: str) -> None:
     idea_id = story.idea(story.challenge("open"), status)

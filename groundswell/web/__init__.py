@@ -1,0 +1,44 @@
+"""Web pages for managers, contributors, owners and auditors, served beside the API.
+
+Server-rendered HTML (Jinja2) over the same reads and commands the JSON API uses, so a page
+can never show or do more than the API allows its reader. Charts are SVG drawn on the
+server (pygal); one small script keeps pages live from a server-sent event stream. No
+build step: the templates and static files ship inside the package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+HERE = Path(__file__).parent
+# Scripts only from our own files (pygal's SVG carries inline <style>, hence the styles);
+# no framing by other sites; nothing sniffed; no page addresses sent elsewhere.
+SECURITY = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def install(app: FastAPI) -> None:
+    """Serve the pages under /web, their static files, and send / to them."""
+    from groundswell.web import actions, live, pages
+
+    app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
+    for module in (pages, actions, live):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def page_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        if request.url.path.startswith("/web"):
+            response.headers.update(SECURITY)
+        return response

@@ -1,0 +1,388 @@
+"""The pages' forms: each runs the same engine command as the API, under an idempotency
+key the form carries, so a form sent twice (a double click, a reload) acts once.
+
+On success the browser is sent back to the page, reading at least the position written
+(read-your-writes). A refusal shows the same page again, with the sentence that says why,
+the status the API would answer, and nothing written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from domain.errors import DomainError
+from domain.reward_policy import RewardReason
+from groundswell.application import Receipt
+from groundswell.engine import Engine
+from groundswell.http import models
+from groundswell.http.auth import Caller
+from groundswell.idempotency import CommandKey, KeyReused, fingerprint, keyed
+from groundswell.web import pages
+from groundswell.web.render import PageRoute, done, refusal
+from groundswell.web.session import Poster
+from groundswell.web.store import CATALOG
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+Command = Callable[[Engine], Receipt]
+Again = Callable[..., HTMLResponse]
+
+Key = Annotated[str, Form(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")]
+Short = Annotated[str, Form(max_length=200)]
+Long = Annotated[str, Form(max_length=10_000)]
+Check = Annotated[bool, Form()]
+STAGES = {
+    "open": "open_challenge",
+    "review": "move_challenge_to_review",
+    "close": "close_challenge",
+    "archive": "archive_challenge",
+}
+
+
+def act(
+    request: Request,
+    caller: Caller,
+    key: str,
+    fields: dict[str, Any],
+    commands: Sequence[Command],
+    success: Callable[[list[Receipt]], str],
+    again: Again,
+) -> Response:
+    """Run ``commands`` in turn, each under its own key derived from the form's key."""
+    engine = request.app.state.api.engine
+    print_ = fingerprint("POST", request.url.path, sorted(fields.items()))
+    receipts: list[Receipt] = []
+    try:
+        for n, command in enumerate(commands):
+            with keyed(CommandKey(caller.handle, f"web:{key}:{n}", print_)):
+                receipts.append(command(engine))
+    except (DomainError, ValidationError) as error:
+        status, message, _ = refusal(error)
+        if isinstance(error, KeyReused):
+            message = "this form was sent before with other values; reload the page to send it."
+        if receipts:
+            message = f"Done as far as it went, then refused: {message}"
+        position = max((r.position or 0 for r in receipts), default=0)
+        return again(request, caller, at_least=position, status=status, problem=message)
+    position = max((r.position or 0 for r in receipts), default=0)
+    return done(success(receipts), position)
+
+
+def listed(text: str) -> list[str]:
+    return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+
+
+def numbers(text: str, field: str) -> list[int]:
+    try:
+        return [int(part) for part in listed(text)]
+    except ValueError:
+        raise ValidationError.from_exception_data(
+            field, [{"type": "int_parsing", "loc": (field,), "input": text}]
+        ) from None
+
+
+# -- challenges -------------------------------------------------------------------------
+
+
+@router.post("/web/challenges")
+def launch_challenge(
+    request: Request,
+    caller: Poster,
+    form_key: Key,
+    title: Short,
+    question: Long,
+    sponsor: Short,
+    target_departments: Long,
+    submission_deadline: Short,
+    decision_deadline_days: Annotated[int, Form(ge=1, le=365)] = 30,
+    accepted_idea_points: Annotated[int, Form(ge=0)] = 0,
+    implemented_idea_points: Annotated[int, Form(ge=0)] = 0,
+    helpful_contribution_points: Annotated[int, Form(ge=0)] = 0,
+    prize_points: Short = "",
+    pot: Annotated[int, Form(ge=0)] = 0,
+    open_now: Check = False,
+) -> Response:
+    """Draft a challenge and, when asked, open it at once."""
+    fields = {k: v for k, v in locals().items() if k not in ("request", "caller", "form_key")}
+    again = pages.challenge_list_page
+
+    def checked() -> models.ChallengeIn:
+        return models.ChallengeIn(
+            title=title, question=question, sponsor=sponsor,
+            target_departments=listed(target_departments),
+            submission_deadline=submission_deadline,
+            decision_deadline_days=decision_deadline_days,
+            accepted_idea_points=accepted_idea_points,
+            implemented_idea_points=implemented_idea_points,
+            helpful_contribution_points=helpful_contribution_points,
+            prize_points=numbers(prize_points, "prize_points"), pot=pot,
+        )  # fmt: skip
+
+    try:
+        terms = checked()
+    except ValidationError as error:
+        status, message, _ = refusal(error)
+        return again(request, caller, status=status, problem=message, form=fields)
+    created: list[UUID] = []
+
+    def draft(engine: Engine) -> Receipt:
+        receipt = engine.draft_challenge(
+            caller.handle, pot=terms.pot, **terms.model_dump(exclude={"pot"})
+        )
+        created.append(receipt.id)  # type: ignore[arg-type]
+        return receipt
+
+    commands: list[Command] = [draft]
+    if open_now:
+        commands.append(lambda e: e.open_challenge(caller.handle, created[0]))
+    return act(
+        request, caller, form_key, fields, commands,
+        lambda _: f"/web/challenges/{created[0]}", again,
+    )  # fmt: skip
+
+
+def on_challenge(challenge_id: UUID) -> Again:
+    return lambda request, caller, **context: pages.challenge_page(
+        request, caller, challenge_id, **context
+    )
+
+
+@router.post("/web/challenges/{challenge_id}/stage")
+def change_stage(
+    request: Request,
+    challenge_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    to: Annotated[str, Form(pattern="^(open|review|close|archive)$")],
+) -> Response:
+    return act(
+        request, caller, form_key, {"to": to},
+        [lambda e: getattr(e, STAGES[to])(caller.handle, challenge_id)],
+        lambda _: f"/web/challenges/{challenge_id}", on_challenge(challenge_id),
+    )  # fmt: skip
+
+
+@router.post("/web/challenges/{challenge_id}/pot")
+def top_up(
+    request: Request,
+    challenge_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    points: Annotated[int, Form(gt=0, le=1_000_000_000)],
+) -> Response:
+    return act(
+        request, caller, form_key, {"points": points},
+        [lambda e: e.top_up_pot(caller.handle, challenge_id, points)],
+        lambda _: f"/web/challenges/{challenge_id}", on_challenge(challenge_id),
+    )  # fmt: skip
+
+
+@router.post("/web/challenges/{challenge_id}/ideas")
+def submit_idea(
+    request: Request,
+    challenge_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    title: Short,
+    description: Long,
+) -> Response:
+    fields = {"title": title, "description": description}
+    return act(
+        request, caller, form_key, fields,
+        [lambda e: e.submit_idea(caller.handle, challenge_id, **fields)],
+        lambda done: f"/web/ideas/{done[0].id}", on_challenge(challenge_id),
+    )  # fmt: skip
+
+
+# -- ideas ------------------------------------------------------------------------------
+
+
+def on_idea(idea_id: UUID) -> Again:
+    return lambda request, caller, **context: pages.idea_page(request, caller, idea_id, **context)
+
+
+def idea_action(
+    request: Request,
+    caller: Caller,
+    idea_id: UUID,
+    form_key: str,
+    fields: dict[str, Any],
+    commands: Sequence[Command],
+) -> Response:
+    return act(
+        request, caller, form_key, fields, commands,
+        lambda _: f"/web/ideas/{idea_id}", on_idea(idea_id),
+    )  # fmt: skip
+
+
+@router.post("/web/ideas/{idea_id}/comment")
+def comment(request: Request, idea_id: UUID, caller: Poster, form_key: Key, body: Long) -> Response:
+    return idea_action(
+        request, caller, idea_id, form_key, {"body": body},
+        [lambda e: e.comment(caller.handle, idea_id, body)],
+    )  # fmt: skip
+
+
+@router.post("/web/ideas/{idea_id}/build-on")
+def build_on(
+    request: Request,
+    idea_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    body: Long,
+    linked_idea_id: Annotated[UUID, Form()],
+) -> Response:
+    return idea_action(
+        request, caller, idea_id, form_key, {"body": body, "linked": str(linked_idea_id)},
+        [lambda e: e.build_on(caller.handle, idea_id, body, linked_idea_id)],
+    )  # fmt: skip
+
+
+@router.post("/web/ideas/{idea_id}/endorse")
+def endorse(request: Request, idea_id: UUID, caller: Poster, form_key: Key) -> Response:
+    return idea_action(
+        request, caller, idea_id, form_key, {}, [lambda e: e.endorse(caller.handle, idea_id)]
+    )
+
+
+@router.post("/web/ideas/{idea_id}/review")
+def start_review(request: Request, idea_id: UUID, caller: Poster, form_key: Key) -> Response:
+    return idea_action(
+        request, caller, idea_id, form_key, {}, [lambda e: e.start_review(caller.handle, idea_id)]
+    )
+
+
+@router.post("/web/ideas/{idea_id}/decide")
+def decide(
+    request: Request,
+    idea_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    decision: Annotated[str, Form(pattern="^(accept|reject)$")],
+    words: Long = "",
+    reward: Check = False,
+) -> Response:
+    """Accept (with a note, and the accepted-idea reward when asked) or reject (with the
+    reason, which everyone involved is told)."""
+    accept = decision == "accept"
+    commands: list[Command] = [
+        lambda e: e.decide_idea(caller.handle, idea_id, accept=accept, words=words)
+    ]
+    if accept and reward:
+        reason = RewardReason.IDEA_ACCEPTED.value
+        commands.append(lambda e: e.grant_reward(caller.handle, reason, idea_id))
+    fields = {"decision": decision, "words": words, "reward": reward}
+    return idea_action(request, caller, idea_id, form_key, fields, commands)
+
+
+@router.post("/web/ideas/{idea_id}/hand-over")
+def hand_over(
+    request: Request,
+    idea_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    core_process: Short,
+    owner: Short = "",
+    external_ref: Short = "",
+) -> Response:
+    fields = {"core_process": core_process, "owner": owner, "external_ref": external_ref}
+    return idea_action(
+        request, caller, idea_id, form_key, fields,
+        [lambda e: e.take_over_idea(
+            caller.handle, idea_id, core_process=core_process, external_ref=external_ref,
+            owner=owner.strip() or None,
+        )],
+    )  # fmt: skip
+
+
+def back_to(idea_id: UUID, where: str) -> tuple[str, Again]:
+    """Progress is reported from the idea page or from the owner's list."""
+    if where == "owner":
+        return "/web/owner", pages.owner_page
+    return f"/web/ideas/{idea_id}", on_idea(idea_id)
+
+
+@router.post("/web/ideas/{idea_id}/progress")
+def report_progress(
+    request: Request,
+    idea_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    note: Long,
+    back: Annotated[str, Form(pattern="^(idea|owner)$")] = "idea",
+) -> Response:
+    target, again = back_to(idea_id, back)
+    return act(
+        request, caller, form_key, {"note": note},
+        [lambda e: e.report_progress(caller.handle, idea_id, note)], lambda _: target, again,
+    )  # fmt: skip
+
+
+@router.post("/web/ideas/{idea_id}/implemented")
+def implemented(
+    request: Request,
+    idea_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    impact: Long,
+    back: Annotated[str, Form(pattern="^(idea|owner)$")] = "idea",
+) -> Response:
+    target, again = back_to(idea_id, back)
+    return act(
+        request, caller, form_key, {"impact": impact},
+        [lambda e: e.mark_implemented(caller.handle, idea_id, impact)], lambda _: target, again,
+    )  # fmt: skip
+
+
+@router.post("/web/ideas/{idea_id}/reward")
+def grant(
+    request: Request,
+    idea_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    reason: Annotated[str, Form(pattern=r"^(idea-accepted|idea-implemented|prize-[1-9][0-9]?)$")],
+) -> Response:
+    return idea_action(
+        request, caller, idea_id, form_key, {"reason": reason},
+        [lambda e: e.grant_reward(caller.handle, reason, idea_id)],
+    )  # fmt: skip
+
+
+@router.post("/web/contributions/{contribution_id}/helpful")
+def helpful(
+    request: Request,
+    contribution_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    idea_id: Annotated[UUID, Form()],
+    reward: Check = False,
+) -> Response:
+    commands: list[Command] = [lambda e: e.mark_helpful(caller.handle, contribution_id)]
+    if reward:
+        reason = RewardReason.HELPFUL_CONTRIBUTION.value
+        commands.append(lambda e: e.grant_reward(caller.handle, reason, contribution_id))
+    fields = {"contribution": str(contribution_id), "reward": reward}
+    return idea_action(request, caller, idea_id, form_key, fields, commands)
+
+
+# -- me ---------------------------------------------------------------------------------
+
+
+@router.post("/web/me/redeem")
+def redeem(
+    request: Request,
+    caller: Poster,
+    form_key: Key,
+    item: Annotated[int, Form(ge=0, lt=len(CATALOG))],
+) -> Response:
+    chosen = CATALOG[item]
+    return act(
+        request, caller, form_key, {"item": chosen.name},
+        [lambda e: e.redeem_points(caller.handle, chosen.points, chosen.name)],
+        lambda _: "/web/me", pages.home_page,
+    )  # fmt: skip

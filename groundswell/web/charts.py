@@ -1,0 +1,92 @@
+"""The pages' charts: SVG drawn on the server by pygal, inlined into the page.
+
+Inline SVG scales with the page and needs no script. pygal adds a configuration script
+for its optional tooltips; pages allow no inline scripts (Content-Security-Policy), so it
+is left out. Every chart also has its numbers as a table beside it, for screen readers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pygal
+from markupsafe import Markup
+from pygal.style import Style
+
+SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+STYLE = Style(
+    background="transparent",
+    plot_background="transparent",
+    foreground="#1f2933",
+    foreground_strong="#1f2933",
+    foreground_subtle="#52606d",
+    colors=("#2f6fb0", "#c05621", "#2f855a", "#6b46c1", "#b7791f"),
+    font_family="system-ui, sans-serif",
+    label_font_size=14,
+    major_label_font_size=14,
+    value_font_size=14,
+    title_font_size=16,
+    legend_font_size=14,
+)
+
+
+def _options(**extra: Any) -> dict[str, Any]:
+    return {
+        "style": STYLE,
+        "js": [],
+        "disable_xml_declaration": True,
+        "explicit_size": False,
+        "width": 640,
+        "height": 300,
+        "print_values": True,
+        "show_y_guides": False,
+        **extra,
+    }
+
+
+def _svg(chart: pygal.graph.graph.Graph) -> Markup:
+    rendered = chart.render(is_unicode=True)
+    return Markup(SCRIPT.sub("", rendered))
+
+
+def funnel(steps: Sequence[dict[str, Any]]) -> Markup:
+    """Ideas at each step, labelled with the conversion from the step before."""
+    chart = pygal.HorizontalBar(**_options(show_legend=False, height=80 + 44 * len(steps)))
+    labels = []
+    for step in steps:
+        rate = step["conversion"]
+        labels.append(step["step"] + ("" if rate is None else f" ({rate * 100:.0f} %)"))
+    # pygal draws the first label at the bottom; a funnel reads from the top.
+    chart.x_labels = list(reversed(labels))
+    chart.add("ideas", [step["ideas"] for step in reversed(steps)])
+    return _svg(chart)
+
+
+def breadth(targeted: Sequence[str], per_department: dict[str, int]) -> Markup:
+    """Contributors per department: the targeted ones (zero when absent) and the others."""
+    departments = list(targeted) + sorted(set(per_department) - set(targeted))
+    chart = pygal.HorizontalBar(
+        **_options(height=100 + 36 * max(len(departments), 1), legend_at_bottom=True)
+    )
+    chart.x_labels = list(reversed(departments))
+    chart.add(
+        "targeted",
+        [per_department.get(d, 0) if d in targeted else None for d in reversed(departments)],
+    )
+    chart.add(
+        "not targeted",
+        [None if d in targeted else per_department.get(d, 0) for d in reversed(departments)],
+    )
+    return _svg(chart)
+
+
+def pot(granted: int, remaining: int, returned: int) -> Markup:
+    """Where the funded points are: granted to people, still in the pot, returned."""
+    chart = pygal.Pie(**_options(inner_radius=0.55, height=260, legend_at_bottom=True))
+    chart.add("granted", granted)
+    chart.add("left", remaining)
+    if returned:
+        chart.add("returned", returned)
+    return _svg(chart)

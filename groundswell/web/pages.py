@@ -1,0 +1,267 @@
+"""The pages: sign-in, challenges, a challenge's overview, an idea, my home, handed to me.
+
+Each page reads through the API's own route functions, called with the reader's identity,
+so a page shows exactly what the API would answer that reader; ``at_least`` works as in
+the API (the live script and the redirect after a form ask for the position just written).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from domain.idea import IdeaStatus
+from domain.person import Role
+from groundswell.audit import history
+from groundswell.http import boards, challenges, ideas, people
+from groundswell.http.auth import Caller, caller_holding
+from groundswell.http.common import Api, AtLeast, rows
+from groundswell.http.problems import ApiProblem
+from groundswell.web import charts, timeline
+from groundswell.web.render import PageRoute, page
+from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
+from groundswell.web.store import CATALOG
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+MANY = 500
+RECENT = 20
+
+
+def api_of(request: Request) -> Api:
+    found: Api = request.app.state.api
+    return found
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    return RedirectResponse("/web", status_code=307)
+
+
+@router.get("/web")
+def start(caller: Reader) -> RedirectResponse:
+    """Managers, auditors and admins start at the challenges; everyone else at home."""
+    steering = caller.has(Role.MANAGER) or caller.reads_all
+    return RedirectResponse("/web/challenges" if steering else "/web/me", status_code=303)
+
+
+@router.get("/web/sign-in")
+def sign_in_page(request: Request, next: str = "/web") -> HTMLResponse:
+    return page(request, "sign_in.html", None, next=safe_next(next), position=0)
+
+
+@router.post("/web/sign-in")
+def sign_in(
+    request: Request,
+    token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/web",
+) -> Response:
+    same_origin(request)
+    try:
+        caller_holding(api_of(request), token.strip())
+    except ApiProblem as refused:
+        return page(
+            request, "sign_in.html", None, 401, next=safe_next(next), problem=refused.detail,
+            position=0,
+        )  # fmt: skip
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token.strip(),
+        max_age=30 * DAY,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/web/sign-out")
+def sign_out(request: Request) -> RedirectResponse:
+    same_origin(request)
+    response = RedirectResponse("/web/sign-in", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/web/challenges")
+def challenge_list(request: Request, caller: Reader, at_least: AtLeast = 0) -> HTMLResponse:
+    return challenge_list_page(request, caller, at_least)
+
+
+def challenge_list_page(
+    request: Request, caller: Caller, at_least: int = 0, status: int = 200, **context: Any
+) -> HTMLResponse:
+    api = api_of(request)
+    found = challenges.list_challenges(
+        caller, api, stage=None, at_least=at_least, limit=MANY, offset=0
+    )
+    return page(
+        request, "challenges.html", caller, status, challenges=found.items,
+        may_launch=caller.has(Role.MANAGER), **context,
+    )  # fmt: skip
+
+
+@router.get("/web/challenges/{challenge_id}")
+def challenge_overview(
+    request: Request, challenge_id: UUID, caller: Reader, at_least: AtLeast = 0
+) -> HTMLResponse:
+    return challenge_page(request, caller, challenge_id, at_least)
+
+
+def challenge_page(
+    request: Request,
+    caller: Caller,
+    challenge_id: UUID,
+    at_least: int = 0,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """What an innovation manager steers by: stage and deadlines, the funnel, follow-up
+    debt, breadth and concentration, the pot, the leaderboards and the ideas."""
+    api, key = api_of(request), str(challenge_id)
+    challenge = challenges.get_challenge(challenge_id, caller, api, Response())
+    funnel = boards.get_funnel(
+        caller, api, challenge=key, stage=None, at_least=at_least, limit=MANY, offset=0
+    )
+    pot = boards.get_pot(challenge_id, caller, api, at_least)
+    reach = boards.get_breadth(challenge_id, caller, api, at_least)
+    steering = caller.has(Role.MANAGER) or caller.reads_all
+    debt = (
+        boards.get_follow_up(
+            api, challenge=key, manager=None, at_least=at_least, limit=MANY, offset=0
+        )
+        if steering
+        else None
+    )
+    leaders = boards.get_leaderboard(
+        caller, api, challenge=key, department=None, at_least=at_least, limit=10, offset=0
+    )
+    departments = boards.get_departments(caller, api, challenge=key, at_least=at_least)
+    idea_rows = ideas.list_ideas(
+        caller, api, challenge=key, status=None, department=None, author=None,
+        at_least=at_least, limit=MANY, offset=0,
+    )  # fmt: skip
+    steps = [step.model_dump() for step in funnel.funnel]
+    return page(
+        request,
+        "challenge.html",
+        caller,
+        status,
+        challenge=challenge,
+        funnel=steps,
+        funnel_chart=charts.funnel(steps),
+        pot=pot,
+        pot_chart=charts.pot(pot.granted, pot.remaining, pot.returned),
+        breadth=reach,
+        breadth_chart=charts.breadth(reach.targeted, reach.contributors_per_department),
+        debt=debt,
+        leaders=leaders.items,
+        departments=departments,
+        ideas=idea_rows.items,
+        manages=caller.handle in challenge.managers or caller.has(Role.ADMIN),
+        **context,
+    )
+
+
+@router.get("/web/ideas/{idea_id}")
+def idea_view(
+    request: Request, idea_id: UUID, caller: Reader, at_least: AtLeast = 0
+) -> HTMLResponse:
+    return idea_page(request, caller, idea_id, at_least)
+
+
+def idea_page(
+    request: Request,
+    caller: Caller,
+    idea_id: UUID,
+    at_least: int = 0,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """The idea, its team, its story from the event history, and what the reader may do."""
+    api = api_of(request)
+    idea = ideas.get_idea(idea_id, caller, api, Response())
+    challenge = challenges.get_challenge(idea.challenge_id, caller, api, Response())
+    said = ideas.list_contributions_on(
+        idea_id, caller, api, kind=None, at_least=at_least, limit=MANY, offset=0
+    )
+    with rows(api, "directory", at_least) as found:
+        names = {h: p["name"] for h, p in found.table("people").items()}
+        others = [
+            i for i in found.table("ideas").values()
+            if i["challenge_id"] == str(idea.challenge_id) and i["idea_id"] != str(idea_id)
+        ]  # fmt: skip
+    hidden = {c.contribution_id for c in said.items if c.hidden and c.body is None}
+    steps = timeline.story(
+        history.idea_story(api.engine, idea_id), lambda h: names.get(h, h), hidden
+    )
+    manages = caller.handle in challenge.managers or caller.has(Role.ADMIN)
+    return page(
+        request,
+        "idea.html",
+        caller,
+        status,
+        idea=idea,
+        challenge=challenge,
+        names=names,
+        contributions=said.items,
+        steps=steps,
+        others=sorted(others, key=lambda i: i["title"]),
+        manages=manages,
+        writes=not caller.only_audits,
+        owns=idea.owner == caller.handle,
+        **context,
+    )
+
+
+@router.get("/web/me")
+def home(request: Request, caller: Reader, at_least: AtLeast = 0) -> HTMLResponse:
+    return home_page(request, caller, at_least)
+
+
+def home_page(
+    request: Request, caller: Caller, at_least: int = 0, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """A contributor's home: what became of my ideas and contributions, what happened to
+    things I took part in, my points and where they came from, and what I can get for them."""
+    api = api_of(request)
+    me = people.me(caller, api, at_least)
+    mine = people.my_ideas(caller, api, at_least=at_least, limit=MANY, offset=0)
+    said = people.my_contributions(caller, api, at_least=at_least, limit=MANY, offset=0)
+    news = people.my_notifications(caller, api, at_least=at_least, limit=RECENT, offset=0)
+    ledger = people.my_ledger(caller, api, at_least=at_least, limit=RECENT, offset=0)
+    with rows(api, "directory", at_least) as found:
+        titles = {k: i["title"] for k, i in found.table("ideas").items()}
+    return page(
+        request,
+        "home.html",
+        caller,
+        status,
+        me=me,
+        ideas=mine.items,
+        contributions=said.items,
+        titles=titles,
+        notifications=news.items,
+        ledger=ledger.entries.items,
+        catalog=CATALOG,
+        **context,
+    )
+
+
+@router.get("/web/owner")
+def handed_to_me(request: Request, caller: Reader, at_least: AtLeast = 0) -> HTMLResponse:
+    return owner_page(request, caller, at_least)
+
+
+def owner_page(
+    request: Request, caller: Caller, at_least: int = 0, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """Ideas handed to me for implementation, with their progress so far."""
+    with rows(api_of(request), "directory", at_least) as found:
+        mine = [i for i in found.table("ideas").values() if i["owner"] == caller.handle]
+    mine.sort(key=lambda i: (i["status"] != IdeaStatus.IN_IMPLEMENTATION.value, i["updated_at"]))
+    return page(request, "owner.html", caller, status, ideas=mine, **context)

@@ -1,0 +1,143 @@
+"""Templates and the helpers every page uses: dates, names, and answers in HTML."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from domain import errors
+from domain.person import Role
+from groundswell.http.auth import Caller
+from groundswell.http.problems import TITLES, ApiProblem, field_of, status_of
+from groundswell.web import HERE
+from groundswell.web.session import COOKIE, ForeignOrigin, SignInNeeded, sign_in_url
+
+templates = Jinja2Templates(directory=HERE / "templates")
+STAGE_WORDS = {
+    "draft": "Draft",
+    "open": "Open for ideas",
+    "review": "In review",
+    "closed": "Closed",
+    "archived": "Archived",
+}
+
+
+def when(value: str | datetime | None) -> str:
+    """An ISO time as a reader sees it: '3 Mar 2026, 14:05 UTC'."""
+    if value is None or value == "":
+        return ""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def day(value: str | date | None) -> str:
+    if not value:
+        return ""
+    moment = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return moment.strftime("%-d %b %Y")
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
+templates.env.filters.update(when=when, day=day, percent=percent, stage=STAGE_WORDS.get)
+# Each form carries its own idempotency key: sent twice, it acts once.
+templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
+
+
+def nav(caller: Caller) -> list[tuple[str, str]]:
+    links = [("/web/challenges", "Challenges"), ("/web/me", "My home")]
+    if caller.has(Role.OWNER):
+        links.append(("/web/owner", "Handed to me"))
+    return links
+
+
+def page(
+    request: Request,
+    template: str,
+    caller: Caller | None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A whole page; ``position`` (the read models' position it shows) lets the live script
+    ask only for newer states."""
+    context.setdefault("problem", None)
+    context.setdefault("position", request.app.state.api.reads.position())
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "caller": caller,
+            "nav": nav(caller) if caller else [],
+            **context,
+        },
+        status_code=status,
+    )
+
+
+def done(target: str, position: int | None) -> RedirectResponse:
+    """After a command: back to the page, reading at least what was just written."""
+    joiner = "&" if "?" in target else "?"
+    suffix = f"{joiner}at_least={position}" if position else ""
+    return RedirectResponse(target + suffix, status_code=303)
+
+
+def refusal(error: Exception) -> tuple[int, str, str | None]:
+    """The status, sentence and field of anything the domain or the API layer refused."""
+    if isinstance(error, errors.DomainError):
+        return status_of(error), error.message, error.field
+    if isinstance(error, ApiProblem):
+        return error.status, error.detail, error.field
+    if isinstance(error, RequestValidationError | ValidationError):
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid input"}
+        field = field_of(first.get("loc", ()))
+        return 422, f"{field.replace('_', ' ')}: {first.get('msg', 'invalid input')}", field
+    raise error
+
+
+class PageRoute(APIRoute):
+    """Answers a page's refusals as HTML: the sign-in page, or a page naming the problem."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answered(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInNeeded as needed:
+                response = RedirectResponse(sign_in_url(needed.back), status_code=303)
+                response.delete_cookie(COOKIE, path="/")
+                return response
+            except ForeignOrigin:
+                return error_page(request, 403, "this form was sent from another site's page.")
+            except (errors.DomainError, ApiProblem, RequestValidationError) as error:
+                status, message, _ = refusal(error)
+                headers = error.headers if isinstance(error, ApiProblem) else None
+                return error_page(request, status, message, headers)
+
+        return answered
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request,
+        "error.html",
+        {"caller": None, "nav": [], "title": TITLES.get(status, "Refused"), "message": message},
+        status_code=status,
+    )
+    response.headers.update(headers or {})
+    return response

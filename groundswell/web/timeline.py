@@ -1,0 +1,84 @@
+"""An idea's story (the audit timeline of its events) told in sentences a person reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from groundswell.audit.history import TimelineEntry
+
+Fields = Mapping[str, Any]
+REASONS = {
+    "idea-accepted": "the accepted idea",
+    "idea-implemented": "the implemented idea",
+    "helpful-contribution": "a helpful contribution",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime
+    chapter: str
+    text: str
+    detail: str | None  # free text the person wrote (a note, reason, comment), if any
+
+
+def _reward(f: Fields, who: Callable[[str], str]) -> str:
+    reason = REASONS.get(f["reason"], f["reason"].replace("prize-", "prize no. "))
+    shares = ", ".join(f"{who(h)} {p}" for h, p in sorted(f.get("shares", {}).items()))
+    return f"{f['amount']} points granted for {reason}" + (f" ({shares})" if shares else "")
+
+
+# event type → (sentence from the fields and the actor, the free text shown under it)
+SENTENCES: dict[str, Callable[[Fields, str, Callable[[str], str]], str]] = {
+    "Idea.Submitted": lambda f, a, w: f"Submitted by {w(f['author'])} ({f['department']})",
+    "Idea.Edited": lambda f, a, w: f"Edited by {w(a)}",
+    "Idea.TeamMemberInvited": lambda f, a, w: f"{w(a)} invited {w(f['invitee'])} to the team",
+    "Idea.TeamMemberJoined": lambda f, a, w: f"{w(f['member'])} joined the team",
+    "Idea.ReviewerAsked": lambda f, a, w: f"{w(a)} asked {w(f['reviewer'])} to review",
+    "Idea.ReviewStarted": lambda f, a, w: f"Review started by {w(a)}",
+    "Idea.Accepted": lambda f, a, w: f"Accepted by {w(a)}",
+    "Idea.Rejected": lambda f, a, w: f"Not taken forward — decided by {w(a)}",
+    "Idea.Withdrawn": lambda f, a, w: f"Withdrawn by {w(a)}",
+    "Idea.MergedInto": lambda f, a, w: f"Merged into another idea by {w(a)}",
+    "Idea.MergeUndone": lambda f, a, w: f"Merge undone by {w(a)}",
+    "Idea.DuplicateAbsorbed": lambda f, a, w: "A duplicate idea was merged into this one",
+    "Idea.DuplicateReleased": lambda f, a, w: "A merged duplicate was released",
+    "Idea.TakenOver": lambda f, a, w: (
+        f"Handed over to {w(f['owner'])} — {f['core_process']}"
+        + (f", ref. {f['external_ref']}" if f.get("external_ref") else "")
+    ),
+    "Idea.ProgressReported": lambda f, a, w: f"Progress reported by {w(a)}",
+    "Idea.Implemented": lambda f, a, w: f"Implemented — reported by {w(a)}",
+    "Idea.Abandoned": lambda f, a, w: f"Implementation abandoned by {w(a)}",
+    "Contribution.Added": lambda f, a, w: {
+        "comment": f"{w(f['author'])} commented",
+        "build-on": f"{w(f['author'])} built on it",
+        "endorsement": f"{w(f['author'])} endorsed it",
+        "review-score": f"{w(f['author'])} gave a review score of {f.get('score')} / 5",
+    }.get(f["kind"], f"{w(f['author'])} added a {f['kind']}"),
+    "Contribution.MarkedHelpful": lambda f, a, w: (
+        f"{w(a)} marked {w(f['author'])}'s {f['kind']} as helpful"
+    ),
+    "Contribution.Hidden": lambda f, a, w: f"{w(a)} hid {w(f['author'])}'s {f['kind']}",
+    "Challenge.RewardGranted": lambda f, a, w: _reward(f, w),
+}
+FREE_TEXT = ("note", "reason", "impact", "body")
+
+
+def story(entries: list[TimelineEntry], who: Callable[[str], str], hidden: set[str]) -> list[Step]:
+    """The steps of an idea's story, oldest first; the bodies of contributions in ``hidden``
+    (ids of hidden contributions the reader may not see) are left out."""
+    steps = []
+    for entry in entries:
+        sentence = SENTENCES.get(entry.event_type)
+        if sentence is None:
+            continue
+        fields = entry.fields
+        detail = next((fields[k] for k in FREE_TEXT if fields.get(k)), None)
+        if entry.event_type == "Contribution.Added" and str(entry.aggregate_id) in hidden:
+            detail = "(hidden by a moderator)"
+        steps.append(Step(entry.at, entry.chapter, sentence(fields, entry.actor, who), detail))
+    return steps
