@@ -17,7 +17,7 @@ from groundswell.cli.common import fail, out, session
 from groundswell.demo import DemoRefused, run_demo, where
 from groundswell.settings import DEFAULT_TOPIC, Settings
 
-# Whose tokens `serve --demo` prints: a manager of the demo's challenges and a contributor.
+# Whose tokens `serve --demo` prints: a manager, a contributor and an implementation owner.
 DEMO_PEOPLE = (("manager", "mia"), ("contributor", "anna.kowalski"), ("owner", "sofia"))
 DEMO_LABEL = "demo (printed by groundswell serve)"
 
@@ -64,7 +64,7 @@ def serve(
         ),
     ] = True,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs) until Ctrl-C.
+    """Serve the web pages (/web) and the HTTP API (OpenAPI at /docs) until Ctrl-C.
 
     On the embedded default the projections run in-process. With DATABASE_URL the store
     is PostgreSQL; with KAFKA_BOOTSTRAP_SERVERS as well, the relay publishes every event
@@ -87,7 +87,9 @@ def serve(
     app = build_http_app(settings, engine)
     relaying = build_relay(engine, settings) if bootstrap_servers and relay else None
     url = f"http://{host}:{port}"
-    console.print(f"groundswell API on [bold]{url}[/bold] — docs at {url}/docs ({where(settings)})")
+    console.print(f"groundswell on [bold]{url}[/bold] ({where(settings)})")
+    console.print(f"  pages  {url}/web — sign in with a token")
+    console.print(f"  API    {url}/v1 — docs at {url}/docs")
     if relaying is not None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
         logging.getLogger("kafka").setLevel(logging.CRITICAL)

@@ -192,9 +192,12 @@ def submit_idea(
     description: Long,
 ) -> Response:
     fields = {"title": title, "description": description}
+
+    def submit(engine: Engine) -> Receipt:
+        return engine.submit_idea(caller.handle, challenge_id, title=title, description=description)
+
     return act(
-        request, caller, form_key, fields,
-        [lambda e: e.submit_idea(caller.handle, challenge_id, **fields)],
+        request, caller, form_key, fields, [submit],
         lambda done: f"/web/ideas/{done[0].id}", on_challenge(challenge_id),
     )  # fmt: skip
 

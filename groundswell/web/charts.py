@@ -24,11 +24,12 @@ STYLE = Style(
     foreground_subtle="#52606d",
     colors=("#2f6fb0", "#c05621", "#2f855a", "#6b46c1", "#b7791f"),
     font_family="system-ui, sans-serif",
-    label_font_size=14,
-    major_label_font_size=14,
-    value_font_size=14,
-    title_font_size=16,
-    legend_font_size=14,
+    # Large, because the SVG is scaled down to the column (and to a phone's width).
+    label_font_size=20,
+    major_label_font_size=20,
+    value_font_size=20,
+    title_font_size=20,
+    legend_font_size=20,
 )
 
 
@@ -38,7 +39,7 @@ def _options(**extra: Any) -> dict[str, Any]:
         "js": [],
         "disable_xml_declaration": True,
         "explicit_size": False,
-        "width": 640,
+        "width": 560,
         "height": 300,
         "print_values": True,
         "show_y_guides": False,
@@ -53,7 +54,7 @@ def _svg(chart: pygal.graph.graph.Graph) -> Markup:
 
 def funnel(steps: Sequence[dict[str, Any]]) -> Markup:
     """Ideas at each step, labelled with the conversion from the step before."""
-    chart = pygal.HorizontalBar(**_options(show_legend=False, height=80 + 44 * len(steps)))
+    chart = pygal.HorizontalBar(**_options(show_legend=False, height=90 + 56 * len(steps)))
     labels = []
     for step in steps:
         rate = step["conversion"]
@@ -68,7 +69,7 @@ def breadth(targeted: Sequence[str], per_department: dict[str, int]) -> Markup:
     """Contributors per department: the targeted ones (zero when absent) and the others."""
     departments = list(targeted) + sorted(set(per_department) - set(targeted))
     chart = pygal.HorizontalBar(
-        **_options(height=100 + 36 * max(len(departments), 1), legend_at_bottom=True)
+        **_options(height=120 + 44 * max(len(departments), 1), legend_at_bottom=True)
     )
     chart.x_labels = list(reversed(departments))
     chart.add(
@@ -84,7 +85,7 @@ def breadth(targeted: Sequence[str], per_department: dict[str, int]) -> Markup:
 
 def pot(granted: int, remaining: int, returned: int) -> Markup:
     """Where the funded points are: granted to people, still in the pot, returned."""
-    chart = pygal.Pie(**_options(inner_radius=0.55, height=260, legend_at_bottom=True))
+    chart = pygal.Pie(**_options(inner_radius=0.55, height=340, legend_at_bottom=True))
     chart.add("granted", granted)
     chart.add("left", remaining)
     if returned:

@@ -20,6 +20,7 @@ from groundswell.http.auth import Caller
 from groundswell.http.problems import TITLES, ApiProblem, field_of, status_of
 from groundswell.web import HERE
 from groundswell.web.session import COOKIE, ForeignOrigin, SignInNeeded, sign_in_url
+from groundswell.web.timeline import REASONS
 
 templates = Jinja2Templates(directory=HERE / "templates")
 STAGE_WORDS = {
@@ -52,7 +53,14 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
 
-templates.env.filters.update(when=when, day=day, percent=percent, stage=STAGE_WORDS.get)
+def reason(value: str) -> str:
+    """A ledger entry's reason as a person says it."""
+    return REASONS.get(value, value.replace("prize-", "prize no. "))
+
+
+templates.env.filters.update(
+    when=when, day=day, percent=percent, stage=STAGE_WORDS.get, reason=reason
+)
 # Each form carries its own idempotency key: sent twice, it acts once.
 templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
 
@@ -102,7 +110,7 @@ def refusal(error: Exception) -> tuple[int, str, str | None]:
         return error.status, error.detail, error.field
     if isinstance(error, RequestValidationError | ValidationError):
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid input"}
-        field = field_of(first.get("loc", ()))
+        field = field_of(list(first.get("loc", ())))
         return 422, f"{field.replace('_', ' ')}: {first.get('msg', 'invalid input')}", field
     raise error
 

@@ -11,9 +11,10 @@ from groundswell.audit.history import TimelineEntry
 
 Fields = Mapping[str, Any]
 REASONS = {
-    "idea-accepted": "the accepted idea",
-    "idea-implemented": "the implemented idea",
-    "helpful-contribution": "a helpful contribution",
+    "idea-accepted": "accepted idea",
+    "idea-implemented": "implemented idea",
+    "helpful-contribution": "helpful contribution",
+    "redemption": "redeemed in the store",
 }
 
 
@@ -28,7 +29,7 @@ class Step:
 def _reward(f: Fields, who: Callable[[str], str]) -> str:
     reason = REASONS.get(f["reason"], f["reason"].replace("prize-", "prize no. "))
     shares = ", ".join(f"{who(h)} {p}" for h, p in sorted(f.get("shares", {}).items()))
-    return f"{f['amount']} points granted for {reason}" + (f" ({shares})" if shares else "")
+    return f"{f['amount']} points granted for the {reason}" + (f" ({shares})" if shares else "")
 
 
 # event type → (sentence from the fields and the actor, the free text shown under it)
