@@ -6,7 +6,7 @@ STAMP = $(VENV)/.installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: venv install run lint test clean distclean
+.PHONY: venv install run lint test bench clean distclean
 
 venv install: $(STAMP)
 
@@ -32,6 +32,11 @@ lint: $(STAMP)
 # pytest's exit code 5 (no tests collected) is non-zero, so it fails the target as it should.
 test: $(STAMP) lint
 	scripts/with-services $(BIN)/pytest
+
+# Every benchmark in turn, one table (also bench/results/suite.json); not part of `make test`.
+# `make bench BENCH_ARGS=--quick` is a smoke run with small sizes.
+bench: $(STAMP)
+	scripts/with-services $(BIN)/python -m bench.suite $(BENCH_ARGS)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

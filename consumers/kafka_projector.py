@@ -134,6 +134,7 @@ class KafkaProjector:
     def run(self, until: Callable[[KafkaProjector], bool] | None = None) -> None:
         """Consume batches until :meth:`stop` (or ``until`` says so); raises
         :class:`PoisonMessage` or :class:`FoldFailed` after committing what preceded."""
+        self._learn_partitions()
         self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
         try:
             while not self._stopping.is_set() and not (until and until(self)):
@@ -142,6 +143,19 @@ class KafkaProjector:
                     self.apply(polled)
         finally:
             self.consumer.close(autocommit=False)
+
+    def _learn_partitions(self, seconds: float = 10.0) -> None:
+        """Know the topic's partitions before joining the group: a group leader that does
+        not know them yet assigns nothing ("No partition metadata for topic") and, on a
+        busy host, the rebalance that should follow the next metadata refresh was seen
+        not to come for minutes. A topic that does not exist yet is waited for briefly."""
+        deadline = time.monotonic() + seconds
+        while not self.consumer.partitions_for_topic(self.topic):
+            if time.monotonic() > deadline:
+                log.warning("%s: topic %s has no partitions yet; joining anyway", self.name,
+                            self.topic)  # fmt: skip
+                return
+            time.sleep(0.2)
 
     def apply(self, polled: dict[TopicPartition, Sequence[Any]]) -> None:
         """Apply one polled batch; redone from the stored offsets if another instance

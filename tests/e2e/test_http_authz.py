@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 
 from groundswell.bootstrap import build_tokens
 from groundswell.settings import Settings
+from groundswell.web.render import PageRoute
 from tests.http_support import ROLE_HOLDER, Org, challenge_terms, served_org
 from tests.support import database_url_or_fail, postgres_schema
 
@@ -262,7 +263,8 @@ def served(
 
 
 def app_endpoints(app: FastAPI) -> dict[tuple[str, str], APIRoute]:
-    """Every (method, path) the app serves, routers included; docs and /healthz left out."""
+    """Every (method, path) of the API, routers included; docs and /healthz left out, and
+    the web pages (cookie sign-in; tests/e2e/test_web_pages.py checks them)."""
     try:  # recent FastAPI keeps included routers nested in app.routes: flatten them
         from fastapi.routing import iter_route_contexts
 
@@ -272,7 +274,9 @@ def app_endpoints(app: FastAPI) -> dict[tuple[str, str], APIRoute]:
     return {
         (method, route.path): route
         for route in routes
-        if isinstance(route, APIRoute) and route.path not in NOT_ENDPOINTS
+        if isinstance(route, APIRoute)
+        and not isinstance(route, PageRoute)
+        and route.path not in NOT_ENDPOINTS
         for method in route.methods
     }
 

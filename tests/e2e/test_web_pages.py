@@ -4,8 +4,10 @@ refusals that write nothing, and the headers that keep other sites out."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
+from groundswell.web.render import PageRoute
 from groundswell.web.session import COOKIE
 from tests.e2e.test_http_stories import accepted, do, open_challenge, submit
 from tests.http_support import Org
@@ -60,6 +62,35 @@ def test_pages_need_a_signed_in_reader_and_sign_in_sets_a_strict_cookie(org: Org
     assert home.headers["location"] == "/web/me"
     steering = org.client.get("/web", headers=cookie(org, "mia"), follow_redirects=False)
     assert steering.headers["location"] == "/web/challenges"
+
+
+PUBLIC = {("GET", "/"), ("GET", "/web/sign-in"), ("POST", "/web/sign-in"),
+          ("POST", "/web/sign-out")}  # fmt: skip
+
+
+def test_every_page_and_form_needs_a_signed_in_reader(org: Org) -> None:
+    """Read from the app's routes, so a new page cannot be added without sign-in."""
+    before = org.engine.last_position
+    from fastapi.routing import iter_route_contexts
+
+    routes = [c.original_route for c in iter_route_contexts(org.client.app.routes)]
+    pages = [
+        (method, route.path)
+        for route in routes
+        if isinstance(route, PageRoute)
+        for method in route.methods
+        if (method, route.path) not in PUBLIC
+    ]
+    assert len(pages) >= 20
+    for method, path in pages:
+        url = re.sub(r"\{[a-z_]+\}", str(uuid.uuid4()), path)
+        form = {"form_key": "ab" * 8, "title": "t", "body": "b", "to": "open", "points": "1"}
+        answer = org.client.request(
+            method, url, data=form if method == "POST" else None, follow_redirects=False
+        )
+        assert answer.status_code == 303, (method, path, answer.status_code)
+        assert answer.headers["location"].startswith("/web/sign-in?next="), (method, path)
+    assert org.engine.last_position == before
 
 
 def test_a_revoked_token_sends_the_reader_back_to_sign_in(org: Org) -> None:

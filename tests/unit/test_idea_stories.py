@@ -329,7 +329,7 @@ def test_a_refused_decision_on_a_submitted_idea_writes_nothing(
 
     with refused(memory, InvalidInput, "reason"):
         memory.decide_idea(MANAGER, idea_id, accept=False, words=" ")
-    with refused(memory, NotPermitted, AUTHOR):
+    with refused(memory, NotPermitted, "only the managers"):
         memory.decide_idea(AUTHOR, idea_id, accept=True)
     assert memory.idea(idea_id).status is IdeaStatus.SUBMITTED
 
