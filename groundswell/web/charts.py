@@ -52,9 +52,13 @@ def _svg(chart: pygal.graph.graph.Graph) -> Markup:
     return Markup(SCRIPT.sub("", rendered))
 
 
-def funnel(steps: Sequence[dict[str, Any]]) -> Markup:
-    """Ideas at each step, labelled with the conversion from the step before."""
-    chart = pygal.HorizontalBar(**_options(show_legend=False, height=90 + 56 * len(steps)))
+def funnel(steps: Sequence[dict[str, Any]], small: bool = False) -> Markup:
+    """Ideas at each step, labelled with the conversion from the step before (``small``:
+    a card's thumbnail, without axes)."""
+    extra = {"show_x_labels": False, "height": 40 + 44 * len(steps)} if small else {}
+    chart = pygal.HorizontalBar(
+        **_options(show_legend=False, **{"height": 90 + 56 * len(steps), **extra})
+    )
     labels = []
     for step in steps:
         rate = step["conversion"]

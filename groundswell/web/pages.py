@@ -24,6 +24,7 @@ from groundswell.web import charts, timeline
 from groundswell.web.render import PageRoute, page
 from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
 from groundswell.web.store import CATALOG
+from projections import implementation
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 MANY = 500
@@ -99,8 +100,14 @@ def challenge_list_page(
     found = challenges.list_challenges(
         caller, api, stage=None, at_least=at_least, limit=MANY, offset=0
     )
+    # Each card's funnel, small: how far its ideas got, at a glance.
+    with rows(api, "implementation", at_least) as folded:
+        funnels = {
+            c.challenge_id: charts.funnel(implementation.funnel(folded, c.challenge_id), small=True)
+            for c in found.items
+        }
     return page(
-        request, "challenges.html", caller, status, challenges=found.items,
+        request, "challenges.html", caller, status, challenges=found.items, funnels=funnels,
         may_launch=caller.has(Role.MANAGER), **context,
     )  # fmt: skip
 

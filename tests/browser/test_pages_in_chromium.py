@@ -134,11 +134,18 @@ def test_the_demo_organisation_in_the_browser(
     browser: Any, demo: Served, contexts: list[Any]
 ) -> None:
     """What `make run` shows: the demo's challenges, each with its charts."""
+    visitor = browser.new_context(**LAPTOP)
+    contexts.append(visitor)
+    first = visitor.new_page()
+    first.goto(demo.url)  # the printed URL: the sign-in page
+    expect(first.get_by_label("Your token")).to_be_focused()
+    screenshot(first, "00-sign-in")
     manager = sign_in(browser, contexts, demo, "mia", **LAPTOP)
     m = manager.page
     screenshot(m, "10-demo-challenges")
     titles = m.locator(".cards h3 a").all_inner_texts()
     assert len(titles) == 3, titles
+    assert m.locator(".cards figure svg").count() == 3  # each card with its funnel
     for n, title in enumerate(titles, start=1):
         m.get_by_role("link", name=title).click()
         for chart in ("#funnel", "#breadth"):
