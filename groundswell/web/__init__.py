@@ -9,23 +9,11 @@ build step: the templates and static files ship inside the package.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 HERE = Path(__file__).parent
-# Scripts only from our own files (pygal's SVG carries inline <style>, hence the styles);
-# no framing by other sites; nothing sniffed; no page addresses sent elsewhere.
-SECURITY = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
-        "base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 
 def install(app: FastAPI) -> None:
@@ -35,10 +23,3 @@ def install(app: FastAPI) -> None:
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
     for module in (pages, actions, live):
         app.include_router(module.router)
-
-    @app.middleware("http")
-    async def page_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        if request.url.path.startswith("/web"):
-            response.headers.update(SECURITY)
-        return response
