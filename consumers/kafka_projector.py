@@ -19,9 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka.errors import KafkaError
 
 from consumers.stored_rows import StoredRows, keys_read
+from groundswell.relay import Backoff
 from groundswell.stores.postgres_kafka import Batch, BatchConflict, DeadLetter, KafkaReadModelStore
 from projections.projection import Projection, apply_event
 from schemas.codec import MAGIC, EventCodec, UndecodableEvent
@@ -133,14 +136,40 @@ class KafkaProjector:
 
     def run(self, until: Callable[[KafkaProjector], bool] | None = None) -> None:
         """Consume batches until :meth:`stop` (or ``until`` says so); raises
-        :class:`PoisonMessage` or :class:`FoldFailed` after committing what preceded."""
+        :class:`PoisonMessage` or :class:`FoldFailed` after committing what preceded.
+
+        Waits out a broker or database outage, retrying with backoff and saying so in the
+        log, as the relay does: the outage ends, the projection goes on.
+        """
         self._learn_partitions()
         self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
+        backoff, rewind = Backoff(first=0.2, most=10.0), False
         try:
             while not self._stopping.is_set() and not (until and until(self)):
-                polled = self.consumer.poll(timeout_ms=200, max_records=self.batch)
-                if polled:
-                    self.apply(polled)
+                try:
+                    if rewind:
+                        self.rewind()
+                        rewind = False
+                    polled = self.consumer.poll(timeout_ms=200, max_records=self.batch)
+                    if polled:
+                        self.apply(polled)
+                except (KafkaError, psycopg.OperationalError) as error:
+                    if isinstance(error, KafkaError) and not error.retriable:
+                        raise
+                    # What was polled but not stored (the database refused the batch, or
+                    # the poll broke off) is read again from the offsets stored with the rows.
+                    rewind = True
+                    delay = backoff.next_delay()
+                    log.warning(
+                        "%s: %s: %s; retrying in %.1f s",
+                        self.name,
+                        type(error).__name__,
+                        str(error).strip(),
+                        delay,
+                    )
+                    self._stopping.wait(delay)
+                    continue
+                backoff.attempts = 0
         finally:
             self.consumer.close(autocommit=False)
 
@@ -148,14 +177,21 @@ class KafkaProjector:
         """Know the topic's partitions before joining the group: a group leader that does
         not know them yet assigns nothing ("No partition metadata for topic") and, on a
         busy host, the rebalance that should follow the next metadata refresh was seen
-        not to come for minutes. A topic that does not exist yet is waited for briefly."""
+        not to come for minutes. A topic that does not exist yet (or a broker that is down:
+        the loop in :meth:`run` waits that out) is waited for briefly."""
         deadline = time.monotonic() + seconds
-        while not self.consumer.partitions_for_topic(self.topic):
-            if time.monotonic() > deadline:
-                log.warning("%s: topic %s has no partitions yet; joining anyway", self.name,
-                            self.topic)  # fmt: skip
-                return
+        while time.monotonic() < deadline:
+            try:
+                if self.consumer.partitions_for_topic(self.topic):
+                    return
+            except KafkaError:
+                pass
             time.sleep(0.2)
+        log.warning("%s: topic %s has no partitions yet; joining anyway", self.name, self.topic)
+
+    def rewind(self) -> None:
+        """Seek every assigned partition to the offset stored with the rows."""
+        _SeekToStored(self).on_partitions_assigned(self.consumer.assignment())
 
     def apply(self, polled: dict[TopicPartition, Sequence[Any]]) -> None:
         """Apply one polled batch; redone from the stored offsets if another instance

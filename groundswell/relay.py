@@ -62,6 +62,19 @@ def _kafka_failures() -> tuple[type[Exception], ...]:
     return (KafkaError, OSError)
 
 
+def _store_failures() -> tuple[type[Exception], ...]:
+    """What a database restart raises: the store's reads (the library wraps them after its
+    own retries) and the positions' writes (psycopg, on PostgreSQL only)."""
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    failures: tuple[type[Exception], ...] = (InterfaceError, OperationalError)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - an install without PostgreSQL
+        return failures
+    return (*failures, psycopg.OperationalError)
+
+
 class PublishFailed(Exception):
     """The broker did not acknowledge a whole batch; nothing was recorded."""
 
@@ -198,6 +211,15 @@ class Relay:
         while not stop.is_set():
             try:
                 sent = self._pump(stop=stop)
+            except _store_failures() as failure:
+                # The database restarting: nothing recorded, so the batch goes out again.
+                delay = self.backoff.next_delay()
+                log.warning(
+                    f"relay: the event store is unreachable ({type(failure).__name__}: "
+                    f"{str(failure).strip()}); retrying in {delay:.1f} s"
+                )
+                stop.wait(delay)
+                continue
             except PublishFailed as failure:
                 down_since = down_since or time.monotonic()
                 delay, cause = self.backoff.next_delay(), type(failure.__cause__).__name__
@@ -208,10 +230,10 @@ class Relay:
                 )
                 stop.wait(delay)
                 continue
+            self.backoff.attempts = 0
             if down_since is not None:
                 outage, down_since = time.monotonic() - down_since, None
                 log.warning(f"relay: Kafka at {self.servers} is back after {outage:.1f} s")
-                self.backoff.attempts = 0
             if sent:
                 log.info(f"relay: published {sent}; caught up at {self._position}")
             stop.wait(POLL_SECONDS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 TABLE = "CREATE TABLE IF NOT EXISTS relay_positions (relay TEXT PRIMARY KEY, position BIGINT)"
 # Per partition, the offset after the last message the relay had acknowledged at its
@@ -86,13 +86,16 @@ class PostgresRelayPositions:
     """Positions in the engine's PostgreSQL database, in the engine's schema."""
 
     def __init__(self, url: str, schema: str | None = None) -> None:
-        import psycopg  # only PostgreSQL deployments need the driver loaded
+        # Here: only PostgreSQL deployments need the driver loaded.
+        from groundswell.stores.sessions import Session
 
-        options = f"-c search_path={schema}" if schema else ""
-        self._conn = psycopg.connect(url, options=options, autocommit=True)
-        self._conn.execute(TABLE)
-        self._conn.execute(OFFSETS_TABLE)
+        # A session a server restart ended is opened again (the API reads positions).
+        self._session = Session(url, schema, (TABLE, OFFSETS_TABLE))
         self._lock = threading.Lock()
+
+    @property
+    def _conn(self) -> Any:
+        return self._session.connection()
 
     def load(self, relay: str) -> int:
         with self._lock:
@@ -111,4 +114,4 @@ class PostgresRelayPositions:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._session.close()

@@ -131,6 +131,10 @@ def project(
         except Exception as error:
             failures.append(str(error))
             typer.echo(f"error: {error}", err=True)
+            # All or none: a process with one projection stopped would look alive to its
+            # supervisor while that read model stood still. Exit, and be restarted whole.
+            for other in projectors:
+                other.stop()
         finally:
             projector.store.close()
         typer.echo(f"{projector.name}: stopped after {projector.applied} events", err=True)

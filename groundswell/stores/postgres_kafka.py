@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS projection_feeds (
     projection TEXT PRIMARY KEY, topic TEXT NOT NULL, version INTEGER NOT NULL
 );
 """
+# A batch's writes, staged per session (so set up again in every new session).
+STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS kafka_batch_writes (
+    op TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL, value JSONB
+) ON COMMIT DELETE ROWS
+"""
 
 # What another transaction doing the same work can make a batch fail with; the batch is
 # rolled back and folded again from the stored offsets and rows.
@@ -72,10 +78,7 @@ class KafkaReadModelStore(PostgresReadModelStore):
     know how a read model was fed.
     """
 
-    def __init__(self, url: str, schema: str | None = None) -> None:
-        super().__init__(url, schema)
-        self._conn.execute(SCHEMA)
-        self._conn.execute(STAGING)
+    session_setup = (*PostgresReadModelStore.session_setup, SCHEMA, STAGING)
 
     def adopt(self, projection: str, topic: str, version: int, *, rebuild: bool = False) -> None:
         """Check the stored rows were folded by this ``version``; ``rebuild`` starts over."""
@@ -257,11 +260,6 @@ class Batch:
                     cursor.executemany(OFFSET_INSERT, fresh)
 
 
-STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS kafka_batch_writes (
-    op TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL, value JSONB
-) ON COMMIT DELETE ROWS
-"""
 _ROWS = "SELECT %(projection)s, tbl, key, value FROM kafka_batch_writes WHERE tbl <> '_versions'"
 _VERSIONS = (
     "SELECT %(projection)s, key, value::integer FROM kafka_batch_writes WHERE tbl = '_versions'"

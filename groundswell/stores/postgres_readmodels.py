@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from groundswell.stores.readmodels import Change, Checkpoint
+from groundswell.stores.sessions import Session
 from projections.rows import VERSIONS, Rows
 
 SCHEMA = """
@@ -26,11 +28,16 @@ CREATE TABLE IF NOT EXISTS projection_checkpoints (
 
 
 class PostgresReadModelStore:
+    # Run by every session: one that a server restart ended is opened again.
+    session_setup: tuple[str, ...] = (SCHEMA,)
+
     def __init__(self, url: str, schema: str | None = None) -> None:
-        options = f"-c search_path={schema}" if schema else ""
-        self._conn = psycopg.connect(url, options=options, autocommit=True)
-        self._conn.execute(SCHEMA)
+        self._session = Session(url, schema, self.session_setup)
         self._lock = threading.Lock()
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any]:
+        return self._session.connection()
 
     def load(self, projection: str) -> tuple[Rows, int, int]:
         with self._lock, self._conn.transaction():
@@ -89,7 +96,7 @@ class PostgresReadModelStore:
         return [Checkpoint(*row) for row in found]
 
     def close(self) -> None:
-        self._conn.close()
+        self._session.close()
 
     def _write(self, projection: str, changes: list[Change]) -> None:
         versions = [(projection, k, v) for t, k, v in changes if t == VERSIONS]

@@ -16,9 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import psycopg
 import pytest
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaConnectionError
 
 from bench.history import write_history
 from consumers.kafka_projector import KafkaProjector, PoisonMessage
@@ -26,6 +28,7 @@ from consumers.stored_rows import StoredRows
 from domain.catalog import EVENT_CLASSES
 from domain.errors import DomainError
 from groundswell.bootstrap import build_kafka_projector
+from groundswell.relay_positions import PostgresRelayPositions
 from groundswell.settings import Settings
 from groundswell.stores.postgres_kafka import Batch, BatchConflict, KafkaReadModelStore
 from projections.catalog import PROJECTION_NAMES, all_projections
@@ -297,3 +300,76 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for: {what}")
         time.sleep(0.02)
+
+
+def end_session(conn: Any) -> None:
+    """What a PostgreSQL restart does to a client: its session is terminated by the server."""
+    with psycopg.connect(database_url_or_fail(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+
+
+class FlakyConsumer:
+    """A consumer whose broker goes away for one poll (the rest is the real consumer)."""
+
+    def __init__(self, consumer: Any, fail_at: int) -> None:
+        self._consumer, self._fail_at, self.polls = consumer, fail_at, 0
+
+    def poll(self, **options: Any) -> Any:
+        self.polls += 1
+        if self.polls == self._fail_at:
+            raise KafkaConnectionError("111 ECONNREFUSED")
+        return self._consumer.poll(**options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._consumer, name)
+
+
+def test_a_projector_waits_out_a_broker_outage_and_a_database_restart(
+    feed: Feed, history: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found by the fault soak: a broker outage (KafkaConnectionError) or a PostgreSQL restart
+    # (AdminShutdown) ended the projection's thread for good.
+    feed.publish(history)
+    projector = feed.projector("balances", batch=40)
+    flaky = FlakyConsumer(projector.consumer, fail_at=3)
+    projector.consumer = flaky  # type: ignore[assignment]
+    ended: list[bool] = []
+
+    def end_its_session_once(p: KafkaProjector) -> bool:
+        if not ended and sum(feed.offsets().values()) > len(history) // 3:
+            end_session(p.store._conn)
+            ended.append(True)
+        return False
+
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(projector.run, end_its_session_once)
+        try:
+            wait_for(lambda: feed.caught_up(feed.ends()) or run.done(), "caught up", 60)
+        finally:
+            projector.stop()
+        run.result(timeout=10)
+    projector.store.close()
+    assert ended and flaky.polls > 3
+    assert "KafkaConnectionError" in caplog.text and "AdminShutdown" in caplog.text
+    assert feed.rows() == rebuilt(history)
+
+
+def test_the_read_side_stores_open_a_new_session_after_a_server_restart(feed: Feed) -> None:
+    # Found by the fault soak: after a PostgreSQL restart the API answered 500 to every read
+    # for good, its one connection to the read models and relay positions closed.
+    positions = PostgresRelayPositions(database_url_or_fail(), feed.schema)
+    try:
+        positions.save(feed.topic, 7, {0: 3})
+        for conn in (feed.store._conn, positions._conn):
+            end_session(conn)
+        with pytest.raises(psycopg.OperationalError):
+            feed.store.offsets("balances", feed.topic)  # the call that meets it fails...
+        with pytest.raises(psycopg.OperationalError):
+            positions.load(feed.topic)
+        assert feed.store.offsets("balances", feed.topic) == {}  # ...the next one works
+        assert positions.load(feed.topic) == 7 and positions.offsets(feed.topic) == {0: 3}
+        with feed.store.batch("balances", feed.topic) as batch:  # the session's temp table
+            batch.write([("accounts", "a", {"balance": 1}, False)], {0: 1})
+        assert feed.offsets() == {0: 1}
+    finally:
+        positions.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from bench.history import write_history
@@ -285,4 +286,32 @@ def test_commands_go_on_while_kafka_is_down_and_the_relay_catches_up(
                 f" {len(decoded)} messages for {engine.last_position} events;"
                 f" {duplicates} duplicates"
             )
+        engine.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(120)
+def test_the_relay_waits_out_a_database_restart(
+    kafka_servers: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found by the fault soak: a PostgreSQL restart ended the relay process (AdminShutdown
+    # while recording its position); now it retries, and sends the unrecorded batch again.
+    url, topic = database_url_or_fail(), unique_topic("relay")
+    with postgres_schema(url) as schema:
+        engine = postgres_engine(url, schema, SteppingClock())
+        relay = quick_relay(engine, kafka_servers, topic)
+        relay.start_in_thread()
+        try:
+            Scenario(engine).with_cast()
+            assert relay.wait_until(engine.last_position, timeout=30)
+            session = relay.positions._conn  # type: ignore[attr-defined]
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (session.info.backend_pid,))
+            a_busy_challenge(engine)
+            assert relay.wait_until(engine.last_position, timeout=30), relay.error
+            assert "the event store is unreachable (AdminShutdown" in caplog.text
+        finally:
+            relay.close()
+        decoded = [OutsideReader().decode(m) for m in read_topic(kafka_servers, topic)]
+        check_delivery(decoded, stored_events(engine))
         engine.close()
