@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from groundswell.settings import DEFAULT_TOPIC
 from projections.catalog import PROJECTION_NAMES
 
 PANEL = "Production"
+JOIN_WAIT = 15.0  # seconds a projector of `project all` may take to join before the next starts
 
 
 class OnPoison(StrEnum):
@@ -143,8 +145,13 @@ def project(
         run(projectors[0])
     else:
         threads = [threading.Thread(target=run, args=(p,), name=p.name) for p in projectors]
-        for thread in threads:
+        for projector, thread in zip(projectors, threads, strict=True):
             thread.start()
+            # One group joins at a time: seven consumer groups joining at once from one
+            # process were seen to stall kafka-python's group coordination for minutes.
+            deadline = time.monotonic() + JOIN_WAIT
+            while thread.is_alive() and not projector.assigned and time.monotonic() < deadline:
+                time.sleep(0.05)
         for thread in threads:
             # Joined with a timeout so the main thread stays free to take signals.
             while thread.is_alive():

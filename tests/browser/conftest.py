@@ -99,8 +99,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
     yield from serve(settings, build_engine(settings))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped, not session: Playwright's sync API keeps an event loop running in
+    this thread while it is open, and later tests call asyncio.run()."""
     executable = chromium_or_fail()
     from playwright.sync_api import sync_playwright
 
