@@ -166,6 +166,13 @@ class GroupCommitter:
         stats.largest = max(stats.largest, len(batch))
         try:
             outcomes = self._write(batch)
+        except IntegrityError as error:
+            # The store refused the group whole (a writer that bypasses the insert lock?):
+            # nothing was written; like a refused single command, each is decided again.
+            stats.conflicts += len(batch)
+            for pending in batch:
+                pending.error = IntegrityError(str(error))
+            return
         except Exception as error:  # every command in the group shares the failure
             stats.failed_groups += 1
             for pending in batch:

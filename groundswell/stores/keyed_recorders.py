@@ -396,8 +396,9 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
             oid=f"convert_to({oid}, 'UTF8')",
             topic="convert_to(e.topic, 'UTF8')",
             p="%s",
+            # The arrays in binary (%b): the hashes go as they are, unescaped.
             insert=f"INSERT INTO {chain} (notification_id, prev_id, hash, adopted) SELECT n, p, h,"
-            " %s FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS l(n, p, h)",
+            " %s FROM unnest(%b::bigint[], %b::bigint[], %b::bytea[]) AS l(n, p, h)",
         )
 
     def create_table(self) -> None:
