@@ -1,0 +1,131 @@
+"""The group committer on its own, with a fake writer: who leads, who waits, who hears what."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from groundswell.group_commit import GroupCommitFailed, GroupCommitter, PendingCommand
+
+
+def one_event() -> list[StoredEvent]:
+    return [StoredEvent(uuid.uuid4(), 1, "topic", b"{}")]
+
+
+class FakeWriter:
+    """Numbers events in arrival order; remembers each group; can be told to fail."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.groups: list[int] = []
+        self.position = 0
+        self.delay = delay
+        self.fail: Exception | None = None
+        self.conflicted: set[int] = set()  # indexes within a group to answer None
+        self.lock = threading.Lock()
+
+    def __call__(self, batch: Sequence[PendingCommand]) -> list[Sequence[int] | None]:
+        assert self.lock.acquire(blocking=False), "two leaders wrote at once"
+        try:
+            time.sleep(self.delay)
+            self.groups.append(len(batch))
+            if self.fail is not None:
+                raise self.fail
+            answers: list[Sequence[int] | None] = []
+            for index, pending in enumerate(batch):
+                if index in self.conflicted:
+                    answers.append(None)
+                    continue
+                ids = list(range(self.position + 1, self.position + len(pending.events) + 1))
+                self.position += len(ids)
+                answers.append(ids)
+            return answers
+        finally:
+            self.lock.release()
+
+
+def commit_many(committer: GroupCommitter, callers: int) -> list[Sequence[int] | BaseException]:
+    start = threading.Barrier(callers)
+
+    def one(_: int) -> Sequence[int] | BaseException:
+        with committer.deciding() as decision:
+            start.wait()
+            try:
+                return decision.commit(one_event(), None)
+            except Exception as error:
+                return error
+
+    with ThreadPoolExecutor(callers) as pool:
+        return list(pool.map(one, range(callers)))
+
+
+def test_a_lone_caller_is_committed_at_once_without_waiting_for_the_window() -> None:
+    writer = FakeWriter()
+    committer = GroupCommitter(writer, window_ms=500)
+    started = time.perf_counter()
+    for _ in range(5):
+        with committer.deciding() as decision:
+            decision.commit(one_event(), None)
+    assert time.perf_counter() - started < 0.25
+    assert writer.groups == [1] * 5
+
+
+def test_concurrent_callers_share_groups_and_each_hears_its_own_ids() -> None:
+    writer = FakeWriter(delay=0.005)
+    committer = GroupCommitter(writer, window_ms=50)
+    outcomes = commit_many(committer, 24)
+    ids = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert len(ids) == 24
+    assert sorted(i for one in ids for i in one) == list(range(1, 25))
+    assert sum(writer.groups) == 24
+    assert len(writer.groups) < 24 and max(writer.groups) > 1
+
+
+def test_a_group_never_exceeds_the_largest_size() -> None:
+    writer = FakeWriter(delay=0.002)
+    outcomes = commit_many(GroupCommitter(writer, window_ms=50, max_group=4), 16)
+    assert all(not isinstance(o, BaseException) for o in outcomes)
+    assert max(writer.groups) <= 4 and sum(writer.groups) == 16
+
+
+def test_a_conflicted_command_alone_hears_an_integrity_error() -> None:
+    writer = FakeWriter()
+    writer.conflicted = {1}
+    committer = GroupCommitter(writer, window_ms=200)
+    outcomes = commit_many(committer, 3)
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(errors) == len(writer.groups)  # the second of each group
+    assert all(isinstance(e, IntegrityError) for e in errors)
+    assert committer.stats.conflicts == len(errors)
+
+
+def test_a_failed_transaction_fails_every_command_of_the_group_with_a_clear_error() -> None:
+    writer = FakeWriter(delay=0.01)
+    writer.fail = RuntimeError("disk full")
+    committer = GroupCommitter(writer, window_ms=200)
+    outcomes = commit_many(committer, 6)
+    assert all(isinstance(o, GroupCommitFailed) for o in outcomes)
+    message = str(outcomes[0])
+    assert "none of them was saved" in message and "disk full" in message
+    assert isinstance(outcomes[0].__cause__, RuntimeError)  # type: ignore[union-attr]
+    # The committer is not stuck: the next command is led and saved.
+    writer.fail = None
+    assert GroupCommitter(writer).commit(one_event(), None)
+    assert committer.commit(one_event(), None)
+
+
+def test_a_store_that_refuses_the_group_whole_has_every_command_decided_again() -> None:
+    writer = FakeWriter()
+    writer.fail = IntegrityError("duplicate key")
+    outcomes = commit_many(GroupCommitter(writer, window_ms=100), 4)
+    assert all(type(o) is IntegrityError for o in outcomes)
+
+
+def test_settings_refuse_a_negative_window() -> None:
+    with pytest.raises(ValueError):
+        GroupCommitter(FakeWriter(), window_ms=-1)
