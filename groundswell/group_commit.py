@@ -173,7 +173,7 @@ class GroupCommitter:
             for pending in batch:
                 pending.error = IntegrityError(str(error))
             return
-        except Exception as error:  # every command in the group shares the failure
+        except BaseException as error:  # every command in the group shares the failure
             stats.failed_groups += 1
             for pending in batch:
                 pending.error = GroupCommitFailed(
@@ -181,6 +181,8 @@ class GroupCommitter:
                     f"none of them was saved: {type(error).__name__}: {error}"
                 )
                 pending.error.__cause__ = error
+            if not isinstance(error, Exception):
+                raise  # an interrupt of the leader's own thread: its callers are answered
             return
         for pending, ids in zip(batch, outcomes, strict=True):
             if ids is None:

@@ -24,7 +24,6 @@ Conflicts set aside only the command concerned:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
@@ -92,7 +91,10 @@ class PostgresGroupWriter:
     def _save(self, batch: Sequence[PendingCommand], accepted: list[int], look_up: bool) -> Answers:
         r = self.recorder
         with r.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
-            cursor = partial(conn.cursor, row_factory=tuple_row)
+
+            def cursor() -> Cursor[TupleRow]:
+                return conn.cursor(row_factory=tuple_row)
+
             with cursor() as c:
                 for statement in r.lock_table_statements:
                     c.execute(statement, prepare=True)

@@ -1,8 +1,8 @@
 """Group commit on a real PostgreSQL: concurrent commands sharing transactions stay correct.
 
-The stored history equals a serial run of the accepted commands; a conflict fails only
-the command concerned; a failed transaction fails all of its commands and writes
-nothing; idempotency keys and the hash chain hold. (``test_concurrency`` races the same
+A conflict fails only the command concerned; a failed transaction fails all of its
+commands and writes nothing; idempotency keys and the hash chain hold (the property test
+is in ``test_group_commit_serial``). (``test_concurrency`` races the same
 engine too: on PostgreSQL it runs with group commit on, the default.)
 """
 
@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import psycopg
 import pytest
 from eventsourcing.persistence import StoredEvent
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from domain.errors import DomainError
 from groundswell.application import Receipt
 from groundswell.audit.chain import verify
 from groundswell.bootstrap import build_engine
@@ -32,167 +28,25 @@ from groundswell.idempotency import CommandKey, keyed
 from groundswell.settings import Settings
 from groundswell.stores.keyed_recorders import KeyedResult
 from groundswell.stores.postgres_group import PostgresGroupWriter
-from tests import invariants
-from tests.scenario import AUTHOR, CAST, COLLEAGUE, MANAGER, REVIEWER, TEAMMATE, all_events, terms
-from tests.support import SteppingClock, database_url_or_fail, memory_engine, postgres_schema
+from tests.group_commit_world import (
+    AUTHORS,
+    CHALLENGES,
+    IDEAS,
+    Command,
+    at_once,
+    grouped_engine,
+    set_up,
+)
+from tests.scenario import AUTHOR, COLLEAGUE, MANAGER, all_events
+from tests.support import database_url_or_fail, postgres_schema
 
 pytestmark = pytest.mark.postgres
-
-Outcome = Receipt | DomainError
-Command = Callable[[Engine], Receipt]
-# A generous window: commands started together land in one group, so the tests see groups.
-WINDOW_MS = 200.0
 
 
 @pytest.fixture
 def schema() -> Iterator[str]:
     with postgres_schema(database_url_or_fail()) as name:
         yield name
-
-
-def grouped_engine(schema: str, window_ms: float = WINDOW_MS) -> Engine:
-    settings = Settings(
-        database_url=database_url_or_fail(), postgres_schema=schema, group_commit_ms=window_ms
-    )
-    engine = build_engine(settings, clock=SteppingClock())
-    assert engine.committer is not None, "group commit is on by default on PostgreSQL"
-    return engine
-
-
-def at_once(engine: Engine, commands: list[Command]) -> list[Outcome]:
-    """Run every command on its own thread, all released together."""
-    start = threading.Barrier(len(commands))
-
-    def one(command: Command) -> Outcome:
-        start.wait()
-        try:
-            return command(engine)
-        except DomainError as refusal:
-            return refusal
-
-    with ThreadPoolExecutor(len(commands)) as pool:
-        return list(pool.map(one, commands))
-
-
-# -- a small world with fixed ids, so the same commands run on another engine too
-
-
-def fixed(name: str) -> UUID:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"groundswell-test:{name}")
-
-
-CHALLENGES = [fixed("challenge-0"), fixed("challenge-1")]
-IDEAS = [fixed(f"idea-{i}") for i in range(4)]  # 0, 1 in challenge 0; 2, 3 in challenge 1
-AUTHORS = [AUTHOR, TEAMMATE, COLLEAGUE, REVIEWER]
-
-
-def set_up(engine: Engine, pot: int = 30) -> None:
-    for handle, (name, department, roles) in CAST.items():
-        engine.register_person(handle, name=name, department=department, roles=roles)
-    for challenge_id in CHALLENGES:
-        engine.draft_challenge(MANAGER, pot=pot, challenge_id=challenge_id, **terms())
-        engine.open_challenge(MANAGER, challenge_id)
-    for i, idea_id in enumerate(IDEAS):
-        engine.submit_idea(
-            AUTHORS[i],
-            CHALLENGES[i // 2],
-            title=f"Idea {i}",
-            description="Scan it.",
-            idea_id=idea_id,
-        )
-        engine.start_review(MANAGER, idea_id)
-        engine.accept_idea(MANAGER, idea_id, "Worth a pilot.")
-
-
-def command_of(step: tuple[str, int, int], n: int) -> Command:
-    """One concurrent command; ``n`` makes the ids it creates its own."""
-    op, a, b = step
-    idea = IDEAS[a % len(IDEAS)]
-    person = AUTHORS[b % len(AUTHORS)]
-    if op == "submit":
-        return lambda e: e.submit_idea(
-            person, CHALLENGES[a % 2], title=f"New {n}", description="More.", idea_id=fixed(f"n{n}")
-        )
-    if op == "comment":
-        return lambda e: e.comment(person, idea, f"Comment {n}")
-    if op == "endorse":
-        return lambda e: e.endorse(person, idea)
-    if op == "top_up":
-        return lambda e: e.top_up_pot(MANAGER, CHALLENGES[a % 2], 1 + b)
-    if op == "grant":
-        return lambda e: e.grant_reward(MANAGER, "idea-accepted", idea)
-    assert op == "redeem"
-    return lambda e: e.redeem_points(AUTHORS[a % len(AUTHORS)], 5, f"Voucher {n}")
-
-
-steps = st.lists(
-    st.tuples(
-        st.sampled_from(["submit", "comment", "endorse", "top_up", "grant", "redeem"]),
-        st.integers(0, 3),
-        st.integers(0, 3),
-    ),
-    min_size=2,
-    max_size=16,
-)
-
-
-def normalised(events: list[Any]) -> list[tuple[str, Any]]:
-    """Events with their ids numbered by first appearance and their times left out, so two
-    engines that did the same things in the same order give equal lists."""
-    numbers: dict[UUID, int] = {}
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, UUID):
-            return f"id{numbers.setdefault(value, len(numbers))}"
-        if isinstance(value, datetime):
-            return "time"
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in sorted(value.items())}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        return value
-
-    return [(type(e).__qualname__, plain(dict(e.__dict__))) for e in events]
-
-
-# -- the property
-
-
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(plan=steps)
-def test_concurrent_commands_store_a_serial_history_of_the_accepted_ones(
-    plan: list[tuple[str, int, int]],
-) -> None:
-    with postgres_schema(database_url_or_fail()) as schema:
-        engine = grouped_engine(schema, window_ms=20)
-        try:
-            set_up(engine)
-            before = len(all_events(engine))
-            commands = [command_of(step, n) for n, step in enumerate(plan)]
-            outcomes = at_once(engine, commands)
-            events = all_events(engine)
-            invariants.check_all(events, engine.repository.get)
-            assert verify(engine).ok
-
-            # Replayed one at a time, in the order they were stored, on a fresh engine, the
-            # accepted commands are accepted again and store the very same history.
-            accepted = sorted(
-                (o.position, n)
-                for n, o in enumerate(outcomes)
-                if isinstance(o, Receipt) and o.position is not None
-            )
-            assert sum(o.events for o in outcomes if isinstance(o, Receipt)) == len(events) - before
-            serial = memory_engine()
-            set_up(serial)
-            for _, n in accepted:
-                commands[n](serial)
-            assert normalised(all_events(serial)) == normalised(events)
-        finally:
-            engine.close()
 
 
 # -- conflicts, failures, keys, the chain
