@@ -35,8 +35,6 @@ from groundswell.stores.keyed_recorders import KeyedPostgresRecorder, KeyedResul
 if TYPE_CHECKING:
     from eventsourcing.application import Application
 
-DEFAULT_WINDOW_MS = DEFAULT_GROUP_COMMIT_MS
-DEFAULT_MAX_GROUP = DEFAULT_GROUP_COMMIT_MAX
 # Read from the application's environment (``Settings.eventsourcing_env`` puts them there).
 WINDOW_ENV = "GROUNDSWELL_GROUP_COMMIT_MS"
 MAX_ENV = "GROUNDSWELL_GROUP_COMMIT_MAX"
@@ -79,8 +77,8 @@ class GroupCommitter:
     def __init__(
         self,
         write: GroupWriter,
-        window_ms: float = DEFAULT_WINDOW_MS,
-        max_group: int = DEFAULT_MAX_GROUP,
+        window_ms: float = DEFAULT_GROUP_COMMIT_MS,
+        max_group: int = DEFAULT_GROUP_COMMIT_MAX,
     ) -> None:
         if max_group < 1 or window_ms < 0:
             raise ValueError("group commit needs max_group >= 1 and window_ms >= 0")
@@ -221,5 +219,5 @@ def group_committer(app: Application) -> GroupCommitter | None:
     return GroupCommitter(
         PostgresGroupWriter(app.recorder),
         window_ms=float(window),
-        max_group=int(app.env.get(MAX_ENV) or DEFAULT_MAX_GROUP),
+        max_group=int(app.env.get(MAX_ENV) or DEFAULT_GROUP_COMMIT_MAX),
     )

@@ -7,11 +7,19 @@ import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from groundswell.group_commit import GroupCommitFailed, GroupCommitter, PendingCommand
+from groundswell.group_commit import (
+    WINDOW_ENV,
+    GroupCommitFailed,
+    GroupCommitter,
+    PendingCommand,
+)
+from groundswell.settings import Settings
+from tests.support import memory_engine
 
 
 def one_event() -> list[StoredEvent]:
@@ -129,3 +137,23 @@ def test_a_store_that_refuses_the_group_whole_has_every_command_decided_again() 
 def test_settings_refuse_a_negative_window() -> None:
     with pytest.raises(ValueError):
         GroupCommitter(FakeWriter(), window_ms=-1)
+
+
+def test_group_commit_is_on_by_default_for_postgresql_and_can_be_turned_off() -> None:
+    url = "postgresql://u:p@127.0.0.1:5432/db"
+    default = Settings.from_environment({"DATABASE_URL": url}).eventsourcing_env()
+    assert default["GROUNDSWELL_GROUP_COMMIT_MS"] == "2.0"
+    assert default["GROUNDSWELL_GROUP_COMMIT_MAX"] == "128"
+    environ = {"DATABASE_URL": url, "GROUNDSWELL_GROUP_COMMIT_MS": "OFF"}
+    assert Settings.from_environment(environ).eventsourcing_env()[WINDOW_ENV] == "off"
+    environ = {"DATABASE_URL": url, "GROUNDSWELL_GROUP_COMMIT_MS": "0.5"}
+    environ["GROUNDSWELL_GROUP_COMMIT_MAX"] = "16"
+    chosen = Settings.from_environment(environ)
+    assert (chosen.group_commit_ms, chosen.group_commit_max) == (0.5, 16)
+    with pytest.raises(ValueError):
+        Settings.from_environment({"GROUNDSWELL_GROUP_COMMIT_MS": "-1"})
+
+
+def test_sqlite_and_the_memory_store_save_each_command_alone(tmp_path: Path) -> None:
+    assert WINDOW_ENV not in Settings(data_dir=tmp_path).eventsourcing_env()
+    assert memory_engine().committer is None
