@@ -19,6 +19,9 @@ Conflicts set aside only the command concerned:
   change before the insert. One look-up for the group, where a SAVEPOINT per command
   would cost a round trip each. While groups keep meeting stored versions (a contended
   aggregate), the look-up comes first, saving the refused attempt.
+
+A group retried after a connection error whose COMMIT had in fact landed finds its own
+events in the look-up, byte for byte, and answers them as saved (see ``_unstored``).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class PostgresGroupWriter:
         events = Identifier(d.schema, recorder.events_table_name)
         id_type = SQL(d.originator_id_type)  # "uuid" or "text", checked by the datastore
         self.stored_versions = SQL(
-            "SELECT originator_id, originator_version FROM {} WHERE"
+            "SELECT originator_id, originator_version, notification_id, state FROM {} WHERE"
             " (originator_id, originator_version) IN"
             " (SELECT * FROM unnest(%s::{}[], %s::bigint[]))"
         ).format(events, id_type)
@@ -98,11 +101,13 @@ class PostgresGroupWriter:
             with cursor() as c:
                 for statement in r.lock_table_statements:
                     c.execute(statement, prepare=True)
+            landed: dict[int, list[int]] = {}
             if look_up:
-                accepted = self._unstored(cursor, batch, accepted)
+                accepted, landed = self._unstored(cursor, batch, accepted)
+            answers: Answers = [landed.get(i) for i in range(len(batch))]
             rows = [e for i in accepted for e in batch[i].events]
             if not rows:
-                return [None] * len(batch)
+                return answers
             conn.execute(self.notify)  # delivered at commit, as the library's insert does
             with cursor() as inserted, cursor() as c:
                 columns = [
@@ -116,25 +121,37 @@ class PostgresGroupWriter:
                 last = chain.head()  # this fetch sends the insert too: one round trip
                 ids = [int(row[0]) for row in inserted.fetchall()]
                 chain.extend(ids, rows, last)
-                return self._answer(c, batch, accepted, ids)
+                self._answer(c, batch, accepted, ids, answers)
+                return answers
 
     def _unstored(
         self,
         cursor: Callable[[], Cursor[TupleRow]],
         batch: Sequence[PendingCommand],
         accepted: list[int],
-    ) -> list[int]:
-        """Of ``accepted``, those whose versions and key are not stored yet."""
+    ) -> tuple[list[int], dict[int, list[int]]]:
+        """Of ``accepted``: those whose versions and key are not stored yet, and those
+        stored already, byte for byte, with their positions. Each event's state carries
+        its own random event id, so only this very command can have stored them: its
+        transaction committed though the answer was lost (a connection error, retried)."""
         chosen = [batch[i] for i in accepted]
         pairs = [(e.originator_id, e.originator_version) for p in chosen for e in p.events]
         keys = [(p.key.key.scope, p.key.key.key) for p in chosen if p.key is not None]
         with cursor() as versions, cursor() as stored_keys:
             self._look_up(versions, self.stored_versions, pairs)
             self._look_up(stored_keys, self.stored_keys, keys)
-            taken_pairs = {(row[0], row[1]) for row in versions.fetchall()}
+            stored = {(r[0], r[1]): (int(r[2]), bytes(r[3])) for r in versions.fetchall()}
             taken_keys = {(row[0], row[1]) for row in stored_keys.fetchall()}
-        self.found_stored = bool(taken_pairs or taken_keys)
-        return [accepted[i] for i in first_claims(chosen, taken_pairs, taken_keys)]
+        self.found_stored = bool(stored or taken_keys)
+        landed: dict[int, list[int]] = {}
+        for index in accepted:
+            events = batch[index].events
+            found = [stored.get((e.originator_id, e.originator_version)) for e in events]
+            if all(f is not None and f[1] == e.state for f, e in zip(found, events, strict=True)):
+                landed[index] = [f[0] for f in found if f is not None]
+        left = [i for i in accepted if i not in landed]
+        claims = first_claims([batch[i] for i in left], set(stored), taken_keys)
+        return [left[i] for i in claims], landed
 
     @staticmethod
     def _look_up(c: Cursor[TupleRow], query: Composed, pairs: list[Pair]) -> None:
@@ -147,9 +164,9 @@ class PostgresGroupWriter:
         batch: Sequence[PendingCommand],
         accepted: list[int],
         ids: list[int],
-    ) -> Answers:
+        answers: Answers,
+    ) -> None:
         """Split the ids among the accepted commands, in order; store their keys."""
-        answers: Answers = [None] * len(batch)
         key_rows = []
         start = 0
         for index in accepted:
@@ -162,7 +179,6 @@ class PostgresGroupWriter:
         if key_rows:
             columns = [list(column) for column in zip(*key_rows, strict=True)]
             c.execute(self.insert_keys, columns, prepare=True)
-        return answers
 
 
 def first_claims(

@@ -208,3 +208,31 @@ def test_group_commit_can_be_turned_off(schema: str) -> None:
     engine = build_engine(settings)
     assert engine.committer is None
     engine.close()
+
+
+def test_a_group_saved_again_after_a_lost_answer_is_answered_as_stored(schema: str) -> None:
+    """The writer retries a group after a connection error, even one at COMMIT that may
+    have landed: then its commands are found stored byte for byte and answered with their
+    positions, neither written twice nor decided again."""
+    engine = grouped_engine(schema)
+    set_up(engine)
+    writer = PostgresGroupWriter(engine.recorder)  # type: ignore[arg-type]
+    key = CommandKey("scope", "lost-answer", "fp")
+    batch = [
+        PendingCommand([StoredEvent(uuid.uuid4(), 1, "bench:Made", b'{"n": 1}')], None),
+        PendingCommand(
+            [StoredEvent(uuid.uuid4(), v, "bench:Made", b"{}") for v in (1, 2)],
+            KeyedResult(key, None, 2),
+        ),
+    ]
+    first = writer(batch)
+    count = stored_count(engine)
+
+    again = writer(batch)
+
+    assert again == first and all(a is not None for a in again)
+    assert stored_count(engine) == count
+    other = [PendingCommand([StoredEvent(batch[0].events[0].originator_id, 1, "x:Y", b"{}")], None)]
+    assert writer(other) == [None]  # same version, other content: a real conflict
+    assert verify(engine).ok
+    engine.close()
