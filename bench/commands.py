@@ -43,6 +43,7 @@ from domain.idea import Idea
 from domain.person import person_id
 from groundswell.bootstrap import build_engine
 from groundswell.engine import Engine
+from groundswell.group_commit import GroupStats
 from groundswell.settings import Settings
 from tests.support import postgres_schema
 
@@ -202,7 +203,7 @@ def where_time_goes(org: Org, engine: Engine, n: int) -> dict[str, float]:
         "load the challenge": lambda: repo.get(challenge_id),
         "check the new id is free": lambda: uuid.uuid4() in repo,
     }
-    person, challenge = repo.get(person_id_), repo.get(challenge_id)
+    person, challenge = engine.person(org.people[0]), engine.challenge(challenge_id)
     at = datetime.now(tz=UTC)
 
     def decide() -> Idea:
@@ -253,9 +254,10 @@ def main() -> None:
         a = measure(lambda: insert_commit_each(conn, table, raw_n))
         b = measure(lambda: executemany_once(conn, table, raw_n * 4))
         base = Settings(database_url=url, postgres_schema=schema)
-        alone = build_engine(Settings(**{**base.__dict__, "group_commit_ms": None}))
-        grouped_kwargs = {} if args.window_ms is None else {"group_commit_ms": args.window_ms}
-        grouped = build_engine(Settings(**{**base.__dict__, **grouped_kwargs}))
+        alone = build_engine(dataclasses.replace(base, group_commit_ms=None))
+        if args.window_ms is not None:
+            base = dataclasses.replace(base, group_commit_ms=args.window_ms)
+        grouped = build_engine(base)
         org = Org(alone, callers)
         # Alternated in rounds, so the machine's drift (it is shared) hits both alike.
         rounds = [
@@ -269,7 +271,7 @@ def main() -> None:
         c1 = combined([pair[1] for pair in rounds])
         d0 = measure(lambda: concurrent(org, alone, callers, per_caller))
         assert grouped.committer is not None
-        grouped.committer.stats.__init__()  # type: ignore[misc]
+        grouped.committer.stats = GroupStats()
         d = measure(lambda: concurrent(org, grouped, callers, per_caller))
         stats = dataclasses.replace(grouped.committer.stats)  # before (f) adds to them
         steps = where_time_goes(org, grouped, single_n // 4)
