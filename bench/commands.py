@@ -39,13 +39,13 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import StoredEvent
 
+from bench.http import fresh_schema as postgres_schema
 from domain.idea import Idea
 from domain.person import person_id
 from groundswell.bootstrap import build_engine
 from groundswell.engine import Engine
 from groundswell.group_commit import GroupStats
 from groundswell.settings import Settings
-from tests.support import postgres_schema
 
 TARGET_GROUPED = 10_000
 TARGET_SINGLE_RATIO = 0.9
