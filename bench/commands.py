@@ -39,7 +39,7 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import StoredEvent
 
-from bench.http import fresh_schema as postgres_schema
+from bench.http import fresh_schema
 from domain.idea import Idea
 from domain.person import person_id
 from groundswell.bootstrap import build_engine
@@ -249,7 +249,7 @@ def main() -> None:
     callers = args.callers
     results: dict[str, Any] = {}
 
-    with postgres_schema(url) as schema, psycopg.connect(url, autocommit=True) as conn:
+    with fresh_schema(url) as schema, psycopg.connect(url, autocommit=True) as conn:
         table = raw_table(conn, schema)
         a = measure(lambda: insert_commit_each(conn, table, raw_n))
         b = measure(lambda: executemany_once(conn, table, raw_n * 4))
