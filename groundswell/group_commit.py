@@ -15,7 +15,8 @@ None when it conflicted (another command, in this group or already stored, wrote
 same aggregate version or the same key first). A conflicted command raises
 ``IntegrityError`` here, exactly as a refused single-command transaction does, and is
 decided again on fresh state. If the transaction itself fails, every command in it
-gets ``GroupCommitFailed`` and nothing of it was written.
+gets ``GroupCommitFailed`` and nothing of it was written (unless the connection was lost
+for good during COMMIT: then the outcome is unknown, and the error says so).
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
 
 from groundswell.settings import DEFAULT_GROUP_COMMIT_MAX, DEFAULT_GROUP_COMMIT_MS
 from groundswell.stores.keyed_recorders import KeyedPostgresRecorder, KeyedResult
@@ -174,10 +181,7 @@ class GroupCommitter:
         except BaseException as error:  # every command in the group shares the failure
             stats.failed_groups += 1
             for pending in batch:
-                pending.error = GroupCommitFailed(
-                    f"the transaction saving {len(batch)} concurrent command(s) failed, so "
-                    f"none of them was saved: {type(error).__name__}: {error}"
-                )
+                pending.error = GroupCommitFailed(failure(len(batch), error))
                 pending.error.__cause__ = error
             if not isinstance(error, Exception):
                 raise  # an interrupt of the leader's own thread: its callers are answered
@@ -190,6 +194,22 @@ class GroupCommitter:
                 )
             else:
                 pending.ids = ids
+
+
+def failure(commands: int, error: BaseException) -> str:
+    """What every caller of a failed group is told: nothing saved, unless the connection
+    was lost, when a COMMIT may have landed unanswered (retries found it not, or failed)."""
+    cause = f"{type(error).__name__}: {error}"
+    if isinstance(error, OperationalError | InterfaceError):
+        return (
+            f"the connection failed while saving {commands} concurrent command(s) and did "
+            f"not come back: {cause}. If it failed during COMMIT they may have been saved; "
+            "send them again with the same idempotency key to find out."
+        )
+    return (
+        f"the transaction saving {commands} concurrent command(s) failed, so none of them "
+        f"was saved: {cause}"
+    )
 
 
 class Decision:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 
 from groundswell.group_commit import (
     WINDOW_ENV,
@@ -157,3 +157,13 @@ def test_group_commit_is_on_by_default_for_postgresql_and_can_be_turned_off() ->
 def test_sqlite_and_the_memory_store_save_each_command_alone(tmp_path: Path) -> None:
     assert WINDOW_ENV not in Settings(data_dir=tmp_path).eventsourcing_env()
     assert memory_engine().committer is None
+
+
+def test_a_lost_connection_is_not_reported_as_nothing_saved() -> None:
+    """A COMMIT may land and its answer be lost: the callers are told so, not "none saved"."""
+    writer = FakeWriter()
+    writer.fail = OperationalError("server closed the connection unexpectedly")
+    outcomes = commit_many(GroupCommitter(writer, window_ms=100), 2)
+    assert all(isinstance(o, GroupCommitFailed) for o in outcomes)
+    assert all("may have been saved" in str(o) for o in outcomes)
+    assert all("same idempotency key" in str(o) for o in outcomes)
