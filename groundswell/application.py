@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.base import GroundswellAggregate
 from domain.errors import ConcurrencyConflict, DomainError, NotFound
+from groundswell.group_commit import Decision, group_committer
 from groundswell.idempotency import CommandKey, KeyReused, current_key
 from groundswell.services.unit_of_work import UnitOfWork
 from groundswell.stores.keyed_recorders import KeyedResult
@@ -52,46 +54,68 @@ class GroundswellApplication(Application):
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
+        self.committer = group_committer(self)
 
     def run(self, command: Callable[[UnitOfWork], UUID | None]) -> Receipt:
         """Run ``command`` against fresh state, retrying when a concurrent write wins.
 
         The command decides against the aggregates as loaded; if another writer saved a
-        conflicting version first, the store refuses the whole transaction and the
-        command is decided again on the new state. It is never applied twice.
+        conflicting version first, the store refuses it (the whole transaction, or with
+        group commit this command alone) and the command is decided again on the new
+        state. It is never applied twice.
         """
         key = current_key()
         for attempt in range(MAX_ATTEMPTS):
-            if key is not None and (kept := self.kept(key)) is not None:
-                return kept
-            uow = UnitOfWork(self.repository, self.clock)
-            try:
-                result_id = command(uow)
-            except DomainError:
-                # The same keyed command, sent twice at once, may have just been saved by
-                # its twin: then its first answer is the answer, not "already done".
+            with self._deciding() as decision:
                 if key is not None and (kept := self.kept(key)) is not None:
                     return kept
-                raise
-            changed = uow.changed()
-            if not changed:
-                return Receipt(result_id, None, 0)
-            extra: dict[str, KeyedResult] = {}
-            if key is not None:
-                events = sum(len(a.pending_events) for a in changed)
-                keep = str(result_id) if result_id is not None else None
-                extra["command_key"] = KeyedResult(key, keep, events)
-            try:
-                recordings = self.save(*changed, **extra)
-            except IntegrityError:
-                # A concurrent writer won (or sent the same key first): decide again.
-                time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.2)))
-                continue
-            position = max((r.notification.id for r in recordings), default=None)
-            return Receipt(result_id, position, len(recordings))
+                uow = UnitOfWork(self.repository, self.clock)
+                try:
+                    result_id = command(uow)
+                except DomainError:
+                    # The same keyed command, sent twice at once, may have just been saved
+                    # by its twin: then its first answer is the answer, not "already done".
+                    if key is not None and (kept := self.kept(key)) is not None:
+                        return kept
+                    raise
+                changed = uow.changed()
+                if not changed:
+                    return Receipt(result_id, None, 0)
+                keyed: KeyedResult | None = None
+                if key is not None:
+                    events = sum(len(a.pending_events) for a in changed)
+                    keep = str(result_id) if result_id is not None else None
+                    keyed = KeyedResult(key, keep, events)
+                try:
+                    ids = self._store(changed, keyed, decision)
+                except IntegrityError:
+                    # A concurrent writer won (or sent the same key first): decide again.
+                    time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.2)))
+                    continue
+                return Receipt(result_id, max(ids, default=None), len(ids))
         raise ConcurrencyConflict(
             "others changed the same thing at the same moment; please try again."
         )
+
+    def _deciding(self) -> AbstractContextManager[Decision | None]:
+        return nullcontext() if self.committer is None else self.committer.deciding()
+
+    def _store(
+        self,
+        changed: list[GroundswellAggregate],
+        keyed: KeyedResult | None,
+        decision: Decision | None,
+    ) -> Sequence[int]:
+        """Save the command's new events: alone, or in the next group (``decision``)."""
+        if decision is None:
+            extra = {} if keyed is None else {"command_key": keyed}
+            return [r.notification.id for r in self.save(*changed, **extra)]
+        events = [event for aggregate in changed for event in aggregate.collect_events()]
+        ids = decision.commit([self.mapper.to_stored_event(e) for e in events], keyed)
+        if self.repository.cache and not self.repository.fastforward:
+            for aggregate in changed:  # as Application.save does
+                self.repository.cache.put(aggregate.id, aggregate)
+        return ids
 
     def kept(self, key: CommandKey) -> Receipt | None:
         """The first result of the command sent with ``key``, if it was stored; a different

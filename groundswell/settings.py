@@ -11,6 +11,8 @@ DEFAULT_DATA_DIR = Path("data")
 DEFAULT_TOPIC = "groundswell.events"
 # Event recorders that keep idempotency keys in the events' transaction.
 RECORDERS = "groundswell.stores.keyed_recorders"
+DEFAULT_GROUP_COMMIT_MS = 2.0
+DEFAULT_GROUP_COMMIT_MAX = 128
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,10 @@ class Settings:
     ``postgres_schema`` keeps separate engines apart in one database (tests).
     With ``kafka_bootstrap_servers`` the relay publishes the history to ``kafka_topic``
     and projections can be fed from Kafka instead of in-process.
+    On PostgreSQL, concurrent commands share transactions (group commit, ADR 0009): a
+    group waits at most ``group_commit_ms`` for callers still deciding and holds at most
+    ``group_commit_max`` commands; ``group_commit_ms=None`` saves each command alone.
+    SQLite always saves each command alone.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -29,6 +35,8 @@ class Settings:
     postgres_schema: str | None = None
     kafka_bootstrap_servers: str | None = None
     kafka_topic: str = DEFAULT_TOPIC
+    group_commit_ms: float | None = DEFAULT_GROUP_COMMIT_MS
+    group_commit_max: int = DEFAULT_GROUP_COMMIT_MAX
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -39,6 +47,10 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             kafka_topic=env.get("GROUNDSWELL_TOPIC") or DEFAULT_TOPIC,
+            group_commit_ms=group_commit_window(env.get("GROUNDSWELL_GROUP_COMMIT_MS")),
+            group_commit_max=int(
+                env.get("GROUNDSWELL_GROUP_COMMIT_MAX") or DEFAULT_GROUP_COMMIT_MAX
+            ),
         )
 
     @property
@@ -63,6 +75,9 @@ class Settings:
             }
             if self.postgres_schema:
                 env["POSTGRES_SCHEMA"] = self.postgres_schema
+            ms = self.group_commit_ms
+            env["GROUNDSWELL_GROUP_COMMIT_MS"] = "off" if ms is None else str(ms)
+            env["GROUNDSWELL_GROUP_COMMIT_MAX"] = str(self.group_commit_max)
         return {**env, **self.extra_env}
 
 
@@ -80,3 +95,15 @@ def postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": "8",
         "POSTGRES_MAX_OVERFLOW": "8",
     }
+
+
+def group_commit_window(text: str | None) -> float | None:
+    """``GROUNDSWELL_GROUP_COMMIT_MS``: unset for the default, ``off`` for none, or ms."""
+    if text is None or not text.strip():
+        return DEFAULT_GROUP_COMMIT_MS
+    if text.strip().lower() == "off":
+        return None
+    window = float(text)
+    if window < 0:
+        raise ValueError("GROUNDSWELL_GROUP_COMMIT_MS must be 'off' or milliseconds >= 0")
+    return window

@@ -24,9 +24,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError, ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, TupleRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
@@ -396,8 +403,9 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
             oid=f"convert_to({oid}, 'UTF8')",
             topic="convert_to(e.topic, 'UTF8')",
             p="%s",
+            # The arrays in binary (%b): the hashes go as they are, unescaped.
             insert=f"INSERT INTO {chain} (notification_id, prev_id, hash, adopted) SELECT n, p, h,"
-            " %s FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS l(n, p, h)",
+            " %s FROM unnest(%b::bigint[], %b::bigint[], %b::bytea[]) AS l(n, p, h)",
         )
 
     def create_table(self) -> None:
@@ -458,6 +466,9 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
             )
         return ids
 
+    # Retried as the library's own reads are: a pooled connection the server dropped (a
+    # restart) fails once, and a keyed command must not fail with it.
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def kept(self, key: CommandKey) -> KeptResult | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(SELECT.format(self.keys_table, "%s"), (key.scope, key.key))
