@@ -16,6 +16,7 @@ class FakeProjector:
 
     def __init__(self, name: str, fails: bool) -> None:
         self.name, self.fails, self.applied = name, fails, 0
+        self.assigned = {0}  # joined its group at once: `project all` starts the next
         self.stopped = threading.Event()
         self.store = self
 
