@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from uuid import UUID
 
 from domain.errors import DomainError
@@ -17,7 +18,6 @@ from groundswell.settings import Settings
 from tests.scenario import AUTHOR, CAST, COLLEAGUE, MANAGER, REVIEWER, TEAMMATE, terms
 from tests.support import SteppingClock, database_url_or_fail
 
-Outcome = Receipt | DomainError
 Command = Callable[[Engine], Receipt]
 # A generous window: commands started together land in one group, so the tests see groups.
 WINDOW_MS = 200.0
@@ -32,15 +32,20 @@ def grouped_engine(schema: str, window_ms: float = WINDOW_MS) -> Engine:
     return engine
 
 
-def at_once(engine: Engine, commands: list[Command]) -> list[Outcome]:
-    """Run every command on its own thread, all released together."""
+def at_once(
+    engine: Engine,
+    commands: list[Command],
+    caught: tuple[type[Exception], ...] = (DomainError,),
+) -> list[Any]:
+    """Run every command on its own thread, all released together; an exception of a
+    ``caught`` kind is that command's outcome."""
     start = threading.Barrier(len(commands))
 
-    def one(command: Command) -> Outcome:
+    def one(command: Command) -> Any:
         start.wait()
         try:
             return command(engine)
-        except DomainError as refusal:
+        except caught as refusal:
             return refusal
 
     with ThreadPoolExecutor(len(commands)) as pool:

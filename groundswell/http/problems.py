@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -104,6 +104,12 @@ def status_of(error: errors.DomainError) -> int:
     return 400
 
 
+def first_error(error: RequestValidationError | ValidationError) -> tuple[str, str]:
+    """The field at fault and pydantic's sentence, of the first thing found wrong."""
+    first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+    return field_of(list(first.get("loc", ()))), str(first.get("msg", "invalid request"))
+
+
 def field_of(location: tuple[Any, ...] | list[Any]) -> str:
     """``("body", "title")`` → ``title``; ``("query", "limit")`` → ``limit``."""
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
@@ -132,9 +138,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
-        field = field_of(first.get("loc", ()))
-        message = str(first.get("msg", "invalid request"))
+        field, message = first_error(error)
         return problem(422, "invalid-input", f"{field}: {message}", field)
 
     @app.exception_handler(StarletteHTTPException)

@@ -303,26 +303,34 @@ def hand_over(
     )  # fmt: skip
 
 
-def back_to(idea_id: UUID, where: str) -> tuple[str, Again]:
-    """Progress is reported from the idea page or from the owner's list."""
-    if where == "owner":
-        return "/web/owner", pages.owner_page
-    return f"/web/ideas/{idea_id}", on_idea(idea_id)
+Back = Annotated[str, Form(pattern="^(idea|owner)$")]
+
+
+def owner_action(
+    request: Request,
+    caller: Caller,
+    idea_id: UUID,
+    form_key: str,
+    back: str,
+    fields: dict[str, Any],
+    command: Command,
+) -> Response:
+    """An owner's report, sent from the idea page or from the owner's list, and answered
+    on the page it came from."""
+    if back == "owner":
+        target, again = "/web/owner", pages.owner_page
+    else:
+        target, again = f"/web/ideas/{idea_id}", on_idea(idea_id)
+    return act(request, caller, form_key, fields, [command], lambda _: target, again)  # fmt: skip
 
 
 @router.post("/web/ideas/{idea_id}/progress")
 def report_progress(
-    request: Request,
-    idea_id: UUID,
-    caller: Poster,
-    form_key: Key,
-    note: Long,
-    back: Annotated[str, Form(pattern="^(idea|owner)$")] = "idea",
+    request: Request, idea_id: UUID, caller: Poster, form_key: Key, note: Long, back: Back = "idea"
 ) -> Response:
-    target, again = back_to(idea_id, back)
-    return act(
-        request, caller, form_key, {"note": note},
-        [lambda e: e.report_progress(caller.handle, idea_id, note)], lambda _: target, again,
+    return owner_action(
+        request, caller, idea_id, form_key, back, {"note": note},
+        lambda e: e.report_progress(caller.handle, idea_id, note),
     )  # fmt: skip
 
 
@@ -333,12 +341,11 @@ def implemented(
     caller: Poster,
     form_key: Key,
     impact: Long,
-    back: Annotated[str, Form(pattern="^(idea|owner)$")] = "idea",
+    back: Back = "idea",
 ) -> Response:
-    target, again = back_to(idea_id, back)
-    return act(
-        request, caller, form_key, {"impact": impact},
-        [lambda e: e.mark_implemented(caller.handle, idea_id, impact)], lambda _: target, again,
+    return owner_action(
+        request, caller, idea_id, form_key, back, {"impact": impact},
+        lambda e: e.mark_implemented(caller.handle, idea_id, impact),
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from domain import errors
 from domain.person import Role
 from groundswell.http.auth import Caller
-from groundswell.http.problems import TITLES, ApiProblem, field_of, status_of
+from groundswell.http.problems import TITLES, ApiProblem, first_error, status_of
 from groundswell.web import HERE
 from groundswell.web.session import COOKIE, ForeignOrigin, SignInNeeded, sign_in_url
 from groundswell.web.timeline import REASONS
@@ -109,9 +109,8 @@ def refusal(error: Exception) -> tuple[int, str, str | None]:
     if isinstance(error, ApiProblem):
         return error.status, error.detail, error.field
     if isinstance(error, RequestValidationError | ValidationError):
-        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid input"}
-        field = field_of(list(first.get("loc", ())))
-        return 422, f"{field.replace('_', ' ')}: {first.get('msg', 'invalid input')}", field
+        field, message = first_error(error)
+        return 422, f"{field.replace('_', ' ')}: {message}", field
     raise error
 
 

@@ -8,11 +8,8 @@ engine too: on PostgreSQL it runs with group commit on, the default.)
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -146,18 +143,7 @@ def test_a_transaction_failing_at_commit_fails_all_its_commands_and_writes_nothi
         (lambda e, i=i: e.comment(AUTHORS[i % 4], IDEAS[i % 4], f"c{i}")) for i in range(8)
     ]
 
-    outcomes: list[Any] = []
-    start = threading.Barrier(len(commands))
-
-    def one(command: Command) -> Any:
-        start.wait()
-        try:
-            return command(engine)
-        except GroupCommitFailed as failure:
-            return failure
-
-    with ThreadPoolExecutor(len(commands)) as pool:
-        outcomes = list(pool.map(one, commands))
+    outcomes = at_once(engine, commands, caught=(GroupCommitFailed,))
 
     assert all(isinstance(o, GroupCommitFailed) for o in outcomes), outcomes
     assert any("8 concurrent command(s)" in str(o) for o in outcomes)
