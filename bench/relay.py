@@ -26,13 +26,8 @@ from kafka import KafkaAdminClient
 from bench.history import write_history
 from groundswell.bootstrap import build_engine, build_relay
 from groundswell.engine import Engine
-from groundswell.relay import (
-    DEFAULT_BATCH,
-    DEFAULT_PARTITIONS,
-    Message,
-    ensure_topic,
-    kafka_producer,
-)
+from groundswell.relay import DEFAULT_BATCH, DEFAULT_PARTITIONS, ensure_topic, kafka_producer
+from groundswell.relay_encoder import Message, MessageEncoder
 from groundswell.settings import Settings
 
 TARGET_RATIO = 0.70
@@ -86,11 +81,10 @@ def main() -> None:
     for n in range(args.rounds):
         relay_topic = replace(settings, kafka_topic=f"bench.relay.{run}.r{n}")
         relay_rates.append(relay_rate(engine, relay_topic, args.batch))
-        encoder = build_relay(engine, relay_topic)  # the relay's own encoding, untimed
+        encoder = MessageEncoder()  # the relay's own encoding, untimed
         to_event = engine.mapper.to_domain_event
         notifications = engine.recorder.select_notifications(start=1, limit=total)
         messages = [encoder.message(to_event(n)) for n in notifications]
-        encoder.close()
         bare_rates.append(bare_rate(servers, f"bench.relay.{run}.b{n}", messages))
     admin = KafkaAdminClient(bootstrap_servers=servers)
     admin.delete_topics(topics)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,6 +12,7 @@ from groundswell.application import utc_now
 from groundswell.engine import Engine
 from groundswell.read_models import ReadModels
 from groundswell.relay import DEFAULT_BATCH, DEFAULT_PARTITIONS, Relay, ensure_topic, kafka_producer
+from groundswell.relay_encoder import Encoder, LocalEncoder, ProcessEncoder
 from groundswell.relay_positions import RelayPositions
 from groundswell.settings import Settings
 from groundswell.stores.readmodels import ReadModelStore
@@ -89,7 +90,27 @@ def build_relay(
         servers=servers,
         batch_size=batch_size,
         prepare=lambda: ensure_topic(servers, topic, partitions),
+        encoder=build_relay_encoder(engine, settings),
     )
+
+
+def build_relay_encoder(engine: Engine, settings: Settings) -> Encoder:
+    """Encoder processes beside the relay, ready to read (unless none are asked for or the
+    store is one no other process can open: then the relay encodes in its own)."""
+    if settings.relay_encoders == 0 or not shared_store(engine.env):
+        return LocalEncoder(engine)
+    encoder = ProcessEncoder(engine, processes=settings.relay_encoders)
+    encoder.start()
+    return encoder
+
+
+def shared_store(env: Mapping[str, str]) -> bool:
+    """Whether another process can open the store this eventsourcing environment names."""
+    module = env.get("PERSISTENCE_MODULE", "")
+    if module == "eventsourcing.postgres":
+        return True
+    name = env.get("SQLITE_DBNAME", "")
+    return module == "eventsourcing.sqlite" and ":memory:" not in name and "mode=memory" not in name
 
 
 def build_kafka_projector(

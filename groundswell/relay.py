@@ -1,8 +1,9 @@
 """The transactional-outbox relay: publishes the event store's notification log to Kafka.
 
-Batch by batch after its recorded position: encode (Avro single-object), produce (acks=all,
-idempotent), wait until the broker acknowledged every message, then record the position;
-the next batch is read and encoded while the broker acknowledges the one before.
+Stretch by stretch after its recorded position: encode (Avro single-object; in an encoder
+process of its own by default, see ``relay_encoder``), produce (acks=all, idempotent),
+wait until the broker acknowledged every message, then record the position; the next
+stretches are read and encoded while the broker acknowledges the one before.
 A crash or outage before the record sends the batch again: at least once, duplicates only
 from an unrecorded batch, each with the event's stable id so readers can drop them. Keys
 are challenge ids (a person's events: their aggregate id): one partition, in order.
@@ -15,11 +16,21 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from groundswell.application import GroundswellApplication
+from groundswell.relay_encoder import (
+    Encoder,
+    EncodingUnavailable,
+    LocalEncoder,
+    Message,
+    MessageEncoder,
+    Stretch,
+)
 from groundswell.relay_positions import RelayPositions
 from groundswell.settings import DEFAULT_TOPIC
 
@@ -50,7 +61,10 @@ PRODUCER_SETTINGS: dict[str, Any] = {
 class Producer(Protocol):
     """What the relay needs of a Kafka producer (kafka-python's ``KafkaProducer``)."""
 
-    def send(self, topic: str, *, value: bytes, key: bytes, headers: list[Any]) -> Any: ...
+    def send(
+        self, topic: str, *, value: bytes, key: bytes, headers: list[Any], partition: int
+    ) -> Any: ...
+    def partitions_for(self, topic: str) -> set[int]: ...
     def flush(self, timeout: float | None = None) -> None: ...
     def close(self, timeout: float | None = None) -> None: ...
 
@@ -62,7 +76,7 @@ def _kafka_failures() -> tuple[type[Exception], ...]:
     return (KafkaError, OSError)
 
 
-def _store_failures() -> tuple[type[Exception], ...]:
+def store_failures() -> tuple[type[Exception], ...]:
     """What a database restart raises: the store's reads (the library wraps them after its
     own retries) and the positions' writes (psycopg, on PostgreSQL only)."""
     from eventsourcing.persistence import InterfaceError, OperationalError
@@ -93,14 +107,12 @@ class Backoff:
         return max(self.first, delay * random.uniform(0.8, 1.0))
 
 
-Message = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, Avro body, headers
-
-
 class Relay:
     """Follows the engine's notification log and publishes it to one Kafka topic.
 
     ``producer_factory`` connects a producer (it may raise while Kafka is down);
-    ``prepare`` runs once before the first producer connects (it creates the topic).
+    ``prepare`` runs once before the first producer connects (it creates the topic);
+    ``encoder`` reads and encodes stretches of the log (default: in this process).
     """
 
     def __init__(
@@ -116,6 +128,7 @@ class Relay:
         flush_timeout: float = 30.0,
         backoff: Backoff | None = None,
         prepare: Callable[[], None] | None = None,
+        encoder: Encoder | None = None,
     ) -> None:
         self.engine = engine
         self.positions = positions
@@ -126,12 +139,11 @@ class Relay:
         self.batch_size = batch_size
         self.flush_timeout = flush_timeout
         self.backoff = backoff or Backoff()
-        from domain.catalog import EVENT_CLASSES  # here: every CLI command imports this module
-        from schemas.codec import EventCodec
-
-        self.codec = EventCodec(EVENT_CLASSES)
+        self.messages = MessageEncoder()
+        self.encoder = encoder or LocalEncoder(engine, self.messages)
         self._prepare = prepare
         self._producer: Producer | None = None
+        self._partition_count: int | None = None
         self._position = positions.load(name)
         self._offsets = positions.offsets(name)
         self._one_batch_at_a_time = threading.Lock()
@@ -157,32 +169,43 @@ class Relay:
         return self._pump()
 
     def _pump(self, most_batches: int | None = None, stop: threading.Event | None = None) -> int:
-        """Publish batch after batch while events wait, one batch in flight: the next batch
-        is read and encoded while the broker acknowledges the one before. A position is
-        recorded only once its batch, and so every batch before it, was acknowledged."""
+        """Publish stretch after stretch while events wait, one in flight: the encoder
+        reads the next ones while the broker acknowledges the one before. A position is
+        recorded only once its stretch, and so every one before it, was acknowledged."""
         with self._one_batch_at_a_time:
-            published, batches, start = 0, 0, self._position + 1
+            published, batches = 0, 0
+            start, head = self._position + 1, self.engine.last_position
+            reading: deque[Future[Stretch]] = deque()
             in_flight: tuple[list[Any], int] | None = None
-            while True:
-                more = (most_batches is None or batches < most_batches) and not (
-                    stop and stop.is_set()
-                )
-                notifications = (
-                    self.engine.recorder.select_notifications(start=start, limit=self.batch_size)
-                    if more
-                    else []
-                )
-                sending = None
-                if notifications:
-                    to_event = self.engine.mapper.to_domain_event
-                    futures = self._send([self.message(to_event(n)) for n in notifications])
-                    sending = (futures, notifications[-1].id)
-                    start, batches = notifications[-1].id + 1, batches + 1
-                if in_flight is not None:
-                    published += self._acknowledged(*in_flight)
-                if sending is None:
-                    return published
-                in_flight = sending
+            try:
+                while True:
+                    while (
+                        start <= head
+                        and len(reading) < self.encoder.ahead
+                        and may_read(most_batches, batches + len(reading), stop)
+                    ):
+                        end = min(start + self.batch_size - 1, head)
+                        reading.append(self.encoder.submit(start, end, self._partitions()))
+                        start = end + 1
+                    if not reading:
+                        if in_flight is not None:
+                            published += self._acknowledged(*in_flight)
+                            in_flight = None
+                        if not may_read(most_batches, batches, stop):
+                            return published
+                        head = self.engine.last_position
+                        if head < start:
+                            return published
+                        continue
+                    stretch = self.encoder.result(reading.popleft())
+                    sending = (self._send(stretch), stretch.last)
+                    batches += 1
+                    if in_flight is not None:
+                        published += self._acknowledged(*in_flight)
+                    in_flight = sending
+            finally:
+                for waiting in reading:  # stretches read ahead of a failure: read again
+                    waiting.cancel()
 
     def _acknowledged(self, futures: list[Any], last: int) -> int:
         """Wait for a batch's acknowledgements, then record its position (and offsets)."""
@@ -211,8 +234,9 @@ class Relay:
         while not stop.is_set():
             try:
                 sent = self._pump(stop=stop)
-            except _store_failures() as failure:
-                # The database restarting: nothing recorded, so the batch goes out again.
+            except (*store_failures(), EncodingUnavailable) as failure:
+                # The database restarting (or the encoder process gone): nothing recorded,
+                # so the stretch goes out again.
                 delay = self.backoff.next_delay()
                 log.warning(
                     f"relay: the event store is unreachable ({type(failure).__name__}: "
@@ -267,29 +291,37 @@ class Relay:
         """Stop, and release the producer and the position store."""
         self.stop()
         self._discard_producer(timeout=5.0)
+        self.encoder.close()
         self.positions.close()
 
     def message(self, event: Any) -> Message:
         """The Kafka message for one domain event: key, Avro body, descriptive headers."""
-        headers = [
-            ("event_type", type(event).__qualname__.encode()),
-            ("event_id", str(event.event_id).encode()),
-            ("fingerprint", self.codec.fingerprint(event).hex().encode()),
-        ]
-        key = str(event.challenge_id or event.originator_id).encode()
-        return key, self.codec.encode(event), headers
+        return self.messages.message(event)
 
-    def _send(self, messages: Sequence[Message]) -> list[Any]:
-        """Hand a batch to the producer; its futures say when each message was acknowledged."""
+    def _send(self, stretch: Stretch) -> list[Any]:
+        """Hand a stretch to the producer; its futures say when each message was
+        acknowledged."""
         try:
             producer = self._connected()
             return [
-                producer.send(self.topic, value=value, key=key, headers=headers)
-                for key, value, headers in messages
+                producer.send(self.topic, value=value, key=key, headers=headers, partition=p)
+                for (key, value, headers), p in zip(
+                    stretch.messages, stretch.partitions, strict=True
+                )
             ]
         except _kafka_failures() as error:
             self._discard_producer(timeout=0)
-            raise PublishFailed(f"{len(messages)} events not sent: {error}") from error
+            raise PublishFailed(f"{len(stretch.messages)} events not sent: {error}") from error
+
+    def _partitions(self) -> int:
+        """How many partitions the topic has (asked of the broker once per producer)."""
+        if self._partition_count is None:
+            try:
+                self._partition_count = len(self._connected().partitions_for(self.topic))
+            except _kafka_failures() as error:
+                self._discard_producer(timeout=0)
+                raise PublishFailed(f"the topic's partitions are unknown: {error}") from error
+        return self._partition_count
 
     def _connected(self) -> Producer:
         if self._producer is None:
@@ -301,6 +333,7 @@ class Relay:
 
     def _discard_producer(self, timeout: float) -> None:
         producer, self._producer = self._producer, None
+        self._partition_count = None
         if producer is None:
             return
         try:
@@ -320,6 +353,11 @@ class Relay:
         except BaseException as error:
             self.error = error
             log.exception("relay: stopped by an error it cannot retry; restart it")
+
+
+def may_read(most_batches: int | None, batches: int, stop: threading.Event | None) -> bool:
+    """Whether the pump may read another stretch, having read ``batches``."""
+    return (most_batches is None or batches < most_batches) and not (stop and stop.is_set())
 
 
 def kafka_producer(servers: str, **overrides: Any) -> Producer:

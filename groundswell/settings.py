@@ -13,6 +13,7 @@ DEFAULT_TOPIC = "groundswell.events"
 RECORDERS = "groundswell.stores.keyed_recorders"
 DEFAULT_GROUP_COMMIT_MS = 2.0
 DEFAULT_GROUP_COMMIT_MAX = 128
+DEFAULT_RELAY_ENCODERS = 1
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Settings:
     group waits at most ``group_commit_ms`` for callers still deciding and holds at most
     ``group_commit_max`` commands; ``group_commit_ms=None`` saves each command alone.
     SQLite always saves each command alone.
+    The relay encodes events in ``relay_encoders`` processes of its own (0: in its own
+    process; always so for a store only this process can open, as in-memory SQLite).
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -37,6 +40,7 @@ class Settings:
     kafka_topic: str = DEFAULT_TOPIC
     group_commit_ms: float | None = DEFAULT_GROUP_COMMIT_MS
     group_commit_max: int = DEFAULT_GROUP_COMMIT_MAX
+    relay_encoders: int = DEFAULT_RELAY_ENCODERS
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -51,6 +55,7 @@ class Settings:
             group_commit_max=int(
                 env.get("GROUNDSWELL_GROUP_COMMIT_MAX") or DEFAULT_GROUP_COMMIT_MAX
             ),
+            relay_encoders=relay_encoders(env.get("GROUNDSWELL_RELAY_ENCODERS")),
         )
 
     @property
@@ -107,3 +112,16 @@ def group_commit_window(text: str | None) -> float | None:
     if window < 0:
         raise ValueError("GROUNDSWELL_GROUP_COMMIT_MS must be 'off' or milliseconds >= 0")
     return window
+
+
+def relay_encoders(text: str | None) -> int:
+    """``GROUNDSWELL_RELAY_ENCODERS``: unset for the default, else 0 (none) to 8 processes."""
+    if text is None or not text.strip():
+        return DEFAULT_RELAY_ENCODERS
+    try:
+        count = int(text)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= 8:
+        raise ValueError(f"GROUNDSWELL_RELAY_ENCODERS must be a whole number 0 to 8, not {text!r}")
+    return count
