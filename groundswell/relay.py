@@ -231,17 +231,21 @@ class Relay:
         resumes from its recorded position when Kafka answers again.
         """
         down_since: float | None = None
+        unreadable: tuple[type[Exception], ...] = (*store_failures(), EncodingUnavailable)
         while not stop.is_set():
             try:
                 sent = self._pump(stop=stop)
-            except (*store_failures(), EncodingUnavailable) as failure:
-                # The database restarting (or the encoder process gone): nothing recorded,
+            except unreadable as failure:
+                # The database restarting, or the encoder process gone: nothing recorded,
                 # so the stretch goes out again.
                 delay = self.backoff.next_delay()
-                log.warning(
-                    f"relay: the event store is unreachable ({type(failure).__name__}: "
-                    f"{str(failure).strip()}); retrying in {delay:.1f} s"
+                what = (
+                    f"could not read the events ({failure})"
+                    if isinstance(failure, EncodingUnavailable)
+                    else f"the event store is unreachable ({type(failure).__name__}: "
+                    f"{str(failure).strip()})"
                 )
+                log.warning(f"relay: {what}; retrying in {delay:.1f} s")
                 stop.wait(delay)
                 continue
             except PublishFailed as failure:

@@ -150,10 +150,12 @@ class StoredMessages:
     def message(self, stored: Any) -> Message:
         if self.shortcut:
             with contextlib.suppress(Unfamiliar, KeyError, ValueError, TypeError):
-                return self._short(stored)
+                return self.direct(stored)
         return self.encoder.message(self.mapper.to_domain_event(stored))
 
-    def _short(self, stored: Any) -> Message:
+    def direct(self, stored: Any) -> Message:
+        """The message, read straight from the stored state (raises :class:`Unfamiliar`,
+        ``KeyError`` or ``ValueError`` when it cannot be)."""
         kind = self._kinds.get(stored.topic) or self._kind(stored.topic)
         state = self._decode(stored.state.decode("utf8"))
         aggregate_id = str(stored.originator_id)

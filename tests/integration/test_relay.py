@@ -209,6 +209,8 @@ def test_a_killed_relay_process_resumes_without_loss(
     while recorded_position(store, topic) < total // 4:
         assert first.poll() is None and time.monotonic() < deadline, "the relay did not start"
         time.sleep(0.005)
+    encoders = children_of(first.pid)
+    assert encoders, "the relay process encodes in a process of its own"
     # Kill it while the broker holds messages the relay has not recorded yet, if we can
     # catch that moment before it is halfway through.
     watcher = TopicSize(kafka_servers, topic)
@@ -217,6 +219,7 @@ def test_a_killed_relay_process_resumes_without_loss(
     first.send_signal(signal.SIGKILL)
     first.wait()
     watcher.close()
+    assert ended_within(encoders, 5.0), "the encoder process outlived the relay killed"
     at_kill = recorded_position(store, topic)
     assert at_kill < total, "killed too late: the relay had already finished"
     sent_before_restart = len(read_topic(kafka_servers, topic, at_kill))
@@ -236,6 +239,54 @@ def test_a_killed_relay_process_resumes_without_loss(
             f"\nrelay killed at position {at_kill}/{total}; {sent_before_restart} on the topic"
             f" then; {duplicates} duplicates; restart caught up in {recovery:.1f} s"
         )
+    engine.close()
+
+
+def children_of(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()]
+
+
+def ended_within(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(Path(f"/proc/{pid}").exists() for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_killed_encoder_process_is_replaced_and_nothing_is_lost(
+    tmp_path: Path, kafka_servers: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="groundswell.relay")
+    engine = build_engine(Settings(data_dir=tmp_path), clock=SteppingClock())
+    write_history(engine, 6000)
+    total, topic = engine.last_position, unique_topic("relay")
+    settings = replace(
+        Settings(data_dir=tmp_path), kafka_bootstrap_servers=kafka_servers, kafka_topic=topic
+    )
+    relay = build_relay(engine, settings, batch_size=100)
+    encoder: Any = relay.encoder
+    (first,) = encoder.pids()
+    relay.backoff = Backoff(first=0.1, most=0.5)
+    relay.start_in_thread()
+    try:
+        deadline = time.monotonic() + 60
+        while relay.position < total // 4:
+            assert time.monotonic() < deadline and relay.error is None, relay.error
+            time.sleep(0.002)
+        os.kill(first, signal.SIGKILL)
+        assert relay.wait_until(total, timeout=60), relay.error
+    finally:
+        relay.close()
+    assert ended_within([first], 5.0)
+    assert "encoder process ended" in caplog.text, "the relay said what happened"
+    reader = OutsideReader()
+    decoded = [reader.decode(m) for m in read_topic(kafka_servers, topic, total)]
+    check_delivery(decoded, stored_events(engine))
     engine.close()
 
 
@@ -312,6 +363,45 @@ def test_the_relay_waits_out_a_database_restart(
             assert "the event store is unreachable (AdminShutdown" in caplog.text
         finally:
             relay.close()
-        decoded = [OutsideReader().decode(m) for m in read_topic(kafka_servers, topic)]
+        reader = OutsideReader()
+        decoded = [reader.decode(m) for m in read_topic(kafka_servers, topic)]
+        check_delivery(decoded, stored_events(engine))
+        engine.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(120)
+def test_the_encoder_process_waits_out_a_database_restart(
+    kafka_servers: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    url, topic = database_url_or_fail(), unique_topic("relay")
+    caplog.set_level(logging.WARNING, logger="groundswell.relay")
+    with postgres_schema(url) as schema:
+        engine = postgres_engine(url, schema, SteppingClock())
+        settings = replace(
+            Settings(database_url=url, postgres_schema=schema),
+            kafka_bootstrap_servers=kafka_servers,
+            kafka_topic=topic,
+        )
+        relay = build_relay(engine, settings)
+        relay.backoff = Backoff(first=0.1, most=0.5)
+        relay.start_in_thread()
+        try:
+            Scenario(engine).with_cast()
+            assert relay.wait_until(engine.last_position, timeout=30)
+            with psycopg.connect(url, autocommit=True) as admin:
+                # The encoder's sessions: the last thing they did was read this schema's log.
+                ended = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE query LIKE %s AND query LIKE %s",
+                    (f"%{schema}%", "%notification_id>=%"),
+                ).fetchall()
+            assert ended, "found the encoder's database sessions"
+            a_busy_challenge(engine)
+            assert relay.wait_until(engine.last_position, timeout=30), relay.error
+        finally:
+            relay.close()
+        reader = OutsideReader()
+        decoded = [reader.decode(m) for m in read_topic(kafka_servers, topic)]
         check_delivery(decoded, stored_events(engine))
         engine.close()
