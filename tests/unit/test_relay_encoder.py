@@ -11,6 +11,7 @@ from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.persistence import Mapper
 from kafka.partitioner.default import DefaultPartitioner
 
+from groundswell.bootstrap import build_relay_encoder, shared_store
 from groundswell.relay_encoder import (
     LocalEncoder,
     MessageEncoder,
@@ -19,6 +20,7 @@ from groundswell.relay_encoder import (
     Unfamiliar,
     _plain,
 )
+from groundswell.settings import Settings
 from tests.fixtures.every_event import every_event_history
 
 
@@ -89,3 +91,22 @@ def test_keys_go_where_kafka_pythons_default_partitioner_sends_them(count: int) 
     default: Any = DefaultPartitioner()
     for key in keys + keys:  # the second time from what it remembered
         assert partitions.of(key) == default.partition("t", key, key, None, None, OneTopic(count))
+
+
+def test_how_many_encoder_processes_is_read_from_the_environment() -> None:
+    assert Settings.from_environment({}).relay_encoders == 1
+    assert Settings.from_environment({"GROUNDSWELL_RELAY_ENCODERS": "0"}).relay_encoders == 0
+    assert Settings.from_environment({"GROUNDSWELL_RELAY_ENCODERS": "2"}).relay_encoders == 2
+    for wrong in ("two", "-1", "9"):
+        with pytest.raises(ValueError, match="GROUNDSWELL_RELAY_ENCODERS must be"):
+            Settings.from_environment({"GROUNDSWELL_RELAY_ENCODERS": wrong})
+
+
+def test_only_a_store_another_process_can_open_gets_an_encoder_process() -> None:
+    assert shared_store({"PERSISTENCE_MODULE": "eventsourcing.postgres"})
+    assert shared_store({"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": "a.db"})
+    memory = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
+    assert not shared_store(memory)
+    assert not shared_store({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    engine = every_event_history()  # in memory: the relay encodes in its own process
+    assert isinstance(build_relay_encoder(engine, Settings()), LocalEncoder)
