@@ -158,6 +158,24 @@ def refused(
     assert engine.last_position == before, "a refused command wrote events"
 
 
+@contextmanager
+def reads(engine: Engine) -> Iterator[list[UUID]]:
+    """The aggregates whose events ``engine`` reads from its store meanwhile, in order."""
+    recorder = engine.recorder
+    select_events = recorder.select_events
+    read: list[UUID] = []
+
+    def counted(originator_id: UUID, **kwargs: Any) -> Any:
+        read.append(originator_id)
+        return select_events(originator_id, **kwargs)
+
+    recorder.select_events = counted  # type: ignore[method-assign]
+    try:
+        yield read
+    finally:
+        del recorder.select_events
+
+
 def all_events(engine: Engine) -> list[Any]:
     """Every stored event of every aggregate, in notification-log order."""
     events = []

@@ -30,7 +30,9 @@ class IdeaService(GroundswellApplication):
         def command(uow: UnitOfWork) -> UUID:
             challenge = uow.get(Challenge, challenge_id)
             author = uow.person(actor)
-            if uow.exists(new_id):
+            # Only the caller's own id can be taken already (a uuid4 of ours is new, and the
+            # store's unique (id, version) refuses a clash in any case): one read less.
+            if idea_id is not None and uow.exists(idea_id):
                 raise AlreadyDone(f"an idea with id {new_id} exists already.", field="idea_id")
             uow.add(
                 Idea.submit(
