@@ -33,10 +33,11 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import TupleRow, tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from groundswell.group_commit import PendingCommand
 from groundswell.stores.keyed_recorders import KeyedPostgresRecorder, PostgresChainReader
+from groundswell.stores.postgres_recorder import rendered
 
 Pair = tuple[Any, Any]
 Answers = list[Sequence[int] | None]
@@ -50,32 +51,41 @@ class PostgresGroupWriter:
         d = recorder.datastore
         events = Identifier(d.schema, recorder.events_table_name)
         id_type = SQL(d.originator_id_type)  # "uuid" or "text", checked by the datastore
-        self.stored_versions = SQL(
-            "SELECT originator_id, originator_version, notification_id, state FROM {} WHERE"
-            " (originator_id, originator_version) IN"
-            " (SELECT * FROM unnest(%s::{}[], %s::bigint[]))"
-        ).format(events, id_type)
+        # Rendered once (see postgres_recorder): psycopg would render a Composed every time.
+        self.stored_versions = rendered(
+            SQL(
+                "SELECT originator_id, originator_version, notification_id, state FROM {} WHERE"
+                " (originator_id, originator_version) IN"
+                " (SELECT * FROM unnest(%s::{}[], %s::bigint[]))"
+            ).format(events, id_type)
+        )
         keys = SQL(recorder.keys_table)  # schema-qualified by the recorder
-        self.stored_keys = SQL(
-            "SELECT scope, key FROM {} WHERE (scope, key) IN"
-            " (SELECT * FROM unnest(%s::text[], %s::text[]))"
-        ).format(keys)
-        self.insert_keys = SQL(
-            "INSERT INTO {} (scope, key, fingerprint, result_id, events, position)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::int[], %s::bigint[])"
-        ).format(keys)
-        self.notify = SQL("NOTIFY {}").format(Identifier(recorder.channel_name))
+        self.stored_keys = rendered(
+            SQL(
+                "SELECT scope, key FROM {} WHERE (scope, key) IN"
+                " (SELECT * FROM unnest(%s::text[], %s::text[]))"
+            ).format(keys)
+        )
+        self.insert_keys = rendered(
+            SQL(
+                "INSERT INTO {} (scope, key, fingerprint, result_id, events, position)"
+                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
+                " %s::int[], %s::bigint[])"
+            ).format(keys)
+        )
+        self.notify = recorder.notify_statement
         # Only the leader writes (one group at a time), so these need no lock.
         self.expect_conflicts = False
         self.found_stored = False
         # Four arrays sent in binary (%b), rather than the library's array of composites
         # sent as text: the states need no escaping, which was most of the insert's CPU.
-        self.insert_events = SQL(
-            "INSERT INTO {} (originator_id, originator_version, topic, state)"
-            " SELECT * FROM unnest(%b::{}[], %b::bigint[], %b::text[], %b::bytea[])"
-            " RETURNING notification_id"
-        ).format(events, id_type)
+        self.insert_events = rendered(
+            SQL(
+                "INSERT INTO {} (originator_id, originator_version, topic, state)"
+                " SELECT * FROM unnest(%b::{}[], %b::bigint[], %b::text[], %b::bytea[])"
+                " RETURNING notification_id"
+            ).format(events, id_type)
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def __call__(self, batch: Sequence[PendingCommand]) -> Answers:
@@ -154,7 +164,7 @@ class PostgresGroupWriter:
         return [left[i] for i in claims], landed
 
     @staticmethod
-    def _look_up(c: Cursor[TupleRow], query: Composed, pairs: list[Pair]) -> None:
+    def _look_up(c: Cursor[TupleRow], query: bytes, pairs: list[Pair]) -> None:
         firsts, seconds = zip(*pairs, strict=True) if pairs else ((), ())
         c.execute(query, (list(firsts), list(seconds)), prepare=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import product
 from uuid import UUID, uuid4
 
 import pytest
@@ -188,6 +189,25 @@ def test_history_returns_an_aggregates_events_in_order_with_their_envelope(
 
     every_event_id = [e.event_id for e in all_events(engine)]
     assert len(every_event_id) == len(set(every_event_id))
+
+
+def test_an_aggregates_events_are_read_in_any_range_order_and_number(engine: Engine) -> None:
+    challenge_id = _lifecycle(engine)["challenge"]
+    every = engine.recorder.select_events(challenge_id)
+    assert [e.originator_version for e in every] == list(range(1, len(every) + 1))
+    assert all(isinstance(e.state, bytes) and e.originator_id == challenge_id for e in every)
+
+    for gt, lte, desc, limit in product((None, 2), (None, 5), (False, True), (None, 2)):
+        expected = [
+            e
+            for e in every
+            if (gt is None or e.originator_version > gt)
+            and (lte is None or e.originator_version <= lte)
+        ]
+        expected = (expected[::-1] if desc else expected)[:limit]
+        found = engine.recorder.select_events(challenge_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        assert list(found) == expected, (gt, lte, desc, limit)
+    assert engine.recorder.select_events(uuid4()) == []
 
 
 def test_people_belong_to_no_challenge(engine: Engine) -> None:
