@@ -18,7 +18,7 @@ from domain.base import GroundswellAggregate
 from domain.errors import ConcurrencyConflict, DomainError, NotFound
 from groundswell.group_commit import Decision, group_committer
 from groundswell.idempotency import CommandKey, KeyReused, current_key
-from groundswell.services.unit_of_work import UnitOfWork
+from groundswell.services.unit_of_work import UnitOfWork, replay
 from groundswell.stores.keyed_recorders import KeyedResult
 
 T = TypeVar("T")
@@ -135,7 +135,7 @@ class GroundswellApplication(Application):
     def load(self, kind: type[A], aggregate_id: UUID) -> A:
         """Read one aggregate as it is now (for views and tests; commands use ``run``)."""
         try:
-            found = self.repository.get(aggregate_id)
+            found = self.repository.get(aggregate_id, projector_func=replay)
         except AggregateNotFoundError:
             raise NotFound(f"no {kind.__name__.lower()} with id {aggregate_id}.") from None
         if not isinstance(found, kind):

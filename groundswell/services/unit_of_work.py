@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Repository
@@ -19,6 +19,15 @@ from domain.person import Person, person_id
 A = TypeVar("A", bound=GroundswellAggregate)
 
 KIND_NAMES = {Challenge: "challenge", Idea: "idea", Contribution: "contribution", Person: "person"}
+
+
+def replay(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Apply ``events`` in turn: the library's ``project_aggregate`` without its check of
+    each event against a runtime-checkable Protocol, a tenth of a command's CPU (every
+    stored event is an aggregate event, which mutates)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 class UnitOfWork:
@@ -39,7 +48,7 @@ class UnitOfWork:
             found = self._loaded[aggregate_id]
         else:
             try:
-                found = self._repository.get(aggregate_id)
+                found = self._repository.get(aggregate_id, projector_func=replay)
             except AggregateNotFoundError:
                 raise NotFound(f"no {KIND_NAMES[kind]} with id {aggregate_id}.") from None
             self._loaded[aggregate_id] = found
@@ -50,7 +59,11 @@ class UnitOfWork:
     def exists(self, aggregate_id: UUID) -> bool:
         if aggregate_id in self._loaded:
             return True
-        return aggregate_id in self._repository
+        try:
+            self._repository.get(aggregate_id, projector_func=replay)
+        except AggregateNotFoundError:
+            return False
+        return True
 
     def person(self, handle: str) -> Person:
         try:
