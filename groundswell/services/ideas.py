@@ -9,6 +9,7 @@ from domain.challenge import Challenge
 from domain.contribution import ContributionKind, once_per_person_id
 from domain.errors import AlreadyDone
 from domain.idea import Idea, IdeaStatus
+from domain.person import person_id
 from groundswell.application import GroundswellApplication, Receipt
 from groundswell.services.unit_of_work import UnitOfWork, require_version
 
@@ -28,6 +29,7 @@ class IdeaService(GroundswellApplication):
         new_id = idea_id or uuid4()
 
         def command(uow: UnitOfWork) -> UUID:
+            uow.preload(challenge_id, person_id(actor))
             challenge = uow.get(Challenge, challenge_id)
             author = uow.person(actor)
             # Only the caller's own id can be taken already (a uuid4 of ours is new, and the

@@ -10,6 +10,7 @@ library's, with the selected columns named.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import product
 from typing import Any
 from uuid import UUID
@@ -37,6 +38,12 @@ class PreparedPostgresRecorder(PostgresApplicationRecorder):
             rendered(s) if isinstance(s, Composable) else s for s in self.lock_table_statements
         ]
         self.notify_statement = rendered(SQL("NOTIFY {}").format(Identifier(self.channel_name)))
+        self.select_events_of_statement = rendered(
+            SQL(
+                "SELECT originator_id, originator_version, topic, state FROM {}.{}"
+                " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+            ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        )
         self.select_events_statements = {
             shape: rendered(select_events_statement(self, *shape))
             for shape in product((False, True), repeat=4)
@@ -60,6 +67,14 @@ class PreparedPostgresRecorder(PostgresApplicationRecorder):
         statement = self.select_events_statements[shape]
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
             c.execute(statement, params, prepare=True, binary=True)
+            return [StoredEvent(row[0], row[1], row[2], bytes(row[3])) for row in c.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events_of(self, originator_ids: Sequence[UUID | str]) -> list[StoredEvent]:
+        """Every event of several aggregates in one round trip: by aggregate, oldest first."""
+        statement = self.select_events_of_statement
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            c.execute(statement, [list(originator_ids)], prepare=True, binary=True)
             return [StoredEvent(row[0], row[1], row[2], bytes(row[3])) for row in c.fetchall()]
 
 

@@ -11,10 +11,10 @@ import pytest
 
 from domain.challenge import Challenge, Stage
 from domain.contribution import Contribution, ContributionKind
-from domain.errors import AlreadyRewarded, PotTooSmall, WrongStage
+from domain.errors import AlreadyRewarded, NotFound, PotTooSmall, WrongStage
 from domain.idea import Idea, IdeaStatus
 from domain.ledger import TREASURY, balances, pot_account
-from domain.person import Person
+from domain.person import Person, person_id
 from groundswell.application import Receipt
 from groundswell.engine import Engine
 from tests.scenario import (
@@ -26,6 +26,7 @@ from tests.scenario import (
     TEAMMATE,
     Scenario,
     all_events,
+    reads,
     refused,
     terms,
     twin_engine,
@@ -208,6 +209,33 @@ def test_an_aggregates_events_are_read_in_any_range_order_and_number(engine: Eng
         found = engine.recorder.select_events(challenge_id, gt=gt, lte=lte, desc=desc, limit=limit)
         assert list(found) == expected, (gt, lte, desc, limit)
     assert engine.recorder.select_events(uuid4()) == []
+
+
+def test_a_new_idea_reads_its_challenge_and_author_in_one_query_on_postgres(
+    engine: Engine,
+) -> None:
+    challenge_id = Scenario(engine).with_cast().challenge("open")
+
+    with reads(engine) as queries:
+        receipt = engine.submit_idea(AUTHOR, challenge_id, title="Scan", description="Dock.")
+
+    both = [challenge_id, person_id(AUTHOR)]
+    postgres = engine.env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert queries == ([both] if postgres else [[i] for i in both])
+    idea = engine.idea(made(receipt))
+    assert (idea.challenge_id, idea.author, idea.department) == (challenge_id, AUTHOR, "Sales")
+
+
+def test_a_new_idea_names_a_missing_challenge_or_author_on_any_store(engine: Engine) -> None:
+    challenge_id = Scenario(engine).with_cast().challenge("open")
+
+    missing = uuid4()
+    with refused(engine, NotFound, f"no challenge with id {missing}"):
+        engine.submit_idea(AUTHOR, missing, title="Scan", description="Dock.")
+    with refused(engine, NotFound, "nobody with handle 'ghost'"):
+        engine.submit_idea("ghost", challenge_id, title="Scan", description="Dock.")
+    with refused(engine, NotFound, "is not a challenge"):
+        engine.submit_idea(AUTHOR, person_id(COLLEAGUE), title="Scan", description="Dock.")
 
 
 def test_people_belong_to_no_challenge(engine: Engine) -> None:

@@ -135,7 +135,7 @@ def test_a_challenge_id_the_engine_draws_itself_is_not_looked_up(
     with reads(memory) as read:
         memory.draft_challenge(MANAGER, **terms())
 
-    assert read == [person_id(MANAGER)]
+    assert read == [[person_id(MANAGER)]]
 
 
 def test_a_challenge_needs_every_required_term(memory: Engine, story: Scenario) -> None:

@@ -59,7 +59,7 @@ def test_an_idea_id_the_engine_draws_itself_is_not_looked_up(
     with reads(memory) as read:
         memory.submit_idea(AUTHOR, challenge_id, title="Scan", description="At the dock.")
 
-    assert read == [challenge_id, person_id(AUTHOR)]
+    assert read == [[challenge_id], [person_id(AUTHOR)]]
 
 
 def test_an_idea_id_given_by_the_caller_is_taken_once(memory: Engine, story: Scenario) -> None:
