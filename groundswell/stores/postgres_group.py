@@ -31,7 +31,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from eventsourcing.utils import retry
-from psycopg import Cursor
+from psycopg import Connection, Cursor
 from psycopg.rows import TupleRow, tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -102,37 +102,54 @@ class PostgresGroupWriter:
         return answers
 
     def _save(self, batch: Sequence[PendingCommand], accepted: list[int], look_up: bool) -> Answers:
+        """One transaction, BEGIN to COMMIT inside one pipeline: psycopg's ``transaction()``
+        in a pipeline nests pipelines that sync at every edge, two more round trips (and
+        ~0.3 ms of CPU) for each group. On an error the pool's connection context rolls
+        the transaction back, as ``transaction()`` did."""
+        with self.recorder.datastore.get_connection() as conn:
+            with conn.pipeline(), conn.cursor() as c:
+                c.execute(b"BEGIN")  # the pool's connections are in autocommit mode
+                answers = self._write(conn, batch, accepted, look_up)
+                c.execute(b"COMMIT")
+            return answers
+
+    def _write(
+        self,
+        conn: Connection[Any],
+        batch: Sequence[PendingCommand],
+        accepted: list[int],
+        look_up: bool,
+    ) -> Answers:
         r = self.recorder
-        with r.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
 
-            def cursor() -> Cursor[TupleRow]:
-                return conn.cursor(row_factory=tuple_row)
+        def cursor() -> Cursor[TupleRow]:
+            return conn.cursor(row_factory=tuple_row)
 
-            with cursor() as c:
-                for statement in r.lock_table_statements:
-                    c.execute(statement, prepare=True)
-            landed: dict[int, list[int]] = {}
-            if look_up:
-                accepted, landed = self._unstored(cursor, batch, accepted)
-            answers: Answers = [landed.get(i) for i in range(len(batch))]
-            rows = [e for i in accepted for e in batch[i].events]
-            if not rows:
-                return answers
-            conn.execute(self.notify)  # delivered at commit, as the library's insert does
-            with cursor() as inserted, cursor() as c:
-                columns = [
-                    [e.originator_id for e in rows],
-                    [e.originator_version for e in rows],
-                    [e.topic for e in rows],
-                    [e.state for e in rows],
-                ]
-                inserted.execute(self.insert_events, columns, prepare=True)
-                chain = PostgresChainReader(c, r.chain_queries)
-                last = chain.head()  # this fetch sends the insert too: one round trip
-                ids = [int(row[0]) for row in inserted.fetchall()]
-                chain.extend(ids, rows, last)
-                self._answer(c, batch, accepted, ids, answers)
-                return answers
+        with cursor() as c:
+            for statement in r.lock_table_statements:
+                c.execute(statement, prepare=True)
+        landed: dict[int, list[int]] = {}
+        if look_up:
+            accepted, landed = self._unstored(cursor, batch, accepted)
+        answers: Answers = [landed.get(i) for i in range(len(batch))]
+        rows = [e for i in accepted for e in batch[i].events]
+        if not rows:
+            return answers
+        conn.execute(self.notify)  # delivered at commit, as the library's insert does
+        with cursor() as inserted, cursor() as c:
+            columns = [
+                [e.originator_id for e in rows],
+                [e.originator_version for e in rows],
+                [e.topic for e in rows],
+                [e.state for e in rows],
+            ]
+            inserted.execute(self.insert_events, columns, prepare=True)
+            chain = PostgresChainReader(c, r.chain_queries)
+            last = chain.head()  # this fetch sends the insert too: one round trip
+            ids = [int(row[0]) for row in inserted.fetchall()]
+            chain.extend(ids, rows, last)
+            self._answer(c, batch, accepted, ids, answers)
+            return answers
 
     def _unstored(
         self,
