@@ -1,7 +1,7 @@
 """End-to-end latency: a command accepted to the leaderboard row in PostgreSQL showing it.
 
     python -m bench.latency [--rate 500] [--seconds 20] [--challenges 1000] [--workers 4]
-                            [--command idea|grant] [--mode processes|threads]
+                            [--engines 1] [--command idea|grant] [--mode processes|threads]
                             [--relay-poll-ms MS]
 
 The production path on this machine: the engine on PostgreSQL (a schema of its own,
@@ -23,7 +23,10 @@ leaderboard's department row; ``--command grant``: ``grant_reward(manager,
 "helpful-contribution", comment)``, shown in the contributor's points row —
 command i is due at t0 + i/rate, whatever became of the ones before. Command i goes to
 challenge i mod C; ``--workers`` threads share the challenges (each challenge, and each
-contributor, belongs to one worker), so no two commands race for one aggregate. A worker
+contributor, belongs to one worker), so no two commands race for one aggregate.
+``--engines N`` issues them from N processes with ``--workers`` threads each, every one
+with an engine of its own (its connections, its group committer), as several API worker
+processes do in production; they send each command's times back to this process. A worker
 behind schedule issues at once; one that would start a command after 1.5 x the scheduled
 time stops there. Commands sent, the achieved rate and how late the commands started say
 whether the engine kept up; PASS needs it to have kept up and p99 < 200 ms.
@@ -44,7 +47,9 @@ start of the first query that sees its value (the query's snapshot is taken then
 row was committed before), and as relayed at the start of the first that sees the
 relay's position at or past its Receipt's position. Latency = that start - the Receipt
 time: an upper bound, late by at most one poll interval plus one query; only commands
-recorded before a query started can match it. One monotonic clock serves every process.
+recorded before a query started can match it. One monotonic clock serves every process;
+a receipt from an engine process is recorded when it reaches the poller's process, so it
+can match a later query than it might have, never an earlier one.
 
 ``--relay-poll-ms`` is a what-if: it changes the relay's idle wait between batches
 (``groundswell.relay.POLL_SECONDS``, 200 ms), to show how much of the latency it makes.
@@ -65,7 +70,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import psycopg
@@ -325,7 +330,7 @@ class Tracker:
         self.receipt = [nan] * commands
         self.published = [nan] * commands
         self.visible = [nan] * commands
-        self.failed: list[str] = []
+        self.failures: list[str] = []
         self._lock = threading.Lock()
         self._waiting: dict[str, deque[tuple[int, float, int]]] = defaultdict(deque)
         self._unpublished: deque[tuple[int, float, int]] = deque()  # (position, receipt, i)
@@ -336,12 +341,20 @@ class Tracker:
         self.polls = 0
         self.error: BaseException | None = None
 
-    def accepted(self, i: int, key: str, expected: int, position: int, at: float) -> None:
+    def accepted(
+        self, i: int, key: str, expected: int, position: int, times: tuple[float, float, float]
+    ) -> None:
+        """Command ``i`` was accepted: its (due, started, receipt) times, the value its row
+        must reach and its Receipt's position."""
+        self.due[i], self.started[i], at = times
         self.receipt[i] = at
         with self._lock:
             self._waiting[key].append((expected, at, i))
             self._unpublished.append((position, at, i))
             self._open += 1
+
+    def failed(self, message: str) -> None:
+        self.failures.append(message)
 
     @property
     def open(self) -> int:
@@ -399,10 +412,20 @@ class Tracker:
             time.sleep(self._poll)
 
 
+class Sink(Protocol):
+    """Where a worker reports: the tracker itself, or a queue to it (``QueueSink``)."""
+
+    def accepted(
+        self, i: int, key: str, expected: int, position: int, times: tuple[float, float, float]
+    ) -> None: ...
+
+    def failed(self, message: str) -> None: ...
+
+
 def issue(
     engine: Engine,
     plan: Plan,
-    tracker: Tracker,
+    sink: Sink,
     worker: int,
     workers: int,
     commands: int,
@@ -419,12 +442,11 @@ def issue(
         if k % workers != worker:
             continue
         due = t0 + i / rate
-        tracker.due[i] = due
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        tracker.started[i] = time.monotonic()
-        if tracker.started[i] > cutoff:
+        started = time.monotonic()
+        if started > cutoff:
             return
         j = i // challenges
         try:
@@ -435,12 +457,108 @@ def issue(
             else:
                 receipt = engine.grant_reward(MANAGER, REASON, plan.contributions[k][j])
         except Exception as error:
-            tracker.failed.append(f"command {i}: {error!r}")
+            sink.failed(f"command {i}: {error!r}")
             continue
         at = time.monotonic()
         key = plan.keys[k][j]
         done[key] += 1
-        tracker.accepted(i, key, done[key] * plan.step, receipt.position or 0, at)
+        sink.accepted(i, key, done[key] * plan.step, receipt.position or 0, (due, started, at))
+
+
+def issue_in_threads(
+    engine: Engine, plan: Plan, sink: Sink, first: int, workers: int, total: int, args: Schedule
+) -> None:
+    """Workers ``first`` .. ``first + workers - 1`` of ``total``, each a thread, on ``engine``."""
+    threads = [
+        threading.Thread(target=issue, args=(engine, plan, sink, w, total, *args), daemon=True)
+        for w in range(first, first + workers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+# -- several engine processes ----------------------------------------------------------------
+
+Schedule = tuple[int, float, float, float]  # commands, rate, t0, cutoff
+
+
+class QueueSink:
+    """A worker's reports, sent to the tracker in the main process. Times are taken where
+    the command runs: ``time.monotonic`` is the machine's one monotonic clock, shared by
+    every process, so they compare with the poller's."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+
+    def accepted(
+        self, i: int, key: str, expected: int, position: int, times: tuple[float, float, float]
+    ) -> None:
+        self.queue.put((i, key, expected, position, times))
+
+    def failed(self, message: str) -> None:
+        self.queue.put(message)
+
+
+def engine_process(
+    settings: Settings, plan: Plan, first: int, workers: int, total: int, start: Any, out: Any
+) -> None:
+    """An engine of its own (its own connections and group committer), as each API worker
+    process has in production, issuing workers ``first`` .. of ``total``."""
+    engine = build_engine(settings)
+    try:
+        out.put("ready")
+        schedule: Schedule = start.get()
+        issue_in_threads(engine, plan, QueueSink(out), first, workers, total, schedule)
+    finally:
+        engine.close()
+        out.put(None)
+
+
+def issue_from_processes(
+    settings: Settings,
+    plan: Plan,
+    tracker: Tracker,
+    engines: int,
+    workers: int,
+    commands: int,
+    rate: float,
+    seconds: float,
+) -> float:
+    """``engines`` processes with ``workers`` threads each; their reports go to ``tracker``
+    as they come. The schedule starts (t0, returned) once every engine is ready."""
+    context = multiprocessing.get_context("spawn")
+    start, out = context.Queue(), context.Queue()
+    total = engines * workers
+    processes = [
+        context.Process(
+            target=engine_process,
+            args=(settings, plan, e * workers, workers, total, start, out),
+            daemon=True,
+        )
+        for e in range(engines)
+    ]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        if out.get(timeout=60) != "ready":
+            raise SystemExit("an engine process did not start")
+    t0 = time.monotonic() + 0.1
+    for _ in processes:
+        start.put((commands, rate, t0, t0 + seconds * CUTOFF))
+    finished = 0
+    while finished < engines:
+        report = out.get()
+        if report is None:
+            finished += 1
+        elif isinstance(report, str):
+            tracker.failed(report)
+        else:
+            tracker.accepted(*report)
+    for process in processes:
+        process.join(15)
+    return t0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -467,7 +585,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--challenges", type=int, default=1_000)
     parser.add_argument("--contributors", type=int, default=2_000)
-    parser.add_argument("--workers", type=int, default=4, help="threads issuing commands")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="threads issuing commands, in each engine"
+    )
+    parser.add_argument(
+        "--engines",
+        type=int,
+        default=1,
+        help="engine processes issuing commands, each with its own connections and group "
+        "committer, as API worker processes have (1: in this process)",
+    )
     parser.add_argument(
         "--command",
         choices=["idea", "grant"],
@@ -490,6 +617,8 @@ def main() -> None:
         raise SystemExit("set DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS (see scripts/)")
     if not 1 <= args.workers <= 16:
         raise SystemExit("--workers: 1 to 16 (the engine's connection pool holds 16)")
+    if args.engines < 1 or args.engines * args.workers > args.challenges:
+        raise SystemExit("--engines: at least 1, with --engines x --workers <= --challenges")
     if args.contributors < args.challenges:
         raise SystemExit("--contributors must be at least --challenges")
     commands = max(1, round(args.rate * args.seconds))
@@ -517,25 +646,20 @@ def main() -> None:
         print(
             f"set-up: {stored:,} events stored in {set_up_seconds:.1f} s, published and "
             f"folded in {caught_up:.1f} s; {args.challenges} challenges, "
-            f"{args.contributors} contributors, {args.mode}"
+            f"{args.contributors} contributors, {args.mode}; commands from {args.engines} "
+            f"engine process(es) x {workers} worker thread(s)"
         )
 
         tracker = Tracker(commands, url, schema, topic, args.poll_ms / 1000, plan)
         tracker.start()
-        t0 = time.monotonic() + 0.1
-        cutoff = t0 + args.seconds * CUTOFF
-        threads = [
-            threading.Thread(
-                target=issue,
-                args=(engine, plan, tracker, w, workers, commands, args.rate, t0, cutoff),
-                daemon=True,
+        if args.engines == 1:
+            t0 = time.monotonic() + 0.1
+            schedule = (commands, args.rate, t0, t0 + args.seconds * CUTOFF)
+            issue_in_threads(engine, plan, tracker, 0, workers, workers, schedule)
+        else:
+            t0 = issue_from_processes(
+                settings, plan, tracker, args.engines, workers, commands, args.rate, args.seconds
             )
-            for w in range(workers)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
         deadline = time.monotonic() + args.drain
         while tracker.open and time.monotonic() < deadline and pipeline.alive():
             time.sleep(0.05)
@@ -584,13 +708,14 @@ def report(
         "command": args.command,
         "mode": args.mode,
         "challenges": args.challenges,
+        "engines": args.engines,
         "workers": workers,
         "relay_poll_ms": relay_poll,
         "target_rate": args.rate,
         "commands": commands,
         "commands_sent": sent,
-        "failed": len(tracker.failed),
-        "not_sent": commands - sent - len(tracker.failed),
+        "failed": len(tracker.failures),
+        "not_sent": commands - sent - len(tracker.failures),
         "unseen": sent - len(seen),
         "achieved_rate": round(achieved, 1),
         "kept_up": not behind,
@@ -604,9 +729,9 @@ def report(
         "p99_under_target": under,
         "pass": passed,
     }
-    cut = commands - sent - len(tracker.failed)
+    cut = commands - sent - len(tracker.failures)
     print(
-        f"commands sent        : {sent:,} of {commands:,} ({len(tracker.failed)} failed"
+        f"commands sent        : {sent:,} of {commands:,} ({len(tracker.failures)} failed"
         + (f", {cut:,} not sent by {CUTOFF:g} x the scheduled time)" if cut else ")")
     )
     print(
@@ -625,7 +750,7 @@ def report(
     if under and behind:
         verdict += f" (p99 under target, but at {achieved:,.0f}/s, not {args.rate:,.0f}/s)"
     print(f"target p99 < {TARGET_P99_MS:.0f} ms  : {verdict}; relay idle poll {relay_poll:.0f} ms")
-    for failure in tracker.failed[:3]:
+    for failure in tracker.failures[:3]:
         print(f"  {failure}")
     print(json.dumps(result))
 

@@ -18,8 +18,9 @@ from domain.base import GroundswellAggregate
 from domain.errors import ConcurrencyConflict, DomainError, NotFound
 from groundswell.group_commit import Decision, group_committer
 from groundswell.idempotency import CommandKey, KeyReused, current_key
-from groundswell.services.unit_of_work import UnitOfWork
+from groundswell.services.unit_of_work import UnitOfWork, replay
 from groundswell.stores.keyed_recorders import KeyedResult
+from groundswell.stores.postgres_recorder import PreparedPostgresRecorder
 
 T = TypeVar("T")
 A = TypeVar("A", bound=GroundswellAggregate)
@@ -55,6 +56,10 @@ class GroundswellApplication(Application):
         super().__init__(env=env)
         self.clock = clock
         self.committer = group_committer(self)
+        recorder = self.recorder
+        self.read_many = (
+            recorder.select_events_of if isinstance(recorder, PreparedPostgresRecorder) else None
+        )
 
     def run(self, command: Callable[[UnitOfWork], UUID | None]) -> Receipt:
         """Run ``command`` against fresh state, retrying when a concurrent write wins.
@@ -69,7 +74,7 @@ class GroundswellApplication(Application):
             with self._deciding() as decision:
                 if key is not None and (kept := self.kept(key)) is not None:
                     return kept
-                uow = UnitOfWork(self.repository, self.clock)
+                uow = UnitOfWork(self.repository, self.clock, self.read_many)
                 try:
                     result_id = command(uow)
                 except DomainError:
@@ -135,7 +140,7 @@ class GroundswellApplication(Application):
     def load(self, kind: type[A], aggregate_id: UUID) -> A:
         """Read one aggregate as it is now (for views and tests; commands use ``run``)."""
         try:
-            found = self.repository.get(aggregate_id)
+            found = self.repository.get(aggregate_id, projector_func=replay)
         except AggregateNotFoundError:
             raise NotFound(f"no {kind.__name__.lower()} with id {aggregate_id}.") from None
         if not isinstance(found, kind):

@@ -6,7 +6,7 @@ one step their story is about; the builder takes care of getting there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,32 @@ def refused(
     for mention in mentions:
         assert mention.lower() in message.lower(), f"{mention!r} not in {message!r}"
     assert engine.last_position == before, "a refused command wrote events"
+
+
+@contextmanager
+def reads(engine: Engine) -> Iterator[list[list[UUID]]]:
+    """The queries for aggregates' events ``engine`` sends its store meanwhile, in order,
+    each as the aggregates it reads (several where the store reads many at once)."""
+    recorder, read_many = engine.recorder, engine.read_many
+    select_events = recorder.select_events
+    queries: list[list[UUID]] = []
+
+    def one(originator_id: UUID, **kwargs: Any) -> Any:
+        queries.append([originator_id])
+        return select_events(originator_id, **kwargs)
+
+    def many(originator_ids: Sequence[UUID]) -> Any:
+        queries.append(list(originator_ids))
+        assert read_many is not None
+        return read_many(originator_ids)
+
+    recorder.select_events = one  # type: ignore[method-assign]
+    engine.read_many = many if read_many is not None else None
+    try:
+        yield queries
+    finally:
+        del recorder.select_events
+        engine.read_many = read_many
 
 
 def all_events(engine: Engine) -> list[Any]:

@@ -22,7 +22,8 @@ class ChallengeService(GroundswellApplication):
 
         def command(uow: UnitOfWork) -> UUID:
             uow.person(actor).require_role(Role.MANAGER, "draft a challenge")
-            if uow.exists(new_id):
+            # Only the caller's own id can be taken already (see submit_idea).
+            if challenge_id is not None and uow.exists(challenge_id):
                 raise AlreadyDone(
                     f"a challenge with id {new_id} exists already.", field="challenge_id"
                 )

@@ -9,6 +9,7 @@ from domain.challenge import Challenge
 from domain.contribution import ContributionKind, once_per_person_id
 from domain.errors import AlreadyDone
 from domain.idea import Idea, IdeaStatus
+from domain.person import person_id
 from groundswell.application import GroundswellApplication, Receipt
 from groundswell.services.unit_of_work import UnitOfWork, require_version
 
@@ -28,9 +29,12 @@ class IdeaService(GroundswellApplication):
         new_id = idea_id or uuid4()
 
         def command(uow: UnitOfWork) -> UUID:
+            uow.preload(challenge_id, person_id(actor))
             challenge = uow.get(Challenge, challenge_id)
             author = uow.person(actor)
-            if uow.exists(new_id):
+            # Only the caller's own id can be taken already (a uuid4 of ours is new, and the
+            # store's unique (id, version) refuses a clash in any case): one read less.
+            if idea_id is not None and uow.exists(idea_id):
                 raise AlreadyDone(f"an idea with id {new_id} exists already.", field="idea_id")
             uow.add(
                 Idea.submit(

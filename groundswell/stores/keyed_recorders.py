@@ -31,7 +31,6 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import retry
 from psycopg import Cursor
@@ -49,6 +48,7 @@ from groundswell.audit.chain import (
     link,
 )
 from groundswell.idempotency import CommandKey, KeptResult
+from groundswell.stores.postgres_recorder import PreparedPostgresRecorder
 
 COLUMNS = "scope, key, fingerprint, result_id, events, position"
 CREATE = (
@@ -374,7 +374,7 @@ class HeadQuery:
     cursor: Cursor[TupleRow] | None = None
 
 
-class KeyedPostgresRecorder(PostgresApplicationRecorder):
+class KeyedPostgresRecorder(PreparedPostgresRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         d = self.datastore

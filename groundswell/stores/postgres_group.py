@@ -31,12 +31,13 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from eventsourcing.utils import retry
-from psycopg import Cursor
+from psycopg import Connection, Cursor
 from psycopg.rows import TupleRow, tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from groundswell.group_commit import PendingCommand
 from groundswell.stores.keyed_recorders import KeyedPostgresRecorder, PostgresChainReader
+from groundswell.stores.postgres_recorder import rendered
 
 Pair = tuple[Any, Any]
 Answers = list[Sequence[int] | None]
@@ -50,32 +51,41 @@ class PostgresGroupWriter:
         d = recorder.datastore
         events = Identifier(d.schema, recorder.events_table_name)
         id_type = SQL(d.originator_id_type)  # "uuid" or "text", checked by the datastore
-        self.stored_versions = SQL(
-            "SELECT originator_id, originator_version, notification_id, state FROM {} WHERE"
-            " (originator_id, originator_version) IN"
-            " (SELECT * FROM unnest(%s::{}[], %s::bigint[]))"
-        ).format(events, id_type)
+        # Rendered once (see postgres_recorder): psycopg would render a Composed every time.
+        self.stored_versions = rendered(
+            SQL(
+                "SELECT originator_id, originator_version, notification_id, state FROM {} WHERE"
+                " (originator_id, originator_version) IN"
+                " (SELECT * FROM unnest(%s::{}[], %s::bigint[]))"
+            ).format(events, id_type)
+        )
         keys = SQL(recorder.keys_table)  # schema-qualified by the recorder
-        self.stored_keys = SQL(
-            "SELECT scope, key FROM {} WHERE (scope, key) IN"
-            " (SELECT * FROM unnest(%s::text[], %s::text[]))"
-        ).format(keys)
-        self.insert_keys = SQL(
-            "INSERT INTO {} (scope, key, fingerprint, result_id, events, position)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::int[], %s::bigint[])"
-        ).format(keys)
-        self.notify = SQL("NOTIFY {}").format(Identifier(recorder.channel_name))
+        self.stored_keys = rendered(
+            SQL(
+                "SELECT scope, key FROM {} WHERE (scope, key) IN"
+                " (SELECT * FROM unnest(%s::text[], %s::text[]))"
+            ).format(keys)
+        )
+        self.insert_keys = rendered(
+            SQL(
+                "INSERT INTO {} (scope, key, fingerprint, result_id, events, position)"
+                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
+                " %s::int[], %s::bigint[])"
+            ).format(keys)
+        )
+        self.notify = recorder.notify_statement
         # Only the leader writes (one group at a time), so these need no lock.
         self.expect_conflicts = False
         self.found_stored = False
         # Four arrays sent in binary (%b), rather than the library's array of composites
         # sent as text: the states need no escaping, which was most of the insert's CPU.
-        self.insert_events = SQL(
-            "INSERT INTO {} (originator_id, originator_version, topic, state)"
-            " SELECT * FROM unnest(%b::{}[], %b::bigint[], %b::text[], %b::bytea[])"
-            " RETURNING notification_id"
-        ).format(events, id_type)
+        self.insert_events = rendered(
+            SQL(
+                "INSERT INTO {} (originator_id, originator_version, topic, state)"
+                " SELECT * FROM unnest(%b::{}[], %b::bigint[], %b::text[], %b::bytea[])"
+                " RETURNING notification_id"
+            ).format(events, id_type)
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def __call__(self, batch: Sequence[PendingCommand]) -> Answers:
@@ -92,37 +102,54 @@ class PostgresGroupWriter:
         return answers
 
     def _save(self, batch: Sequence[PendingCommand], accepted: list[int], look_up: bool) -> Answers:
+        """One transaction, BEGIN to COMMIT inside one pipeline: psycopg's ``transaction()``
+        in a pipeline nests pipelines that sync at every edge, two more round trips (and
+        ~0.3 ms of CPU) for each group. On an error the pool's connection context rolls
+        the transaction back, as ``transaction()`` did."""
+        with self.recorder.datastore.get_connection() as conn:
+            with conn.pipeline(), conn.cursor() as c:
+                c.execute(b"BEGIN")  # the pool's connections are in autocommit mode
+                answers = self._write(conn, batch, accepted, look_up)
+                c.execute(b"COMMIT")
+            return answers
+
+    def _write(
+        self,
+        conn: Connection[Any],
+        batch: Sequence[PendingCommand],
+        accepted: list[int],
+        look_up: bool,
+    ) -> Answers:
         r = self.recorder
-        with r.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
 
-            def cursor() -> Cursor[TupleRow]:
-                return conn.cursor(row_factory=tuple_row)
+        def cursor() -> Cursor[TupleRow]:
+            return conn.cursor(row_factory=tuple_row)
 
-            with cursor() as c:
-                for statement in r.lock_table_statements:
-                    c.execute(statement, prepare=True)
-            landed: dict[int, list[int]] = {}
-            if look_up:
-                accepted, landed = self._unstored(cursor, batch, accepted)
-            answers: Answers = [landed.get(i) for i in range(len(batch))]
-            rows = [e for i in accepted for e in batch[i].events]
-            if not rows:
-                return answers
-            conn.execute(self.notify)  # delivered at commit, as the library's insert does
-            with cursor() as inserted, cursor() as c:
-                columns = [
-                    [e.originator_id for e in rows],
-                    [e.originator_version for e in rows],
-                    [e.topic for e in rows],
-                    [e.state for e in rows],
-                ]
-                inserted.execute(self.insert_events, columns, prepare=True)
-                chain = PostgresChainReader(c, r.chain_queries)
-                last = chain.head()  # this fetch sends the insert too: one round trip
-                ids = [int(row[0]) for row in inserted.fetchall()]
-                chain.extend(ids, rows, last)
-                self._answer(c, batch, accepted, ids, answers)
-                return answers
+        with cursor() as c:
+            for statement in r.lock_table_statements:
+                c.execute(statement, prepare=True)
+        landed: dict[int, list[int]] = {}
+        if look_up:
+            accepted, landed = self._unstored(cursor, batch, accepted)
+        answers: Answers = [landed.get(i) for i in range(len(batch))]
+        rows = [e for i in accepted for e in batch[i].events]
+        if not rows:
+            return answers
+        conn.execute(self.notify)  # delivered at commit, as the library's insert does
+        with cursor() as inserted, cursor() as c:
+            columns = [
+                [e.originator_id for e in rows],
+                [e.originator_version for e in rows],
+                [e.topic for e in rows],
+                [e.state for e in rows],
+            ]
+            inserted.execute(self.insert_events, columns, prepare=True)
+            chain = PostgresChainReader(c, r.chain_queries)
+            last = chain.head()  # this fetch sends the insert too: one round trip
+            ids = [int(row[0]) for row in inserted.fetchall()]
+            chain.extend(ids, rows, last)
+            self._answer(c, batch, accepted, ids, answers)
+            return answers
 
     def _unstored(
         self,
@@ -154,7 +181,7 @@ class PostgresGroupWriter:
         return [left[i] for i in claims], landed
 
     @staticmethod
-    def _look_up(c: Cursor[TupleRow], query: Composed, pairs: list[Pair]) -> None:
+    def _look_up(c: Cursor[TupleRow], query: bytes, pairs: list[Pair]) -> None:
         firsts, seconds = zip(*pairs, strict=True) if pairs else ((), ())
         c.execute(query, (list(firsts), list(seconds)), prepare=True)
 

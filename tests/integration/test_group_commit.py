@@ -8,6 +8,7 @@ engine too: on PostgreSQL it runs with group commit on, the default.)
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from uuid import UUID
@@ -118,6 +119,27 @@ def test_the_writer_sets_aside_exactly_the_conflicting_commands(schema: str) -> 
     assert stored_count(engine) == before + 3
     assert answers[5] is not None
     assert engine.recorder.kept(CommandKey("s", "k2", "f")).position == answers[5][0]  # type: ignore[attr-defined]
+    assert verify(engine).ok
+    engine.close()
+
+
+def test_a_refused_group_rolls_back_itself_and_leaves_its_connection_idle(
+    schema: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = grouped_engine(schema)
+    set_up(engine)
+    writer = PostgresGroupWriter(engine.recorder)  # type: ignore[arg-type]
+    taken = StoredEvent(IDEAS[0], 1, "bench:Made", b"{}")  # the idea's first version is stored
+    fresh = StoredEvent(uuid.uuid4(), 1, "bench:Made", b"{}")
+
+    with caplog.at_level(logging.WARNING, logger="psycopg"):
+        answers = writer([PendingCommand([taken], None), PendingCommand([fresh], None)])
+        again = writer([PendingCommand([StoredEvent(uuid.uuid4(), 1, "bench:Made", b"{}")], None)])
+
+    assert answers[0] is None and answers[1] is not None and again[0] is not None
+    assert not [r.getMessage() for r in caplog.records], "the pool had to clean up"
+    with engine.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     assert verify(engine).ok
     engine.close()
 

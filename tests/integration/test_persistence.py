@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import product
 from uuid import UUID, uuid4
 
 import pytest
 
 from domain.challenge import Challenge, Stage
 from domain.contribution import Contribution, ContributionKind
-from domain.errors import AlreadyRewarded, PotTooSmall, WrongStage
+from domain.errors import AlreadyRewarded, NotFound, PotTooSmall, WrongStage
 from domain.idea import Idea, IdeaStatus
 from domain.ledger import TREASURY, balances, pot_account
-from domain.person import Person
+from domain.person import Person, person_id
 from groundswell.application import Receipt
 from groundswell.engine import Engine
 from tests.scenario import (
@@ -25,6 +26,7 @@ from tests.scenario import (
     TEAMMATE,
     Scenario,
     all_events,
+    reads,
     refused,
     terms,
     twin_engine,
@@ -188,6 +190,52 @@ def test_history_returns_an_aggregates_events_in_order_with_their_envelope(
 
     every_event_id = [e.event_id for e in all_events(engine)]
     assert len(every_event_id) == len(set(every_event_id))
+
+
+def test_an_aggregates_events_are_read_in_any_range_order_and_number(engine: Engine) -> None:
+    challenge_id = _lifecycle(engine)["challenge"]
+    every = engine.recorder.select_events(challenge_id)
+    assert [e.originator_version for e in every] == list(range(1, len(every) + 1))
+    assert all(isinstance(e.state, bytes) and e.originator_id == challenge_id for e in every)
+
+    for gt, lte, desc, limit in product((None, 2), (None, 5), (False, True), (None, 2)):
+        expected = [
+            e
+            for e in every
+            if (gt is None or e.originator_version > gt)
+            and (lte is None or e.originator_version <= lte)
+        ]
+        expected = (expected[::-1] if desc else expected)[:limit]
+        found = engine.recorder.select_events(challenge_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        assert list(found) == expected, (gt, lte, desc, limit)
+    assert engine.recorder.select_events(uuid4()) == []
+
+
+def test_a_new_idea_reads_its_challenge_and_author_in_one_query_on_postgres(
+    engine: Engine,
+) -> None:
+    challenge_id = Scenario(engine).with_cast().challenge("open")
+
+    with reads(engine) as queries:
+        receipt = engine.submit_idea(AUTHOR, challenge_id, title="Scan", description="Dock.")
+
+    both = [challenge_id, person_id(AUTHOR)]
+    postgres = engine.env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert queries == ([both] if postgres else [[i] for i in both])
+    idea = engine.idea(made(receipt))
+    assert (idea.challenge_id, idea.author, idea.department) == (challenge_id, AUTHOR, "Sales")
+
+
+def test_a_new_idea_names_a_missing_challenge_or_author_on_any_store(engine: Engine) -> None:
+    challenge_id = Scenario(engine).with_cast().challenge("open")
+
+    missing = uuid4()
+    with refused(engine, NotFound, f"no challenge with id {missing}"):
+        engine.submit_idea(AUTHOR, missing, title="Scan", description="Dock.")
+    with refused(engine, NotFound, "nobody with handle 'ghost'"):
+        engine.submit_idea("ghost", challenge_id, title="Scan", description="Dock.")
+    with refused(engine, NotFound, "is not a challenge"):
+        engine.submit_idea(AUTHOR, person_id(COLLEAGUE), title="Scan", description="Dock.")
 
 
 def test_people_belong_to_no_challenge(engine: Engine) -> None:

@@ -9,6 +9,7 @@ import pytest
 from domain.challenge import Challenge, Stage
 from domain.errors import AlreadyDone, InvalidInput, NotFound, NotPermitted, WrongStage
 from domain.ledger import TREASURY, balances, pot_account
+from domain.person import person_id
 from groundswell.engine import Engine
 from tests.scenario import (
     AUTHOR,
@@ -19,6 +20,7 @@ from tests.scenario import (
     SUBMISSION_DEADLINE,
     Scenario,
     all_events,
+    reads,
     refused,
     terms,
 )
@@ -125,6 +127,15 @@ def test_a_challenge_id_cannot_be_drafted_twice(memory: Engine, story: Scenario)
 
     with refused(memory, AlreadyDone, str(challenge_id)):
         memory.draft_challenge(MANAGER, challenge_id=challenge_id, **terms(title="Again"))
+
+
+def test_a_challenge_id_the_engine_draws_itself_is_not_looked_up(
+    memory: Engine, story: Scenario
+) -> None:
+    with reads(memory) as read:
+        memory.draft_challenge(MANAGER, **terms())
+
+    assert read == [[person_id(MANAGER)]]
 
 
 def test_a_challenge_needs_every_required_term(memory: Engine, story: Scenario) -> None:

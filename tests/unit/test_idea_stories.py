@@ -8,6 +8,7 @@ import pytest
 
 from domain.errors import AlreadyDone, InvalidInput, NotFound, NotPermitted, WrongStage
 from domain.idea import Idea, IdeaStatus
+from domain.person import person_id
 from groundswell.engine import Engine
 from tests.scenario import (
     AUDITOR,
@@ -20,6 +21,7 @@ from tests.scenario import (
     REVIEWER,
     TEAMMATE,
     Scenario,
+    reads,
     refused,
 )
 from tests.support import SteppingClock
@@ -47,6 +49,30 @@ def test_a_contributor_submits_an_idea_into_an_open_challenge(
     assert (idea.challenge_id, idea.author, idea.department) == (challenge_id, AUTHOR, "Sales")
     assert idea.team == [AUTHOR]
     assert receipt.events == 1
+
+
+def test_an_idea_id_the_engine_draws_itself_is_not_looked_up(
+    memory: Engine, story: Scenario
+) -> None:
+    challenge_id = story.challenge("open")
+
+    with reads(memory) as read:
+        memory.submit_idea(AUTHOR, challenge_id, title="Scan", description="At the dock.")
+
+    assert read == [[challenge_id], [person_id(AUTHOR)]]
+
+
+def test_an_idea_id_given_by_the_caller_is_taken_once(memory: Engine, story: Scenario) -> None:
+    challenge_id = story.challenge("open")
+    idea_id = uuid4()
+    memory.submit_idea(AUTHOR, challenge_id, title="Scan", description="Dock.", idea_id=idea_id)
+
+    for taken in (idea_id, challenge_id):  # by an idea, or by anything else
+        with refused(memory, AlreadyDone, f"an idea with id {taken} exists already") as caught:
+            memory.submit_idea(
+                COLLEAGUE, challenge_id, title="Again", description="Dock.", idea_id=taken
+            )
+        assert caught.value.field == "idea_id"
 
 
 @pytest.mark.parametrize("stage", ["draft", "review", "closed", "archived"])
