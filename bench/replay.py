@@ -162,13 +162,19 @@ def prepare_store(data_dir: Path, events: int) -> int:
 
 
 def prepare_topic(data_dir: Path, servers: str, topic: str, total: int) -> int:
-    from groundswell.audit.replay import KafkaSource
     from groundswell.bootstrap import build_engine, build_relay
     from groundswell.settings import Settings
 
     settings = Settings(data_dir=data_dir, kafka_bootstrap_servers=servers, kafka_topic=topic)
     engine = build_engine(settings)
     relay = build_relay(engine, settings, batch_size=5_000)
+    if relay.position and topic_size(servers, topic) < relay.position:
+        # The position was recorded on a broker that is gone (a run with another local
+        # broker kept the data dir): publish the history again from the start.
+        print(f"{topic}: fewer messages than the recorded position; publishing again")
+        relay.positions.save(topic, 0, {})
+        relay.close()
+        relay = build_relay(engine, settings, batch_size=5_000)
     try:
         started = time.perf_counter()
         sent = relay.catch_up()
@@ -177,14 +183,30 @@ def prepare_topic(data_dir: Path, servers: str, topic: str, total: int) -> int:
     finally:
         relay.close()
         engine.close()
-    with KafkaSource(servers, topic) as source:
-        messages = sum(source.head().values())
+    messages = topic_size(servers, topic)
     if messages < total:
         raise SystemExit(
             f"{topic} holds {messages} messages, the store {total} events, though the relay "
             "recorded them all as published: delete the topic's relay position or use --topic"
         )
     return messages
+
+
+def topic_size(servers: str, topic: str) -> int:
+    """Messages on ``topic`` (0 when there is no such topic; asking the admin client
+    first, as a consumer's metadata request may create a topic it asks about)."""
+    from kafka import KafkaAdminClient
+
+    from groundswell.audit.replay import KafkaSource
+
+    admin = KafkaAdminClient(bootstrap_servers=servers)
+    try:
+        if topic not in admin.list_topics():
+            return 0
+    finally:
+        admin.close()
+    with KafkaSource(servers, topic) as source:
+        return sum(source.head().values())
 
 
 def judged(name: str, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
