@@ -1,6 +1,6 @@
 """End-to-end latency: a command accepted to the leaderboard row in PostgreSQL showing it.
 
-    python -m bench.latency [--rate 500] [--seconds 20] [--challenges 1000] [--workers 8]
+    python -m bench.latency [--rate 500] [--seconds 20] [--challenges 1000] [--workers 16]
                             [--engines 1] [--command idea|grant] [--mode processes|threads]
                             [--relay-poll-ms MS]
 
@@ -30,9 +30,11 @@ processes do in production; they send each command's times back to this process.
 behind schedule issues at once; one that would start a command after 1.5 x the scheduled
 time stops there. Commands sent, the achieved rate and how late the commands started say
 whether the engine kept up; PASS needs it to have kept up and p99 < 200 ms.
-Eight workers by default: with ~7 ms per command under load, 500 commands/s keep ~3.5
-busy on average, and four let the load generator's own queue (not the engine) make
-commands start late; an API serves many more requests at once than that.
+Sixteen workers by default (the engine's connection pool holds 16): an open-loop load
+should not wait for its own callers. With ~7 ms per command under load, 500 commands/s
+keep ~3.5 callers busy on average; with four, and at times with eight, a slow command
+held up the next ones of its worker and the load generator's own queue (not the engine)
+made commands start late; an API serves many more requests at once than that.
 
 Many challenges rather than one: a grant loads the whole challenge, every grant adds an
 event to it and the engine keeps no snapshots nor cache, so one challenge taking every
@@ -592,7 +594,7 @@ def main() -> None:
     parser.add_argument("--challenges", type=int, default=1_000)
     parser.add_argument("--contributors", type=int, default=2_000)
     parser.add_argument(
-        "--workers", type=int, default=8, help="threads issuing commands, in each engine"
+        "--workers", type=int, default=16, help="threads issuing commands, in each engine"
     )
     parser.add_argument(
         "--engines",
