@@ -99,8 +99,10 @@ class EventCodec:
         reader = self.current.get(writer.name)
         if reader is None:
             raise UndecodableEvent(f"no current schema for {writer.name}")
+        # Today's schema wrote it (the common case): nothing to resolve, read it as written.
+        resolve_to = None if reader is writer else reader.writer
         try:
-            record = fastavro.schemaless_reader(io.BytesIO(data[10:]), writer.parsed, reader.parsed)
+            record = fastavro.schemaless_reader(io.BytesIO(data[10:]), writer.writer, resolve_to)
         except Exception as error:  # fastavro raises assorted errors on bad bodies
             raise UndecodableEvent(f"{writer.name}: body does not match its schema") from error
         return writer.name, dict(record)  # type: ignore[arg-type]
