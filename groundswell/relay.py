@@ -27,8 +27,6 @@ from groundswell.relay_encoder import (
     Encoder,
     EncodingUnavailable,
     LocalEncoder,
-    Message,
-    MessageEncoder,
     Stretch,
 )
 from groundswell.relay_positions import RelayPositions
@@ -139,8 +137,7 @@ class Relay:
         self.batch_size = batch_size
         self.flush_timeout = flush_timeout
         self.backoff = backoff or Backoff()
-        self.messages = MessageEncoder()
-        self.encoder = encoder or LocalEncoder(engine, self.messages)
+        self.encoder = encoder or LocalEncoder(engine)
         self._prepare = prepare
         self._producer: Producer | None = None
         self._partition_count: int | None = None
@@ -297,10 +294,6 @@ class Relay:
         self._discard_producer(timeout=5.0)
         self.encoder.close()
         self.positions.close()
-
-    def message(self, event: Any) -> Message:
-        """The Kafka message for one domain event: key, Avro body, descriptive headers."""
-        return self.messages.message(event)
 
     def _send(self, stretch: Stretch) -> list[Any]:
         """Hand a stretch to the producer; its futures say when each message was

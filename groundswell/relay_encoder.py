@@ -16,6 +16,7 @@ are committed or gone for good (the stores insert under a table lock, in id orde
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import multiprocessing
@@ -203,14 +204,21 @@ class StoreReader(Protocol):
     mapper: Any
 
 
+@functools.cache
+def partitions_of(count: int) -> Partitions:
+    """One :class:`Partitions` per partition count, for the life of the process."""
+    return Partitions(count)
+
+
 def read_stretch(
-    store: StoreReader, messages: StoredMessages, partitions: Partitions, start: int, stop: int
+    store: StoreReader, messages: StoredMessages, partitions: int, start: int, stop: int
 ) -> Stretch:
     notifications = store.recorder.select_notifications(
         start=start, limit=stop - start + 1, stop=stop
     )
     encoded = [messages.message(n) for n in notifications]
-    return Stretch(stop, encoded, [partitions.of(key) for key, _, _ in encoded])
+    chosen = partitions_of(partitions)
+    return Stretch(stop, encoded, [chosen.of(key) for key, _, _ in encoded])
 
 
 class Encoder(Protocol):
@@ -232,14 +240,11 @@ class LocalEncoder:
     def __init__(self, store: StoreReader, encoder: MessageEncoder | None = None) -> None:
         self.store = store
         self.messages = StoredMessages(store.mapper, encoder or MessageEncoder())
-        self.partitions = Partitions(1)
 
     def submit(self, start: int, stop: int, partitions: int) -> Future[Stretch]:
         done: Future[Stretch] = Future()
         try:
-            if partitions != self.partitions.count:
-                self.partitions = Partitions(partitions)
-            done.set_result(read_stretch(self.store, self.messages, self.partitions, start, stop))
+            done.set_result(read_stretch(self.store, self.messages, partitions, start, stop))
         except BaseException as error:
             done.set_exception(error)
         return done
@@ -319,7 +324,6 @@ class ProcessEncoder:
 # -- inside an encoder process ------------------------------------------------------------
 
 _store: tuple[StoreReader, StoredMessages] | None = None
-_partitions = Partitions(1)
 
 
 def _open_store(application: type, env: dict[str, str], parent: int) -> None:
@@ -340,14 +344,11 @@ def _ready() -> int:
 
 
 def _encode_stretch(start: int, stop: int, partitions: int) -> Stretch:
-    global _partitions
     from groundswell.relay import store_failures
 
     assert _store is not None, "the encoder process opened no store"
-    if partitions != _partitions.count:
-        _partitions = Partitions(partitions)
     try:
-        return read_stretch(*_store, _partitions, start, stop)
+        return read_stretch(*_store, partitions, start, stop)
     except store_failures() as failure:
         # The library's and psycopg's errors do not all survive pickling: say it in words.
         raise EncodingUnavailable(f"{type(failure).__name__}: {str(failure).strip()}") from None

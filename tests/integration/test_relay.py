@@ -242,6 +242,14 @@ def test_a_killed_relay_process_resumes_without_loss(
     engine.close()
 
 
+def delivered(servers: str, topic: str, engine: Engine) -> int:
+    """Check, as an outside reader, that the topic holds every stored event in order per
+    challenge; returns the duplicates."""
+    reader = OutsideReader()
+    decoded = [reader.decode(m) for m in read_topic(servers, topic, engine.last_position)]
+    return check_delivery(decoded, stored_events(engine))
+
+
 def children_of(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(child) for child in path.read_text().split()]
@@ -265,10 +273,7 @@ def test_a_killed_encoder_process_is_replaced_and_nothing_is_lost(
     engine = build_engine(Settings(data_dir=tmp_path), clock=SteppingClock())
     write_history(engine, 6000)
     total, topic = engine.last_position, unique_topic("relay")
-    settings = replace(
-        Settings(data_dir=tmp_path), kafka_bootstrap_servers=kafka_servers, kafka_topic=topic
-    )
-    relay = build_relay(engine, settings, batch_size=100)
+    relay = build_relay(engine, settings_of(engine, kafka_servers, topic), batch_size=100)
     encoder: Any = relay.encoder
     (first,) = encoder.pids()
     relay.backoff = Backoff(first=0.1, most=0.5)
@@ -284,9 +289,7 @@ def test_a_killed_encoder_process_is_replaced_and_nothing_is_lost(
         relay.close()
     assert ended_within([first], 5.0)
     assert "encoder process ended" in caplog.text, "the relay said what happened"
-    reader = OutsideReader()
-    decoded = [reader.decode(m) for m in read_topic(kafka_servers, topic, total)]
-    check_delivery(decoded, stored_events(engine))
+    delivered(kafka_servers, topic, engine)
     engine.close()
 
 
@@ -363,9 +366,7 @@ def test_the_relay_waits_out_a_database_restart(
             assert "the event store is unreachable (AdminShutdown" in caplog.text
         finally:
             relay.close()
-        reader = OutsideReader()
-        decoded = [reader.decode(m) for m in read_topic(kafka_servers, topic)]
-        check_delivery(decoded, stored_events(engine))
+        delivered(kafka_servers, topic, engine)
         engine.close()
 
 
@@ -378,12 +379,7 @@ def test_the_encoder_process_waits_out_a_database_restart(
     caplog.set_level(logging.WARNING, logger="groundswell.relay")
     with postgres_schema(url) as schema:
         engine = postgres_engine(url, schema, SteppingClock())
-        settings = replace(
-            Settings(database_url=url, postgres_schema=schema),
-            kafka_bootstrap_servers=kafka_servers,
-            kafka_topic=topic,
-        )
-        relay = build_relay(engine, settings)
+        relay = build_relay(engine, settings_of(engine, kafka_servers, topic))
         relay.backoff = Backoff(first=0.1, most=0.5)
         relay.start_in_thread()
         try:
@@ -401,7 +397,5 @@ def test_the_encoder_process_waits_out_a_database_restart(
             assert relay.wait_until(engine.last_position, timeout=30), relay.error
         finally:
             relay.close()
-        reader = OutsideReader()
-        decoded = [reader.decode(m) for m in read_topic(kafka_servers, topic)]
-        check_delivery(decoded, stored_events(engine))
+        delivered(kafka_servers, topic, engine)
         engine.close()
