@@ -409,6 +409,19 @@ class KeyedPostgresRecorder(PreparedPostgresRecorder):
         )
 
     def create_table(self) -> None:
+        # Processes starting together on a new database (API, relay and its encoder,
+        # projector) would run the library's CREATE ... IF NOT EXISTS at the same moment,
+        # which PostgreSQL refuses ("tuple concurrently updated", a duplicate pg_type row):
+        # one process at a time creates, under a lock named after the schema.
+        lock = f"groundswell-create:{self.datastore.schema}"
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock,))
+            try:
+                self._create_and_chain()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock,))
+
+    def _create_and_chain(self) -> None:
         super().create_table()
         with self.chain_snapshot() as chain:
             unchained = chain.head() is None and chain.events(0, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import product
@@ -31,7 +32,12 @@ from tests.scenario import (
     terms,
     twin_engine,
 )
-from tests.support import SteppingClock
+from tests.support import (
+    SteppingClock,
+    database_url_or_fail,
+    postgres_engine,
+    postgres_schema,
+)
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -305,3 +311,32 @@ def test_what_one_engine_writes_the_other_builds_on(engine: Engine, twin: Engine
 
     assert twin.person(AUTHOR).balance == 0
     assert twin.challenge(challenge_id).pot == 90
+
+
+@pytest.mark.postgres
+def test_processes_opening_a_new_database_at_once_all_open_it() -> None:
+    # Found by the fault soak: the API, the relay and its encoder process started together
+    # on a fresh database, and one of them died with "tuple concurrently updated" while
+    # creating the tables. Six engines opening one fresh schema at the same moment.
+    url = database_url_or_fail()
+    with postgres_schema(url) as schema:
+        together = threading.Barrier(6)
+        failures: list[BaseException] = []
+
+        def open_engine() -> None:
+            together.wait()
+            try:
+                postgres_engine(url, schema, SteppingClock()).close()
+            except BaseException as error:
+                failures.append(error)
+
+        threads = [threading.Thread(target=open_engine) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert failures == []
+        engine = postgres_engine(url, schema, SteppingClock())
+        engine.register_person("ann", name="Ann", department="Sales")
+        assert engine.last_position == 1
+        engine.close()
