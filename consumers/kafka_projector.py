@@ -15,24 +15,23 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
+from consumers.message_feed import Feed, Interest, Kept, Polled
 from consumers.stored_rows import StoredRows, keys_read
 from groundswell.relay import Backoff
 from groundswell.stores.postgres_kafka import Batch, BatchConflict, DeadLetter, KafkaReadModelStore
 from projections.projection import Projection, apply_event
-from schemas.codec import MAGIC, EventCodec, UndecodableEvent
+from schemas.codec import EventCodec, UndecodableEvent
 
 log = logging.getLogger(__name__)
 
 POISON_POLICIES = ("stop", "dead-letter")
-BATCH = 2_000
 ATTEMPTS = 8  # a batch that keeps colliding with another instance's is a real problem
 
 
@@ -62,29 +61,17 @@ class Part:
     end: int  # the offset after the batch's last message of this partition
 
 
-def kafka_consumer(
-    servers: str, group_id: str, batch: int = BATCH, instance_id: str | None = None
-) -> KafkaConsumer:
-    """A consumer whose offsets the projection keeps itself (no auto commit).
-
-    A member that died without leaving holds its partitions until its session times
-    out; 10 s rather than Kafka's 45 s lets a restarted or remaining instance take over
-    sooner. With ``instance_id`` (static membership) a restarted instance takes its
-    predecessor's partitions at once. Metadata is refreshed every 5 s (not 5 min): a
-    member that joined before it knew the topic's partitions (the topic was just created)
-    would otherwise be assigned nothing until the next refresh.
-    """
-    return KafkaConsumer(
-        bootstrap_servers=servers,
-        group_id=group_id,
-        group_instance_id=instance_id,
-        client_id=instance_id or group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=batch,
-        session_timeout_ms=10_000,
-        heartbeat_interval_ms=1_000,
-        metadata_max_age_ms=5_000,
+def interest_of(projection: Projection, codec: EventCodec) -> Interest:
+    """The fingerprints of every schema the codec knows, and of those (any version) of
+    the events this projection reads."""
+    known = codec.by_fingerprint
+    return Interest(
+        frozenset(known),
+        frozenset(
+            fingerprint
+            for fingerprint, schema in known.items()
+            if codec.event_classes.get(schema.name) in projection.handlers
+        ),
     )
 
 
@@ -95,40 +82,35 @@ class KafkaProjector:
         self,
         projection: Projection,
         store: KafkaReadModelStore,
-        consumer: KafkaConsumer,
+        feed: Feed,
         codec: EventCodec,
         topic: str,
         *,
         on_poison: str = "stop",
-        batch: int = BATCH,
     ) -> None:
         if on_poison not in POISON_POLICIES:
             raise ValueError(f"on_poison must be one of {', '.join(POISON_POLICIES)}")
         self.projection = projection
         self.store = store
-        self.consumer = consumer
+        self.feed = feed
         self.codec = codec
         self.topic = topic
         self.on_poison = on_poison
-        self.batch = batch
         # What this instance did, for monitoring and tests: messages read, events folded,
-        # next offset committed per partition, partitions it owns now.
+        # next offset committed per partition.
         self.consumed = 0
         self.applied = 0
         self.positions: dict[int, int] = {}
-        self.assigned: set[int] = set()
         self._stopping = threading.Event()
-        # Fingerprints of the schemas (any version) of the events this projection reads:
-        # the rest are checked for marker and fingerprint but their bodies not decoded.
-        self._wanted = {
-            fingerprint
-            for fingerprint, schema in codec.by_fingerprint.items()
-            if codec.event_classes.get(schema.name) in projection.handlers
-        }
 
     @property
     def name(self) -> str:
         return self.projection.name
+
+    @property
+    def assigned(self) -> set[int]:
+        """The partitions this instance owns now."""
+        return self.feed.assigned
 
     def stop(self) -> None:
         """Finish the current batch, then leave the group (safe from signal handlers)."""
@@ -141,17 +123,16 @@ class KafkaProjector:
         Waits out a broker or database outage, retrying with backoff and saying so in the
         log, as the relay does: the outage ends, the projection goes on.
         """
-        self._learn_partitions()
-        self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
         backoff, rewind = Backoff(first=0.2, most=10.0), False
         try:
+            self.feed.join()
             while not self._stopping.is_set() and not (until and until(self)):
                 try:
                     if rewind:
-                        self.rewind()
+                        self.feed.rewind()
                         rewind = False
-                    polled = self.consumer.poll(timeout_ms=200, max_records=self.batch)
-                    if polled:
+                    polled = self.feed.poll(200)
+                    if polled is not None:
                         self.apply(polled)
                 except (KafkaError, psycopg.OperationalError) as error:
                     if isinstance(error, KafkaError) and not error.retriable:
@@ -171,33 +152,16 @@ class KafkaProjector:
                     continue
                 backoff.attempts = 0
         finally:
-            self.consumer.close(autocommit=False)
+            self.feed.close()
 
-    def _learn_partitions(self, seconds: float = 10.0) -> None:
-        """Know the topic's partitions before joining the group: a group leader that does
-        not know them yet assigns nothing ("No partition metadata for topic") and, on a
-        busy host, the rebalance that should follow the next metadata refresh was seen
-        not to come for minutes. A topic that does not exist yet (or a broker that is down:
-        the loop in :meth:`run` waits that out) is waited for briefly."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                if self.consumer.partitions_for_topic(self.topic):
-                    return
-            except KafkaError:
-                pass
-            time.sleep(0.2)
-        log.warning("%s: topic %s has no partitions yet; joining anyway", self.name, self.topic)
-
-    def rewind(self) -> None:
-        """Seek every assigned partition to the offset stored with the rows."""
-        _SeekToStored(self).on_partitions_assigned(self.consumer.assignment())
-
-    def apply(self, polled: dict[TopicPartition, Sequence[Any]]) -> None:
+    def apply(self, polled: Polled) -> None:
         """Apply one polled batch; redone from the stored offsets if another instance
         changed the same rows at the same time."""
-        parts = {tp.partition: self._sort(records) for tp, records in polled.items()}
-        self.consumed += sum(len(records) for records in polled.values())
+        parts = {
+            partition: Part([self._decode(partition, kept) for kept in part.kept], part.end)
+            for partition, part in polled.parts.items()
+        }
+        self.consumed += polled.consumed
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with self.store.batch(self.name, self.topic) as batch:
@@ -210,7 +174,7 @@ class KafkaProjector:
                 time.sleep(random.uniform(0, 0.02 * attempt))
         self.applied += applied
         self.positions.update(offsets)
-        self._report(offsets)
+        self.feed.report(offsets)
         if poison is not None:
             raise PoisonMessage(
                 f"{self.name}: cannot decode the message at {self.topic} partition "
@@ -219,32 +183,15 @@ class KafkaProjector:
                 f"to set it aside)"
             )
 
-    def _sort(self, records: Sequence[Any]) -> Part:
-        """Pass over events the projection does not read (most, for most projections:
-        decoding is the dearest step), keep the rest and anything undecodable."""
-        known, wanted = self.codec.by_fingerprint, self._wanted
-        kept = [
-            self._decode(record)
-            for record in records
-            if not (
-                (value := record.value) is not None
-                and value[:2] == MAGIC
-                and value[2:10] in known
-                and value[2:10] not in wanted
-            )
-        ]
-        return Part(kept, records[-1].offset + 1)
-
-    def _decode(self, record: Any) -> Decoded:
-        value = record.value
+    def _decode(self, partition: int, kept: Kept) -> Decoded:
+        offset, key, value = kept
         try:
             if value is None:
                 raise UndecodableEvent("no value (a tombstone)")
             event = self.codec.decode(value)
         except UndecodableEvent as error:
-            letter = DeadLetter(record.partition, record.offset, record.key, value, str(error))
-            return Decoded(record.offset, None, letter)
-        return Decoded(record.offset, event, None)
+            return Decoded(offset, None, DeadLetter(partition, offset, key, value, str(error)))
+        return Decoded(offset, event, None)
 
     def _fold(
         self, batch: Batch, parts: dict[int, Part]
@@ -284,35 +231,3 @@ class KafkaProjector:
                 ) from error
         batch.write(rows.take_writes(), offsets, dead)
         return poison, offsets, applied
-
-    def _report(self, offsets: dict[int, int]) -> None:
-        """Tell Kafka too, for lag monitoring only: the stored offsets rule."""
-        if offsets:
-            self.consumer.commit_async(
-                {
-                    TopicPartition(self.topic, p): OffsetAndMetadata(o, "", -1)
-                    for p, o in offsets.items()
-                }
-            )
-
-
-class _SeekToStored(ConsumerRebalanceListener):
-    """On every assignment, seek each partition to the offset stored with the rows."""
-
-    def __init__(self, projector: KafkaProjector) -> None:
-        self.projector = projector
-
-    def on_partitions_revoked(self, revoked: Any) -> None:
-        # Nothing to save: each batch commits its offsets with its rows.
-        self.projector.assigned -= {tp.partition for tp in revoked}
-
-    def on_partitions_assigned(self, assigned: Any) -> None:
-        p = self.projector
-        stored = p.store.offsets(p.name, p.topic)
-        for tp in assigned:
-            if tp.partition in stored:
-                p.consumer.seek(tp, stored[tp.partition])
-            else:
-                p.consumer.seek_to_beginning(tp)
-            p.assigned.add(tp.partition)
-        log.info("%s: assigned %s, from stored offsets %s", p.name, sorted(assigned), stored)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from consumers.kafka_projector import KafkaProjector
+    from consumers.message_feed import Feed
     from groundswell.tokens import TokenStore
 
 
@@ -124,8 +126,10 @@ def build_kafka_projector(
     rebuild: bool = False,
 ) -> KafkaProjector:
     """One projection fed from Kafka into PostgreSQL, as a member of its consumer group
-    (``groundswell.NAME`` unless ``group_id`` is given)."""
-    from consumers.kafka_projector import KafkaProjector, kafka_consumer
+    (``groundswell.NAME`` unless ``group_id`` is given). It reads the topic in a process of
+    its own unless ``settings.consumer_process`` is off."""
+    from consumers.kafka_projector import KafkaProjector, interest_of
+    from consumers.message_feed import FeedSpec, LocalFeed, ProcessFeed, kafka_consumer
     from domain.catalog import EVENT_CLASSES
     from groundswell.stores.postgres_kafka import KafkaReadModelStore
     from schemas.codec import EventCodec
@@ -140,11 +144,28 @@ def build_kafka_projector(
     store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
     store.adopt(name, settings.kafka_topic, projection.version, rebuild=rebuild)
     group = group_id or f"groundswell.{name}"
-    consumer = kafka_consumer(settings.kafka_bootstrap_servers, group, batch, instance_id)
     codec = EventCodec(EVENT_CLASSES)
-    return KafkaProjector(
-        projection, store, consumer, codec, settings.kafka_topic, on_poison=on_poison, batch=batch
-    )
+    interest, topic = interest_of(projection, codec), settings.kafka_topic
+    feed: Feed
+    if settings.consumer_process:
+        feed = ProcessFeed(
+            FeedSpec(
+                settings.kafka_bootstrap_servers,
+                group,
+                topic,
+                name,
+                settings.database_url,
+                settings.postgres_schema,
+                interest,
+                batch,
+                instance_id,
+            )
+        )
+    else:
+        consumer = kafka_consumer(settings.kafka_bootstrap_servers, group, batch, instance_id)
+        stored = functools.partial(store.offsets, name, topic)
+        feed = LocalFeed(consumer, topic, stored, interest, name=name, batch=batch)
+    return KafkaProjector(projection, store, feed, codec, topic, on_poison=on_poison)
 
 
 def build_tokens(settings: Settings) -> TokenStore:

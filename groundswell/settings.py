@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -31,6 +32,8 @@ class Settings:
     SQLite always saves each command alone.
     The relay encodes events in ``relay_encoders`` processes of its own (0: in its own
     process; always so for a store only this process can open, as in-memory SQLite).
+    A projection fed from Kafka reads the topic in a process of its own unless
+    ``consumer_process`` is off.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -41,6 +44,7 @@ class Settings:
     group_commit_ms: float | None = DEFAULT_GROUP_COMMIT_MS
     group_commit_max: int = DEFAULT_GROUP_COMMIT_MAX
     relay_encoders: int = DEFAULT_RELAY_ENCODERS
+    consumer_process: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +60,7 @@ class Settings:
                 env.get("GROUNDSWELL_GROUP_COMMIT_MAX") or DEFAULT_GROUP_COMMIT_MAX
             ),
             relay_encoders=relay_encoders(env.get("GROUNDSWELL_RELAY_ENCODERS")),
+            consumer_process=switch(env, "GROUNDSWELL_CONSUMER_PROCESS", default=True),
         )
 
     @property
@@ -125,3 +130,15 @@ def relay_encoders(text: str | None) -> int:
     if not 0 <= count <= 8:
         raise ValueError(f"GROUNDSWELL_RELAY_ENCODERS must be a whole number 0 to 8, not {text!r}")
     return count
+
+
+def switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A yes/no setting: unset or empty for the default, else 1/0, true/false, yes/no, on/off."""
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {env[name]!r}")

@@ -22,6 +22,7 @@ from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from groundswell.stores.postgres_readmodels import PostgresReadModelStore
+from groundswell.stores.sessions import Session
 from projections.rows import VERSIONS, Rows
 
 SCHEMA = """
@@ -124,13 +125,7 @@ class KafkaReadModelStore(PostgresReadModelStore):
     def offsets(self, projection: str, topic: str) -> dict[int, int]:
         """The next offset to read per partition, as committed with the rows."""
         with self._lock:
-            return dict(
-                self._conn.execute(
-                    "SELECT partition, next_offset FROM projection_offsets "
-                    "WHERE projection = %s AND topic = %s",
-                    (projection, topic),
-                ).fetchall()
-            )
+            return stored_offsets(self._conn, projection, topic)
 
     def snapshot(self, projection: str, topic: str) -> tuple[Rows, dict[int, int]]:
         """The rows and the offsets they were folded up to, read from one snapshot."""
@@ -172,6 +167,37 @@ class KafkaReadModelStore(PostgresReadModelStore):
                     yield Batch(self._conn, projection, topic)
             except CONFLICTS as error:
                 raise BatchConflict(str(error).strip()) from error
+
+
+def stored_offsets(conn: psycopg.Connection[Any], projection: str, topic: str) -> dict[int, int]:
+    return dict(
+        conn.execute(
+            "SELECT partition, next_offset FROM projection_offsets "
+            "WHERE projection = %s AND topic = %s",
+            (projection, topic),
+        ).fetchall()
+    )
+
+
+class StoredOffsetsReader:
+    """A projection's stored offsets and nothing else, on a session of its own: for the
+    process that reads Kafka for the projector (which made the tables)."""
+
+    def __init__(self, url: str, schema: str | None, projection: str, topic: str) -> None:
+        self._url, self._schema = url, schema
+        self._session: Session | None = None  # opened on first use: the database may be down
+        self.projection, self.topic = projection, topic
+        self.last: dict[int, int] = {}  # what the last call read, for the log
+
+    def __call__(self) -> dict[int, int]:
+        if self._session is None:
+            self._session = Session(self._url, self._schema)
+        self.last = stored_offsets(self._session.connection(), self.projection, self.topic)
+        return self.last
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
 
 class Batch:

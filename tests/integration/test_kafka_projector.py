@@ -24,6 +24,7 @@ from kafka.errors import KafkaConnectionError
 
 from bench.history import write_history
 from consumers.kafka_projector import KafkaProjector, PoisonMessage
+from consumers.message_feed import LocalFeed
 from consumers.stored_rows import StoredRows
 from domain.catalog import EVENT_CLASSES
 from domain.errors import DomainError
@@ -58,6 +59,10 @@ def rebuilt(events: list[Any], name: str = "balances") -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def history() -> list[Any]:
+    return realistic_history()
+
+
+def realistic_history() -> list[Any]:
     """A realistic history, then on people's own partitions redemptions (each one moves
     the shared account of redeemed points), pseudonyms and departments; a pot returned."""
     engine = memory_engine()
@@ -266,6 +271,9 @@ def test_a_projector_killed_mid_batch_resumes_to_the_rebuilt_read_model(
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=10)
     assert sum(feed.offsets().values()) < total, "finished before it was killed"
+    # Its feed process (and the server it was forked from) must not stay behind, reading
+    # for a projector that is gone and holding partitions its successor needs.
+    wait_for(lambda: not processes_with(f"GROUNDSWELL_TOPIC={feed.topic}"), "no process left", 10)
 
     log = tmp_path / "restarted.log"
     restarted = start_cli(feed, log, "--batch", "500")
@@ -278,6 +286,20 @@ def test_a_projector_killed_mid_batch_resumes_to_the_rebuilt_read_model(
     assert restarted.returncode == 0, err
     assert "balances: stopped after" in err
     assert feed.rows() == rebuilt(history)
+
+
+def processes_with(variable: str) -> set[int]:
+    """The processes whose environment holds ``variable`` (NAME=value), other than this."""
+    wanted, found = variable.encode(), set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as environ:
+                    if wanted in environ.read().split(b"\0"):
+                        found.add(int(entry))
+            except OSError:
+                continue  # ended meanwhile, or not ours to read
+    return found
 
 
 def start_cli(feed: Feed, log: Path, *options: str) -> subprocess.Popen[bytes]:
@@ -330,9 +352,11 @@ def test_a_projector_waits_out_a_broker_outage_and_a_database_restart(
     # Found by the fault soak: a broker outage (KafkaConnectionError) or a PostgreSQL restart
     # (AdminShutdown) ended the projection's thread for good.
     feed.publish(history)
+    feed.settings = replace(feed.settings, consumer_process=False)  # the consumer in reach
     projector = feed.projector("balances", batch=40)
-    flaky = FlakyConsumer(projector.consumer, fail_at=3)
-    projector.consumer = flaky  # type: ignore[assignment]
+    assert isinstance(projector.feed, LocalFeed)
+    flaky = FlakyConsumer(projector.feed.consumer, fail_at=3)
+    projector.feed.consumer = flaky  # type: ignore[assignment]
     ended: list[bool] = []
 
     def end_its_session_once(p: KafkaProjector) -> bool:

@@ -1,0 +1,192 @@
+"""A projection's topic read through a feed, in the projector's process or in one of its
+own, against a real broker and a real PostgreSQL: where reading starts, what a rewind
+drops, and what reaches the projector when the database or the feed's process fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import psycopg
+import pytest
+from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from consumers.kafka_projector import KafkaProjector
+from consumers.message_feed import (
+    Feed,
+    FeedSpec,
+    Interest,
+    LocalFeed,
+    Polled,
+    ProcessFeed,
+    kafka_consumer,
+)
+from groundswell.bootstrap import build_kafka_projector
+from groundswell.stores.postgres_kafka import KafkaReadModelStore, StoredOffsetsReader
+from tests.integration.kafka_support import kafka_servers_fixture, unique_topic  # noqa: F401
+from tests.integration.test_kafka_projector import Feed as Published
+from tests.integration.test_kafka_projector import realistic_history, rebuilt, wait_for
+from tests.support import database_url_or_fail, postgres_schema
+
+pytestmark = pytest.mark.postgres
+PROJECTION = "balances"
+EVERYTHING = Interest(frozenset(), frozenset())  # no fingerprint known: every message kept
+MESSAGES = 300
+STORED = {0: 5, 1: 2}  # partition 2 has nothing stored: read from its beginning
+UNREACHABLE = "postgresql://nobody:nothing@127.0.0.1:1/nowhere"
+
+
+class Topic:
+    """A topic of 3 partitions holding MESSAGES messages, and a schema with STORED."""
+
+    def __init__(self, servers: str, schema: str) -> None:
+        self.servers, self.schema, self.url = servers, schema, database_url_or_fail()
+        self.name = unique_topic("feed")
+        admin = KafkaAdminClient(bootstrap_servers=servers)
+        admin.create_topics([NewTopic(self.name, 3, 1)])
+        admin.close()
+        producer = KafkaProducer(bootstrap_servers=servers)
+        for n in range(MESSAGES):
+            producer.send(self.name, key=f"k{n % 10}".encode(), value=f"m{n}".encode())
+        producer.flush()
+        producer.close()
+        self.store = KafkaReadModelStore(self.url, schema)
+        with self.store.batch(PROJECTION, self.name) as batch:
+            batch.claim(list(STORED))
+            batch.write([], STORED)
+
+    def feed(self, kind: str, url: str | None = None, batch: int = 7) -> Feed:
+        group = unique_topic("group")
+        if kind == "local":
+            stored = StoredOffsetsReader(url or self.url, self.schema, PROJECTION, self.name)
+            consumer = kafka_consumer(self.servers, group, batch)
+            return LocalFeed(consumer, self.name, stored, EVERYTHING, batch=batch)
+        spec = FeedSpec(
+            self.servers, group, self.name, PROJECTION, url or self.url, self.schema, EVERYTHING
+        )
+        return ProcessFeed(replace(spec, batch=batch))
+
+
+@pytest.fixture(scope="module")
+def history() -> list[Any]:
+    return realistic_history()
+
+
+@pytest.fixture
+def topic(kafka_servers: str) -> Iterator[Topic]:
+    with postgres_schema(database_url_or_fail()) as schema:
+        found = Topic(kafka_servers, schema)
+        yield found
+        found.store.close()
+
+
+def first_offsets(feed: Feed, partitions: int = 3, timeout: float = 30.0) -> dict[int, int]:
+    """The first offset each partition's messages come from, from the next batches on."""
+    first: dict[int, int] = {}
+
+    def more() -> bool:
+        polled: Polled | None = feed.poll(200)
+        for partition, part in (polled.parts if polled else {}).items():
+            first.setdefault(partition, part.kept[0][0])
+        return len(first) == partitions
+
+    wait_for(more, f"messages from {partitions} partitions", timeout)
+    return first
+
+
+@pytest.mark.parametrize("kind", ["local", "process"])
+def test_reading_starts_at_the_stored_offsets_and_a_rewind_goes_back_to_them(
+    topic: Topic, kind: str
+) -> None:
+    feed = topic.feed(kind)
+    try:
+        feed.join()
+        assert first_offsets(feed) == {0: 5, 1: 2, 2: 0}
+        for _ in range(5):  # read on: a process feed has polled further ahead meanwhile
+            feed.poll(200)
+        feed.rewind()
+        # Nothing polled before the rewind comes out after it, however far ahead it was.
+        assert first_offsets(feed) == {0: 5, 1: 2, 2: 0}
+        assert feed.assigned == {0, 1, 2}
+    finally:
+        feed.close()
+
+
+@pytest.mark.parametrize("kind", ["local", "process"])
+def test_stored_offsets_that_cannot_be_read_reach_the_projector_as_a_database_error(
+    topic: Topic, kind: str
+) -> None:
+    # A database down while partitions are assigned: nothing may be read from wherever
+    # Kafka would start, and the projector must hear a database error it waits out (a
+    # failure inside kafka-python's rebalance callback used to end the projection).
+    feed = topic.feed(kind, url=UNREACHABLE)
+    try:
+        feed.join()
+        with pytest.raises(psycopg.OperationalError):
+            wait_for(lambda: feed.poll(200) is not None, "a batch")
+        with pytest.raises(psycopg.OperationalError):  # rewinding needs the database too
+            feed.rewind()
+            wait_for(lambda: feed.poll(200) is not None, "a batch")
+    finally:
+        feed.close()
+
+
+def test_a_local_feed_reads_from_the_stored_offsets_once_the_database_is_back(
+    topic: Topic,
+) -> None:
+    down = [True]
+    reader = StoredOffsetsReader(topic.url, topic.schema, PROJECTION, topic.name)
+
+    def stored() -> dict[int, int]:
+        if down[0]:
+            raise psycopg.OperationalError("the database system is starting up")
+        return reader()
+
+    consumer = kafka_consumer(topic.servers, unique_topic("group"), 7)
+    feed = LocalFeed(consumer, topic.name, stored, EVERYTHING, batch=7)
+    try:
+        feed.join()
+        with pytest.raises(psycopg.OperationalError):
+            wait_for(lambda: feed.poll(200) is not None, "a batch")
+        down[0] = False
+        feed.rewind()
+        assert first_offsets(feed) == {0: 5, 1: 2, 2: 0}
+    finally:
+        feed.close()
+        reader.close()
+
+
+def test_a_killed_feed_process_is_replaced_and_nothing_is_lost_or_counted_twice(
+    kafka_servers: str, history: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with postgres_schema(database_url_or_fail()) as schema:
+        published = Published(kafka_servers, unique_topic("killed-feed"), schema)
+        admin = KafkaAdminClient(bootstrap_servers=kafka_servers)
+        admin.create_topics([NewTopic(published.topic, 3, 1)])
+        admin.close()
+        published.publish(history)
+        projector = build_kafka_projector(published.settings, PROJECTION, batch=40)
+        feed = projector.feed
+        assert isinstance(feed, ProcessFeed)
+        killed: list[int] = []
+        ends, deadline = published.ends(), time.monotonic() + 60
+
+        def kill_once_then_catch_up(_: KafkaProjector) -> bool:
+            if not killed and feed.pid and sum(published.offsets().values()) > len(history) // 3:
+                killed.append(feed.pid)
+                os.kill(feed.pid, signal.SIGKILL)
+            return published.caught_up(ends) or time.monotonic() > deadline
+
+        try:
+            projector.run(until=kill_once_then_catch_up)
+            assert published.caught_up(ends), f"stored {published.offsets()}"
+            assert killed and "FeedLost" in caplog.text
+            assert published.rows() == rebuilt(history)
+        finally:
+            projector.store.close()
+            published.store.close()
