@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import pickle
 import signal
 import sys
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
+import psycopg
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
@@ -398,6 +400,24 @@ def _preload() -> list[str]:
     return sorted(name for name in names if name and not name.endswith("__main__"))
 
 
+def _portable(error: Exception) -> Exception:
+    """``error`` if it survives the pipe, else one of the kind the projector tells apart
+    (a database error it waits out, a Kafka error as retriable as this one), with its
+    message: an error that cannot be pickled would end the feed process instead."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        text = f"{type(error).__name__}: {error}"
+        if isinstance(error, psycopg.OperationalError):
+            return psycopg.OperationalError(text)
+        if isinstance(error, KafkaError):
+            stand_in = KafkaError(text)
+            stand_in.retriable = error.retriable  # type: ignore[misc]
+            return stand_in
+        return RuntimeError(text)
+
+
 def _serve(spec: FeedSpec, orders: Connection, batches: Connection, epoch: int) -> None:
     """The feed process: poll, sort and hand over batches; obey orders between polls."""
     from groundswell.stores.postgres_kafka import StoredOffsetsReader
@@ -427,14 +447,14 @@ def _serve(spec: FeedSpec, orders: Connection, batches: Connection, epoch: int) 
                     try:
                         feed.rewind()
                     except Exception as error:
-                        batches.send(("error", feed.epoch, error))
+                        batches.send(("error", feed.epoch, _portable(error)))
                         failed = True
             if failed:
                 continue
             try:
                 polled = feed.poll(200)
             except Exception as error:
-                batches.send(("error", feed.epoch, error))
+                batches.send(("error", feed.epoch, _portable(error)))
                 failed = True
                 continue
             if feed.assigned != told:
