@@ -264,7 +264,8 @@ class FeedSpec:
 
 
 class ProcessFeed:
-    """Reads the topic in a process of its own, one batch ahead of the projector.
+    """Reads the topic in a process of its own, ahead of the projector by what the pipe
+    holds (a batch or two).
 
     Orders go down one pipe (rewind, report, stop) and batches come up another. Each
     rewind gets a new epoch; batches polled before it are dropped when they arrive. The
@@ -277,6 +278,7 @@ class ProcessFeed:
         self.name = spec.projection
         self.assigned: set[int] = set()
         self.epoch = 0
+        self.exitcode: int | None = None  # how the last feed process closed ended
         self._process: Any = None
         self._orders: Connection | None = None
         self._batches: Connection | None = None
@@ -324,6 +326,9 @@ class ProcessFeed:
                 kind, *rest = batches.recv()
             except (EOFError, OSError) as error:
                 raise FeedLost(f"the feed process for {self.name} ended") from error
+            except Exception as error:  # a message that would not unpickle: start afresh
+                self._end()
+                raise FeedLost(f"the feed process for {self.name} sent {error!r}") from error
             if kind == "polled":
                 if rest[0].epoch == self.epoch:
                     return rest[0]  # type: ignore[no-any-return]
@@ -344,8 +349,11 @@ class ProcessFeed:
             self._send(("rewind", self.epoch))
 
     def report(self, offsets: dict[int, int]) -> None:
+        # Only for lag monitoring: a feed process gone is noticed by the next poll, and
+        # must not hide what the batch just committed raises (a poison message).
         if offsets:
-            self._send(("report", offsets))
+            with contextlib.suppress(FeedLost):
+                self._send(("report", offsets))
 
     def _send(self, order: tuple[Any, ...]) -> None:
         if self._orders is None:
@@ -358,16 +366,18 @@ class ProcessFeed:
     def close(self) -> None:
         if self._process is None:
             return
-        with contextlib.suppress(FeedLost):
-            self._send(("stop",))
-        deadline = time.monotonic() + STOP_SECONDS
-        while self._process.is_alive() and time.monotonic() < deadline:
-            try:  # it may be waiting to hand over a batch before it reads the order
-                if self._batches is not None and self._batches.poll(0.05):
-                    self._batches.recv()
-            except (EOFError, OSError):
-                self._process.join(0.05)
-        self._end()
+        try:
+            with contextlib.suppress(FeedLost):
+                self._send(("stop",))
+            # Reading no more: a feed process waiting to hand over a batch gets a broken
+            # pipe and leaves the group the same way as on the order.
+            if self._batches is not None:
+                self._batches.close()
+                self._batches = None
+            self._process.join(STOP_SECONDS)
+            self.exitcode = self._process.exitcode
+        finally:
+            self._end()
 
     def _end(self) -> None:
         if self._process is not None:
@@ -389,15 +399,15 @@ class ProcessFeed:
 
 def _preload() -> list[str]:
     """The modules the fork server imports once: the feed's, and the app's modules this
-    process has loaded. Every child runs the main module again (``python -m`` or a script:
-    multiprocessing's rule), and the server's ``__main__`` preload never happens (CPython
-    3.11 asks for a ``main_path`` its preparation data names ``init_main_from_path``), so
-    without the main's imports loaded in the server a child took 0.3 s to start."""
-    spec = getattr(sys.modules["__main__"], "__spec__", None)
-    names = {__name__, "groundswell.stores.postgres_kafka", spec.name if spec else ""}
+    process has loaded. Every child runs the main module again (multiprocessing's rule for
+    ``python -m`` and scripts), and the server's ``__main__`` preload never happens
+    (CPython 3.11 looks for a ``main_path`` its preparation data calls
+    ``init_main_from_path``): without the main's imports loaded in the server, a child
+    took 0.3 s to start."""
+    names = {__name__, "groundswell.stores.postgres_kafka"}
     names.update(name for name in list(sys.modules) if name.partition(".")[0] in APP_PACKAGES)
-    # A package's __main__ (python -m groundswell, python -m pytest) would run its program.
-    return sorted(name for name in names if name and not name.endswith("__main__"))
+    # A package's __main__ (python -m groundswell) would run its program in the server.
+    return sorted(name for name in names if not name.endswith("__main__"))
 
 
 def _portable(error: Exception) -> Exception:
@@ -419,51 +429,65 @@ def _portable(error: Exception) -> Exception:
 
 
 def _serve(spec: FeedSpec, orders: Connection, batches: Connection, epoch: int) -> None:
-    """The feed process: poll, sort and hand over batches; obey orders between polls."""
-    from groundswell.stores.postgres_kafka import StoredOffsetsReader
-
-    # Ctrl-C reaches the whole process group; the projector hears it and tells us to stop.
+    """The feed process: poll, sort and hand over batches; obey orders between polls.
+    Whatever ends it otherwise is sent to the projector first, to be raised there."""
+    # Signals to the whole process group (Ctrl-C, a supervisor's SIGTERM) reach the
+    # projector too; it tells us to stop, after leaving the group in good order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=spec.log_level, format="%(levelname)s %(name)s: %(message)s")
-    stored = StoredOffsetsReader(spec.database_url, spec.schema, spec.projection, spec.topic)
-    consumer = kafka_consumer(spec.servers, spec.group_id, spec.batch, spec.instance_id)
-    feed = LocalFeed(
-        consumer, spec.topic, stored, spec.interest, name=spec.projection, batch=spec.batch
-    )
-    feed.epoch = epoch
+    feed: LocalFeed | None = None
+    stored: Any = None
+    try:
+        from groundswell.stores.postgres_kafka import StoredOffsetsReader
+
+        stored = StoredOffsetsReader(spec.database_url, spec.schema, spec.projection, spec.topic)
+        consumer = kafka_consumer(spec.servers, spec.group_id, spec.batch, spec.instance_id)
+        feed = LocalFeed(
+            consumer, spec.topic, stored, spec.interest, name=spec.projection, batch=spec.batch
+        )
+        feed.epoch = epoch
+        _feed(feed, stored, orders, batches)
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the projector is gone, or closed its end: leave without a word
+    except Exception as error:
+        with contextlib.suppress(OSError):
+            batches.send(("error", feed.epoch if feed else epoch, _portable(error)))
+    finally:
+        if feed is not None:
+            feed.close()
+        if stored is not None:
+            stored.close()
+
+
+def _feed(feed: LocalFeed, stored: Any, orders: Connection, batches: Connection) -> None:
     told: set[int] = set()
     failed = False  # after an error, wait for the projector's rewind
-    try:
-        feed.join()
-        while True:
-            while orders.poll(0 if not failed else 0.2):
-                kind, *rest = orders.recv()
-                if kind == "stop":
-                    return
-                if kind == "report":
-                    feed.report(rest[0])
-                elif kind == "rewind":
-                    feed.epoch, failed = rest[0], False
-                    try:
-                        feed.rewind()
-                    except Exception as error:
-                        batches.send(("error", feed.epoch, _portable(error)))
-                        failed = True
-            if failed:
-                continue
-            try:
-                polled = feed.poll(200)
-            except Exception as error:
-                batches.send(("error", feed.epoch, _portable(error)))
-                failed = True
-                continue
-            if feed.assigned != told:
-                told = set(feed.assigned)
-                batches.send(("assigned", frozenset(told), stored.last))
-            if polled is not None:
-                batches.send(("polled", polled))
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        return  # the projector is gone: leave without a word
-    finally:
-        feed.close()
-        stored.close()
+    feed.join()
+    while True:
+        while orders.poll(0 if not failed else 0.2):
+            kind, *rest = orders.recv()
+            if kind == "stop":
+                return
+            if kind == "report":
+                feed.report(rest[0])
+            elif kind == "rewind":
+                feed.epoch, failed = rest[0], False
+                try:
+                    feed.rewind()
+                except Exception as error:
+                    batches.send(("error", feed.epoch, _portable(error)))
+                    failed = True
+        if failed:
+            continue
+        try:
+            polled = feed.poll(200)
+        except Exception as error:
+            batches.send(("error", feed.epoch, _portable(error)))
+            failed = True
+            continue
+        if feed.assigned != told:
+            told = set(feed.assigned)
+            batches.send(("assigned", frozenset(told), stored.last))
+        if polled is not None:
+            batches.send(("polled", polled))

@@ -191,7 +191,14 @@ class StoredOffsetsReader:
 
     def __call__(self) -> dict[int, int]:
         if self._session is None:
-            self._session = Session(self._url, self._schema)
+            # Read inside kafka-python's rebalance callback: a database host that drops
+            # packets must not hold it (and the group's heartbeats) for minutes.
+            self._session = Session(
+                self._url,
+                self._schema,
+                connect_timeout=5,
+                application_name=f"groundswell-feed-{self.projection}",
+            )
         self.last = stored_offsets(self._session.connection(), self.projection, self.topic)
         return self.last
 

@@ -15,15 +15,18 @@ import psycopg
 
 
 class Session:
-    def __init__(self, url: str, schema: str | None, setup: Sequence[str] = ()) -> None:
+    def __init__(
+        self, url: str, schema: str | None, setup: Sequence[str] = (), **connect: Any
+    ) -> None:
         self._url = url
         self._options = f"-c search_path={schema}" if schema else ""
         self._setup = list(setup)
+        self._connect = connect  # further psycopg.connect arguments
         self._closed = False
         self._conn = self._open()
 
     def _open(self) -> psycopg.Connection[Any]:
-        conn = psycopg.connect(self._url, options=self._options, autocommit=True)
+        conn = psycopg.connect(self._url, options=self._options, autocommit=True, **self._connect)
         for statement in self._setup:
             conn.execute(statement)
         return conn

@@ -267,10 +267,12 @@ def test_a_projector_killed_mid_batch_resumes_to_the_rebuilt_read_model(
     killed = start_cli(feed, tmp_path / "killed.log", "--batch", "5")
     try:
         wait_for(lambda: sum(feed.offsets().values()) > total // 4, "progress")
+        running = processes_with(f"GROUNDSWELL_TOPIC={feed.topic}")
     finally:
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=10)
     assert sum(feed.offsets().values()) < total, "finished before it was killed"
+    assert len(running) >= 3, f"the projector, its fork server and its feed: {running}"
     # Its feed process (and the server it was forked from) must not stay behind, reading
     # for a projector that is gone and holding partitions its successor needs.
     wait_for(lambda: not processes_with(f"GROUNDSWELL_TOPIC={feed.topic}"), "no process left", 10)

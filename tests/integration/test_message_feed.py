@@ -30,7 +30,12 @@ from groundswell.bootstrap import build_kafka_projector
 from groundswell.stores.postgres_kafka import KafkaReadModelStore, StoredOffsetsReader
 from tests.integration.kafka_support import kafka_servers_fixture, unique_topic  # noqa: F401
 from tests.integration.test_kafka_projector import Feed as Published
-from tests.integration.test_kafka_projector import realistic_history, rebuilt, wait_for
+from tests.integration.test_kafka_projector import (
+    end_session,
+    realistic_history,
+    rebuilt,
+    wait_for,
+)
 from tests.support import database_url_or_fail, postgres_schema
 
 pytestmark = pytest.mark.postgres
@@ -161,6 +166,85 @@ def test_a_local_feed_reads_from_the_stored_offsets_once_the_database_is_back(
         reader.close()
 
 
+def end_feed_sessions(projection: str = PROJECTION) -> int:
+    """End the feed processes' database sessions, as a server restart would; how many."""
+    name = f"groundswell-feed-{projection}"
+    with psycopg.connect(database_url_or_fail(), autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (name,),
+        ).fetchall()
+        gone = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+        wait_for(lambda: admin.execute(gone, (name,)).fetchone() == (0,), "sessions ended", 5)
+    return len(ended)
+
+
+def test_a_feed_process_reads_from_the_stored_offsets_once_its_session_is_back(
+    topic: Topic,
+) -> None:
+    feed = topic.feed("process")
+    try:
+        feed.join()
+        assert first_offsets(feed) == {0: 5, 1: 2, 2: 0}
+        # A new member is often assigned its partitions twice in its first second; an
+        # assignment after the session ends would meet the error first (and, its epoch
+        # overtaken by the rewind below, have it dropped), then read on a new session.
+        time.sleep(2)
+        assert end_feed_sessions() == 1
+        feed.rewind()  # meets the ended session
+        with pytest.raises(psycopg.OperationalError):
+            wait_for(lambda: feed.poll(200) is not None, "a batch")
+        feed.rewind()  # a new session
+        assert first_offsets(feed) == {0: 5, 1: 2, 2: 0}
+    finally:
+        feed.close()
+
+
+def test_closing_a_feed_process_leaves_the_group_even_while_it_waits_to_hand_over(
+    topic: Topic,
+) -> None:
+    feed = topic.feed("process", batch=50)
+    assert isinstance(feed, ProcessFeed)
+    feed.join()
+    first_offsets(feed)
+    time.sleep(1.0)  # read no more: it fills the pipe and waits to hand over the next
+    started = time.monotonic()
+    feed.close()
+    assert feed.exitcode == 0  # left by itself (closing its consumer), not killed
+    assert time.monotonic() - started < 5
+    assert feed.pid is None
+
+
+def test_a_process_fed_projector_waits_out_a_database_restart_dropping_what_it_read_ahead(
+    kafka_servers: str, history: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with postgres_schema(database_url_or_fail()) as schema:
+        published = Published(kafka_servers, unique_topic("restart"), schema)
+        admin = KafkaAdminClient(bootstrap_servers=kafka_servers)
+        admin.create_topics([NewTopic(published.topic, 3, 1)])
+        admin.close()
+        published.publish(history)
+        projector = build_kafka_projector(published.settings, PROJECTION, batch=40)
+        ended: list[bool] = []
+        ends, deadline = published.ends(), time.monotonic() + 60
+
+        def end_sessions_once(p: KafkaProjector) -> bool:
+            if not ended and sum(published.offsets().values()) > len(history) // 3:
+                end_session(p.store._conn)  # the batch in hand fails; those read ahead go
+                end_feed_sessions()
+                ended.append(True)
+            return published.caught_up(ends) or time.monotonic() > deadline
+
+        try:
+            projector.run(until=end_sessions_once)
+            assert published.caught_up(ends), f"stored {published.offsets()}"
+            assert ended and "AdminShutdown" in caplog.text
+            assert published.rows() == rebuilt(history)
+        finally:
+            projector.store.close()
+            published.store.close()
+
+
 def test_a_killed_feed_process_is_replaced_and_nothing_is_lost_or_counted_twice(
     kafka_servers: str, history: list[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -169,22 +253,27 @@ def test_a_killed_feed_process_is_replaced_and_nothing_is_lost_or_counted_twice(
         admin = KafkaAdminClient(bootstrap_servers=kafka_servers)
         admin.create_topics([NewTopic(published.topic, 3, 1)])
         admin.close()
-        published.publish(history)
+        half = len(history) // 2
+        published.publish(history[:half])
         projector = build_kafka_projector(published.settings, PROJECTION, batch=40)
         feed = projector.feed
         assert isinstance(feed, ProcessFeed)
         killed: list[int] = []
-        ends, deadline = published.ends(), time.monotonic() + 60
+        deadline = time.monotonic() + 60
 
         def kill_once_then_catch_up(_: KafkaProjector) -> bool:
-            if not killed and feed.pid and sum(published.offsets().values()) > len(history) // 3:
+            if not killed and feed.pid and sum(published.offsets().values()) > half // 3:
                 killed.append(feed.pid)
                 os.kill(feed.pid, signal.SIGKILL)
-            return published.caught_up(ends) or time.monotonic() > deadline
+                # Published after the kill, so only a new feed process can read it (what
+                # the old one read ahead may still be in the pipe, and is applied).
+                published.publish(history[half:])
+            caught_up = bool(killed) and published.caught_up(published.ends())
+            return caught_up or time.monotonic() > deadline
 
         try:
             projector.run(until=kill_once_then_catch_up)
-            assert published.caught_up(ends), f"stored {published.offsets()}"
+            assert published.caught_up(published.ends()), f"stored {published.offsets()}"
             assert killed and "FeedLost" in caplog.text
             assert published.rows() == rebuilt(history)
         finally:
