@@ -12,6 +12,7 @@ is folded again against the rows as they are then.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -179,6 +180,11 @@ def stored_offsets(conn: psycopg.Connection[Any], projection: str, topic: str) -
     )
 
 
+def feed_session_name(projection: str, pid: int | None = None) -> str:
+    """How a feed process's session shows in ``pg_stat_activity``."""
+    return f"groundswell-feed {projection} pid {pid or os.getpid()}"
+
+
 class StoredOffsetsReader:
     """A projection's stored offsets and nothing else, on a session of its own: for the
     process that reads Kafka for the projector (which made the tables)."""
@@ -197,7 +203,7 @@ class StoredOffsetsReader:
                 self._url,
                 self._schema,
                 connect_timeout=5,
-                application_name=f"groundswell-feed-{self.projection}",
+                application_name=feed_session_name(self.projection),
             )
         self.last = stored_offsets(self._session.connection(), self.projection, self.topic)
         return self.last

@@ -27,7 +27,11 @@ from consumers.message_feed import (
     kafka_consumer,
 )
 from groundswell.bootstrap import build_kafka_projector
-from groundswell.stores.postgres_kafka import KafkaReadModelStore, StoredOffsetsReader
+from groundswell.stores.postgres_kafka import (
+    KafkaReadModelStore,
+    StoredOffsetsReader,
+    feed_session_name,
+)
 from tests.integration.kafka_support import kafka_servers_fixture, unique_topic  # noqa: F401
 from tests.integration.test_kafka_projector import Feed as Published
 from tests.integration.test_kafka_projector import (
@@ -166,9 +170,9 @@ def test_a_local_feed_reads_from_the_stored_offsets_once_the_database_is_back(
         reader.close()
 
 
-def end_feed_sessions(projection: str = PROJECTION) -> int:
-    """End the feed processes' database sessions, as a server restart would; how many."""
-    name = f"groundswell-feed-{projection}"
+def end_feed_sessions(pid: int | None) -> int:
+    """End the feed process's database sessions, as a server restart would; how many."""
+    name = feed_session_name(PROJECTION, pid)
     with psycopg.connect(database_url_or_fail(), autocommit=True) as admin:
         ended = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
@@ -190,7 +194,7 @@ def test_a_feed_process_reads_from_the_stored_offsets_once_its_session_is_back(
         # assignment after the session ends would meet the error first (and, its epoch
         # overtaken by the rewind below, have it dropped), then read on a new session.
         time.sleep(2)
-        assert end_feed_sessions() == 1
+        assert end_feed_sessions(feed.pid) == 1
         feed.rewind()  # meets the ended session
         with pytest.raises(psycopg.OperationalError):
             wait_for(lambda: feed.poll(200) is not None, "a batch")
@@ -230,8 +234,9 @@ def test_a_process_fed_projector_waits_out_a_database_restart_dropping_what_it_r
 
         def end_sessions_once(p: KafkaProjector) -> bool:
             if not ended and sum(published.offsets().values()) > len(history) // 3:
+                assert isinstance(p.feed, ProcessFeed)
                 end_session(p.store._conn)  # the batch in hand fails; those read ahead go
-                end_feed_sessions()
+                end_feed_sessions(p.feed.pid)
                 ended.append(True)
             return published.caught_up(ends) or time.monotonic() > deadline
 
