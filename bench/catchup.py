@@ -6,8 +6,9 @@ Publishes a realistic history of about N events (once: a topic that already hold
 reused), then times a bare kafka-python consumer reading the whole topic (the least any
 consumer must do) and the projection catching up from zero: read, decode, fold against
 the stored rows and commit rows, versions and offsets per batch. Both include joining a
-fresh consumer group; each is the best of --repeat runs. Prints both rates, the ratio
-(target >= 0.5) and a JSON line. Needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL.
+fresh consumer group; each is the median of --repeat interleaved runs. Prints both rates,
+the ratio (target >= 0.5; the ratio of the best runs beside it) and a JSON line.
+Needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 import uuid
 from dataclasses import replace
@@ -129,7 +131,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--projection", default="balances")
     parser.add_argument("--batch", type=int, default=2_000)
-    parser.add_argument("--repeat", type=int, default=3, help="best of N runs (noisy hosts)")
+    parser.add_argument("--repeat", type=int, default=5, help="median of N runs (noisy hosts)")
     parser.add_argument("--topic", default=None, help="default: groundswell-bench-EVENTS")
     args = parser.parse_args()
     servers, url = os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"]
@@ -145,8 +147,11 @@ def main() -> None:
         bare_runs.append(bare_read(servers, topic, total, args.batch))
         seconds, applied = catch_up(settings, args.projection, ends, args.batch)
         runs.append(seconds)
-    bare_seconds, seconds = min(bare_runs), min(runs)
+    # The median of each side: a best-of-N ratio swung with one lucky bare run (0.8 s
+    # where its others took 1.2-2.2 s). The best of each is printed beside it.
+    bare_seconds, seconds = statistics.median(bare_runs), statistics.median(runs)
     bare_rate, rate = total / bare_seconds, total / seconds
+    best_ratio = min(bare_runs) / min(runs)
     result = {
         "events": total,
         "projection": args.projection,
@@ -155,14 +160,18 @@ def main() -> None:
         "bare_consumer_events_per_s": round(bare_rate),
         "catchup_events_per_s": round(rate),
         "ratio": round(rate / bare_rate, 3),
+        "best_of_each_ratio": round(best_ratio, 3),
         "target_ratio": TARGET_RATIO,
         "pass": rate / bare_rate >= TARGET_RATIO,
         "bare_seconds": [round(s, 2) for s in bare_runs],
         "catchup_seconds": [round(s, 2) for s in runs],
     }
-    print(f"bare consumer       : {bare_rate:>10,.0f} events/s  (best {bare_seconds:.1f} s)")
-    print(f"{args.projection + ' catch-up':<20}: {rate:>10,.0f} events/s  (best {seconds:.1f} s)")
-    print(f"ratio               : {result['ratio']:.2f}  (target >= {TARGET_RATIO})")
+    print(f"bare consumer       : {bare_rate:>10,.0f} events/s  (median {bare_seconds:.2f} s)")
+    print(f"{args.projection + ' catch-up':<20}: {rate:>10,.0f} events/s  (median {seconds:.2f} s)")
+    print(
+        f"ratio               : {result['ratio']:.2f}  (target >= {TARGET_RATIO}; "
+        f"best of each {best_ratio:.2f})"
+    )
     print(json.dumps(result))
 
 

@@ -108,7 +108,7 @@ def catchup_rows(f: Figures) -> list[Row]:
             f"{f['events']:,} events)",
             f["catchup_events_per_s"],
             f["bare_consumer_events_per_s"],
-            "bare consumer",
+            "bare consumer; medians of 5 runs",
             f["target_ratio"],
             "ev/s",
         )
