@@ -54,8 +54,9 @@ class Decoded:
 
 
 @dataclass(frozen=True)
-class Part:
-    """One partition's share of a batch: the messages that matter, and where it ends."""
+class DecodedPart:
+    """One partition's share of a batch, decoded: the messages that matter, and where it
+    ends."""
 
     wanted: list[Decoded]
     end: int  # the offset after the batch's last message of this partition
@@ -158,7 +159,7 @@ class KafkaProjector:
         """Apply one polled batch; redone from the stored offsets if another instance
         changed the same rows at the same time."""
         parts = {
-            partition: Part([self._decode(partition, kept) for kept in part.kept], part.end)
+            partition: DecodedPart([self._decode(partition, kept) for kept in part.kept], part.end)
             for partition, part in polled.parts.items()
         }
         self.consumed += polled.consumed
@@ -194,7 +195,7 @@ class KafkaProjector:
         return Decoded(offset, event, None)
 
     def _fold(
-        self, batch: Batch, parts: dict[int, Part]
+        self, batch: Batch, parts: dict[int, DecodedPart]
     ) -> tuple[DeadLetter | None, dict[int, int], int]:
         """Fold what the stored offsets have not seen; returns the poison that stopped
         it (policy ``stop``), the new next offsets and how many events were applied."""

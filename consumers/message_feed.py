@@ -23,7 +23,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
@@ -199,8 +199,18 @@ class LocalFeed:
         return sort(polled, self.interest, self.epoch) if polled else None
 
     def rewind(self) -> None:
-        _SeekToStored(self).seek(self.consumer.assignment())
+        self.seek_to_stored(self.consumer.assignment())
         self.unsought = None
+
+    def seek_to_stored(self, partitions: Any) -> None:
+        stored = self.stored()
+        for tp in partitions:
+            if tp.partition in stored:
+                self.consumer.seek(tp, stored[tp.partition])
+            else:
+                self.consumer.seek_to_beginning(tp)
+            self.assigned.add(tp.partition)
+        log.info("%s: assigned %s, from stored offsets %s", self.name, sorted(partitions), stored)
 
     def report(self, offsets: dict[int, int]) -> None:
         if offsets:
@@ -227,24 +237,13 @@ class _SeekToStored(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         try:
-            self.seek(assigned)
+            self.feed.seek_to_stored(assigned)
         except Exception as error:
             # The database restarting, say. Raised here, kafka-python would end the
             # projection ("rebalance callback throws an error"); instead the next poll
             # raises it, and the projector rewinds once the database is back.
             self.feed.unsought = error
             self.feed.assigned |= {tp.partition for tp in assigned}
-
-    def seek(self, assigned: Any) -> None:
-        feed = self.feed
-        stored = feed.stored()
-        for tp in assigned:
-            if tp.partition in stored:
-                feed.consumer.seek(tp, stored[tp.partition])
-            else:
-                feed.consumer.seek_to_beginning(tp)
-            feed.assigned.add(tp.partition)
-        log.info("%s: assigned %s, from stored offsets %s", feed.name, sorted(assigned), stored)
 
 
 @dataclass(frozen=True)
@@ -260,7 +259,6 @@ class FeedSpec:
     interest: Interest
     batch: int = BATCH
     instance_id: str | None = None
-    log_level: int = field(default=logging.WARNING)
 
 
 class ProcessFeed:
@@ -435,7 +433,7 @@ def _serve(spec: FeedSpec, orders: Connection, batches: Connection, epoch: int) 
     # projector too; it tells us to stop, after leaving the group in good order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(level=spec.log_level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     feed: LocalFeed | None = None
     stored: Any = None
     try:

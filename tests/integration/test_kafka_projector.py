@@ -133,17 +133,25 @@ class Feed:
         return self.store.load(name)[0].public()
 
 
-@pytest.fixture
-def feed(kafka_servers: str) -> Iterator[Feed]:
+@contextlib.contextmanager
+def own_feed(servers: str, prefix: str = "projector") -> Iterator[Feed]:
     """A topic of its own (3 partitions) and a PostgreSQL schema of its own."""
-    topic = unique_topic("projector")
-    admin = KafkaAdminClient(bootstrap_servers=kafka_servers)
+    topic = unique_topic(prefix)
+    admin = KafkaAdminClient(bootstrap_servers=servers)
     admin.create_topics([NewTopic(topic, 3, 1)])
     admin.close()
     with postgres_schema(database_url_or_fail()) as schema:
-        found = Feed(kafka_servers, topic, schema)
+        found = Feed(servers, topic, schema)
+        try:
+            yield found
+        finally:
+            found.store.close()
+
+
+@pytest.fixture
+def feed(kafka_servers: str) -> Iterator[Feed]:
+    with own_feed(kafka_servers) as found:
         yield found
-        found.store.close()
 
 
 def test_every_projection_fed_from_kafka_equals_the_embedded_fold(

@@ -33,9 +33,9 @@ from groundswell.stores.postgres_kafka import (
     feed_session_name,
 )
 from tests.integration.kafka_support import kafka_servers_fixture, unique_topic  # noqa: F401
-from tests.integration.test_kafka_projector import Feed as Published
 from tests.integration.test_kafka_projector import (
     end_session,
+    own_feed,
     realistic_history,
     rebuilt,
     wait_for,
@@ -222,11 +222,7 @@ def test_closing_a_feed_process_leaves_the_group_even_while_it_waits_to_hand_ove
 def test_a_process_fed_projector_waits_out_a_database_restart_dropping_what_it_read_ahead(
     kafka_servers: str, history: list[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with postgres_schema(database_url_or_fail()) as schema:
-        published = Published(kafka_servers, unique_topic("restart"), schema)
-        admin = KafkaAdminClient(bootstrap_servers=kafka_servers)
-        admin.create_topics([NewTopic(published.topic, 3, 1)])
-        admin.close()
+    with own_feed(kafka_servers, "restart") as published:
         published.publish(history)
         projector = build_kafka_projector(published.settings, PROJECTION, batch=40)
         ended: list[bool] = []
@@ -247,17 +243,12 @@ def test_a_process_fed_projector_waits_out_a_database_restart_dropping_what_it_r
             assert published.rows() == rebuilt(history)
         finally:
             projector.store.close()
-            published.store.close()
 
 
 def test_a_killed_feed_process_is_replaced_and_nothing_is_lost_or_counted_twice(
     kafka_servers: str, history: list[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with postgres_schema(database_url_or_fail()) as schema:
-        published = Published(kafka_servers, unique_topic("killed-feed"), schema)
-        admin = KafkaAdminClient(bootstrap_servers=kafka_servers)
-        admin.create_topics([NewTopic(published.topic, 3, 1)])
-        admin.close()
+    with own_feed(kafka_servers, "killed-feed") as published:
         half = len(history) // 2
         published.publish(history[:half])
         projector = build_kafka_projector(published.settings, PROJECTION, batch=40)
@@ -283,4 +274,3 @@ def test_a_killed_feed_process_is_replaced_and_nothing_is_lost_or_counted_twice(
             assert published.rows() == rebuilt(history)
         finally:
             projector.store.close()
-            published.store.close()
