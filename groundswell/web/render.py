@@ -65,6 +65,15 @@ templates.env.filters.update(
 templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
 
 
+def kept(form: Any, action: str) -> dict[str, Any]:
+    """What was typed into the form posted to ``action``, when it was refused: the page
+    shows it again (other forms on the page start empty)."""
+    return form if isinstance(form, dict) and form.get("action") == action else {}
+
+
+templates.env.globals["kept"] = kept
+
+
 def nav(caller: Caller) -> list[tuple[str, str]]:
     links = [("/web/challenges", "Challenges"), ("/web/me", "My home")]
     if caller.has(Role.OWNER):
