@@ -76,6 +76,8 @@ def story(entries: list[TimelineEntry], who: Callable[[str], str], hidden: set[s
             continue
         fields = entry.fields
         detail = next((fields[k] for k in FREE_TEXT if fields.get(k)), None)
+        if entry.event_type == "Challenge.RewardGranted":
+            detail = None  # its reason is a code, already said in words in the sentence
         if entry.event_type == "Contribution.Added" and str(entry.aggregate_id) in hidden:
             detail = "(hidden by a moderator)"
         steps.append(Step(entry.at, entry.chapter, sentence(fields, entry.actor, who), detail))

@@ -209,3 +209,42 @@ def test_deciding_granting_helpful_review_and_implemented_ask_first(org: Org) ->
     assert "Changeovers 9 minutes shorter" in hidden["impact"]
     assert send(org, "owen", action, hidden).status_code == 303
     assert do_get(org, f"/v1/ideas/{done}")["status"] == "implemented"
+
+
+# -- plain words -------------------------------------------------------------------------
+
+CODES = re.compile(
+    r"\b(idea-accepted|idea-implemented|helpful-contribution|prize-\d+|split share|build-on|"
+    r"review-score|redemption)\b"
+)
+
+
+def visible(text: str) -> str:
+    """What a person reads: the page without its tags, attributes and scripts."""
+    bare = re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(svg|script).*?</\1>", "", text))
+    return " ".join(html.unescape(bare).split())
+
+
+def test_pages_say_plain_words_not_codes(org: Org) -> None:
+    challenge = open_challenge(org, accepted_idea_points=150)
+    idea = accepted(org, "cat", challenge, "Quick-release clamps")
+    do(org, "cat", f"/v1/ideas/{idea}/invitations", {"handle": "dan"})
+    do(org, "dan", f"/v1/ideas/{idea}/join")
+    other = submit(org, "dan", challenge, "Magnetic clamps")
+    do(org, "dan", f"/v1/ideas/{idea}/build-ons", {"body": "Magnets", "linked_idea_id": other},
+       201)  # fmt: skip
+    do(org, "mia", "/v1/rewards", {"reason": "idea-accepted", "subject_id": idea})
+    do(org, "mia", f"/v1/challenges/{challenge}/review")
+    do(org, "mia", "/v1/rewards", {"reason": "prize-1", "subject_id": idea})
+    do(org, "cat", "/v1/me/redemptions", {"points": 20, "item": "Coffee with the sponsor"}, 201)
+    for handle, path in [
+        ("cat", "/web/me"), ("dan", "/web/me"), ("cat", f"/web/ideas/{idea}"),
+        ("mia", f"/web/ideas/{idea}"), ("mia", f"/web/challenges/{challenge}"),
+    ]:  # fmt: skip
+        read = visible(page(org, handle, path))
+        assert CODES.findall(read) == [], (handle, path)
+    home = visible(page(org, "cat", "/web/me"))
+    assert "accepted idea (the team's share)" in home and "redeemed: Coffee" in home
+    assert "points for the 1st prize" in home
+    assert "follow-on idea" in visible(page(org, "cat", f"/web/ideas/{idea}"))
+    assert "issues the reward points" in visible(page(org, "mia", f"/web/challenges/{challenge}"))
