@@ -169,3 +169,50 @@ def test_redeeming_asks_for_confirmation_in_the_browser(
     page.get_by_role("button", name="Redeem", exact=True).click()
     expect(page.locator("#balance-points")).to_have_text(str(before - 20))
     assert watched.errors == [], watched.errors
+
+
+def test_refused_forms_keep_what_was_typed_in_the_browser(
+    browser: Any, served: Served, contexts: list[Any]
+) -> None:
+    """A refused idea and a refused hand-over come back with what was typed, and the
+    hand-over's refusal names no command to run."""
+    from datetime import date, timedelta
+
+    from groundswell.http import models
+    from tests.http_support import challenge_terms
+
+    engine = served.engine
+    deadline = (date.today() + timedelta(days=30)).isoformat()
+    terms = models.ChallengeIn(**challenge_terms(submission_deadline=deadline))
+    challenge = engine.draft_challenge("mia", pot=terms.pot, **terms.model_dump(exclude={"pot"})).id
+    engine.open_challenge("mia", challenge)
+    idea = engine.submit_idea("cat", challenge, title="Quick-release clamps", description="…").id
+    engine.start_review("mia", idea)
+    engine.decide_idea("mia", idea, accept=True, words="Go")
+
+    contributor = sign_in(browser, contexts, served, "cat", **WIDTHS["phone"])
+    c = contributor.page
+    c.goto(f"{served.url}/web/challenges/{challenge}")
+    c.get_by_label("Title").fill("   ")
+    c.get_by_label("What is the idea").fill("Scan delivery notes at the dock")
+    c.get_by_role("button", name="Submit idea").click()
+    expect(c.locator("#problem")).to_contain_text("title")
+    expect(c.get_by_label("What is the idea")).to_have_value("Scan delivery notes at the dock")
+    check_page(contributor)
+
+    manager = sign_in(browser, contexts, served, "mia", **WIDTHS["phone"])
+    m = manager.page
+    m.goto(f"{served.url}/web/ideas/{idea}")
+    m.get_by_label("Core process that takes it over").fill("Maintenance")
+    m.get_by_label("Owner's handle").fill("nobody")
+    m.get_by_label("Reference in their system").fill("MNT-7")
+    m.get_by_role("button", name="Hand over").click()
+    expect(m.locator("#problem")).to_contain_text("nobody with handle 'nobody' is registered")
+    expect(m.locator("#problem")).not_to_contain_text("groundswell")
+    expect(m.get_by_label("Core process that takes it over")).to_have_value("Maintenance")
+    expect(m.get_by_label("Owner's handle")).to_have_value("nobody")
+    expect(m.get_by_label("Reference in their system")).to_have_value("MNT-7")
+    check_page(manager)
+    # Chromium logs the refusal's own 4xx status as an error; nothing else may be logged.
+    logged = [e for e in contributor.errors + manager.errors if "status of 4" not in e]
+    assert logged == [], logged
