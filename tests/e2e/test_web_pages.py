@@ -164,6 +164,7 @@ def test_a_bad_launch_is_shown_with_its_reason_and_writes_nothing(org: Org) -> N
     assert answer.status_code == 422
     assert 'role="alert"' in answer.text and "target departments" in answer.text
     assert 'value="No departments"' in answer.text  # what was typed is kept
+    assert 'name="open_now" type="checkbox" value="true">' in answer.text  # left unticked
     assert org.engine.last_position == before
 
 
