@@ -22,6 +22,7 @@ from domain.reward_policy import RewardPolicy, prize_rank
 from domain.reward_subject import RewardSubject
 from domain.splits import split_award
 from domain.validation import whole_points
+from domain.words import reward_reason
 
 
 def _a(word: str) -> str:
@@ -272,7 +273,8 @@ class Challenge(GroundswellAggregate):
         amount = self.policy.points_for(reason)
         if amount == 0:
             raise RewardRefused(
-                f"the reward policy of {self.title!r} does not reward {reason!r}.", field="reason"
+                f"the reward policy of {self.title!r} does not reward the {reward_reason(reason)}.",
+                field="reason",
             )
         rank = prize_rank(reason)
         if rank is not None:
@@ -284,7 +286,8 @@ class Challenge(GroundswellAggregate):
                 raise AlreadyRewarded("this idea has already won a prize; one prize per idea.")
         if reason not in subject.qualifies_for:
             raise RewardRefused(
-                f"the {subject.kind} is {subject.status}; it does not qualify for {reason!r}.",
+                f"the {subject.kind} is {subject.status}; it does not qualify for the reward "
+                f"for the {reward_reason(reason)}.",
                 field="reason",
             )
         if actor in subject.shares:
@@ -294,7 +297,8 @@ class Challenge(GroundswellAggregate):
         )
         if repeated:
             raise AlreadyRewarded(
-                f"{', '.join(repeated)} already received {reason!r} for this {subject.kind}."
+                f"{', '.join(repeated)} already received the reward for the "
+                f"{reward_reason(reason)} for this {subject.kind}."
             )
         if amount > self.pot:
             raise PotTooSmall(

@@ -14,13 +14,12 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from domain import errors
+from domain import errors, words
 from domain.person import Role
 from groundswell.http.auth import Caller
 from groundswell.http.problems import TITLES, ApiProblem, first_error, status_of
 from groundswell.web import HERE
 from groundswell.web.session import COOKIE, ForeignOrigin, SignInNeeded, sign_in_url
-from groundswell.web.timeline import REASONS
 
 templates = Jinja2Templates(directory=HERE / "templates")
 STAGE_WORDS = {
@@ -53,16 +52,26 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
 
-def reason(value: str) -> str:
-    """A ledger entry's reason as a person says it."""
-    return REASONS.get(value, value.replace("prize-", "prize no. "))
-
-
 templates.env.filters.update(
-    when=when, day=day, percent=percent, stage=STAGE_WORDS.get, reason=reason
+    when=when,
+    day=day,
+    percent=percent,
+    stage=STAGE_WORDS.get,
+    reason=words.reward_reason,
+    kind=words.contribution_kind,
+    entry=words.ledger_entry,
 )
 # Each form carries its own idempotency key: sent twice, it acts once.
 templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
+
+
+def kept(form: Any, action: str) -> dict[str, Any]:
+    """What was typed into the form posted to ``action``, when it was refused: the page
+    shows it again (other forms on the page start empty)."""
+    return form if isinstance(form, dict) and form.get("action") == action else {}
+
+
+templates.env.globals["kept"] = kept
 
 
 def nav(caller: Caller) -> list[tuple[str, str]]:

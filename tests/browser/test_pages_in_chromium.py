@@ -91,6 +91,8 @@ def test_a_challenge_from_launch_to_reward_seen_live(
     m.locator("#ideas").get_by_role("link", name="Scan delivery notes").click()
     m.get_by_label("Note or reason").fill("Pilot at dock 2 next month.")
     m.get_by_role("button", name="Decide").click()
+    expect(m.locator("#confirm-question")).to_contain_text("Accept this idea")
+    m.get_by_role("button", name="Accept it").click()
     expect(m.locator("#timeline")).to_contain_text("Accepted by Mia Manager")
     expect(m.locator("#timeline")).to_contain_text("50 points granted for the accepted idea")
     check_page(manager)

@@ -20,6 +20,7 @@ from domain.errors import (
 from domain.ledger import TREASURY, balances, person_account, pot_account
 from domain.person import Person
 from domain.reward_subject import RewardSubject
+from domain.words import reward_reason
 from groundswell.engine import Engine
 from tests.scenario import (
     AUTHOR,
@@ -162,7 +163,7 @@ def test_only_the_prizes_the_policy_names_are_awarded(memory: Engine, story: Sce
     idea_id = story.idea(challenge_id, "accepted")
     story.move(challenge_id, "closed")
 
-    with refused(memory, RewardRefused, "does not reward", "prize-3") as caught:
+    with refused(memory, RewardRefused, "does not reward", "3rd prize") as caught:
         memory.award_prize(MANAGER, idea_id, 3)
     assert caught.value.field == "reason"
 
@@ -180,7 +181,7 @@ def test_only_what_the_policy_names_is_rewarded(memory: Engine, story: Scenario)
     challenge_id = story.challenge("open", implemented_idea_points=0)
     idea_id = story.idea(challenge_id, "implemented")
 
-    with refused(memory, RewardRefused, "does not reward", "idea-implemented") as caught:
+    with refused(memory, RewardRefused, "does not reward", "implemented idea") as caught:
         memory.grant_reward(MANAGER, "idea-implemented", idea_id)
     assert caught.value.field == "reason"
 
@@ -210,7 +211,7 @@ def test_an_idea_is_rewarded_only_for_what_it_achieved(
 ) -> None:
     idea_id = story.idea(story.challenge("open"), status)
 
-    with refused(memory, RewardRefused, status, "does not qualify", reason):
+    with refused(memory, RewardRefused, status, "does not qualify", reward_reason(reason)):
         memory.grant_reward(MANAGER, reason, idea_id)
 
 
@@ -321,7 +322,7 @@ def test_the_same_reward_is_granted_only_once(memory: Engine, story: Scenario) -
     memory.grant_reward(MANAGER, "idea-accepted", idea_id)
 
     for manager in (MANAGER, CO_MANAGER):
-        with refused(memory, AlreadyRewarded, AUTHOR, "already received", "idea-accepted"):
+        with refused(memory, AlreadyRewarded, AUTHOR, "already received", "accepted idea"):
             memory.grant_reward(manager, "idea-accepted", idea_id)
     assert memory.person(AUTHOR).balance == 10
 
