@@ -17,7 +17,7 @@ from domain.idea import IdeaStatus
 from domain.person import Role
 from groundswell.audit import history
 from groundswell.http import boards, challenges, ideas, people
-from groundswell.http.auth import Caller, caller_holding
+from groundswell.http.auth import Caller, caller_holding, pasted_token
 from groundswell.http.common import Api, AtLeast, rows
 from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, timeline
@@ -60,8 +60,9 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/web",
 ) -> Response:
     same_origin(request)
+    token = pasted_token(token)
     try:
-        caller_holding(api_of(request), token.strip())
+        caller_holding(api_of(request), token)
     except ApiProblem as refused:
         return page(
             request, "sign_in.html", None, 401, next=safe_next(next), problem=refused.detail,
@@ -70,7 +71,7 @@ def sign_in(
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE,
-        token.strip(),
+        token,
         max_age=30 * DAY,
         httponly=True,
         samesite="strict",
