@@ -107,9 +107,18 @@ def challenge_list_page(
             c.challenge_id: charts.funnel(implementation.funnel(folded, c.challenge_id), small=True)
             for c in found.items
         }
+    # A manager's desk first: what waits on them past its decision deadline (follow-up is
+    # what the product is about, so it is the first thing a manager sees).
+    desk = (
+        boards.get_follow_up(
+            api, challenge=None, manager=caller.handle, at_least=at_least, limit=MANY, offset=0
+        )
+        if caller.has(Role.MANAGER)
+        else None
+    )
     return page(
         request, "challenges.html", caller, status, challenges=found.items, funnels=funnels,
-        may_launch=caller.has(Role.MANAGER), **context,
+        may_launch=caller.has(Role.MANAGER), desk=desk, **context,
     )  # fmt: skip
 
 
