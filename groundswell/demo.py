@@ -26,7 +26,8 @@ from groundswell.settings import DEFAULT_DATA_DIR, Settings
 
 STORIES = (demo_changeover, demo_quotes, demo_onboarding)
 PERSON = "anna.kowalski"  # whose ledger and notifications the demo shows
-SQLITE_FILES = ("*.sqlite", "*.sqlite-wal", "*.sqlite-shm", "*.sqlite-journal")
+# What --fresh deletes: the store, and the demo tokens kept for it (groundswell/demo_tokens.py).
+SQLITE_FILES = ("*.sqlite", "*.sqlite-wal", "*.sqlite-shm", "*.sqlite-journal", "demo-tokens.json")
 
 
 class DemoRefused(Exception):
