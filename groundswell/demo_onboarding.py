@@ -139,7 +139,8 @@ def write(s: Script) -> None:
         "reject_idea",
         "grace",
         idea_id("checkin"),
-        "Already mandatory since 2023; we will make it visible in the onboarding plan.",
+        f"Already mandatory since {s.start.year - 2}; we will make it visible in the "
+        "onboarding plan.",
     )
     for n, tip in enumerate(("tip-sizes", "tip-hosts")):
         s.at(97.4 + n * 0.01, "mark_helpful", "grace", Ref(tip))

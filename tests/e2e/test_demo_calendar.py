@@ -84,6 +84,9 @@ def test_the_story_lies_before_the_day_and_the_open_challenge_after_it(
     stamps = [event.timestamp for event in all_events(engine)]
     assert max(stamps) < midnight
     assert min(stamps) > midnight - timedelta(days=200)
+    # What people say about the future is dated from the story too.
+    upgrade = [e.reason for e in all_events(engine) if "upgrade" in str(getattr(e, "reason", ""))]
+    assert upgrade and f"the {min(stamps).year + 2} upgrade" in upgrade[0]
     challenge = engine.challenge(OPEN)
     assert challenge.stage == Stage.OPEN
     assert challenge.submission_deadline > demo.day.isoformat()
