@@ -79,6 +79,9 @@ def too_large(limit: int) -> ASGIApp:
 
 def create_app(api: Api) -> FastAPI:
     app = FastAPI(
+        # /docs is served offline with the pages (groundswell/web/docs.py); no CDN pages.
+        docs_url=None,
+        redoc_url=None,
         title="groundswell",
         version="1",
         summary="Challenges, ideas, contributions and rewards over HTTP; every step an event.",

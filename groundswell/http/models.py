@@ -213,7 +213,10 @@ class ChallengeRow(BaseModel):
     decision_deadline_days: int
     stage: str
     managers: list[str]
-    ideas: int
+    ideas: int = Field(
+        description="Ideas submitted, not counting withdrawn ones and duplicates merged into "
+        "another: the funnel's first step."
+    )
     drafted_at: str
     updated_at: str
 

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from pydantic import ValidationError
 
 from domain import errors, words
@@ -52,6 +53,29 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
 
+# One definition of how many ideas a challenge has, the funnel's, said where counts are shown.
+IDEAS_COUNTED = (
+    "Ideas are counted as the funnel counts them: every idea submitted, except ideas "
+    "withdrawn by their authors and duplicates merged into another."
+)
+
+
+@pass_context
+def submissions_closed(context: Any, challenge: Any) -> bool:
+    """An open challenge whose submission deadline (the last day ideas are taken) has passed
+    on the page's ``today``: the engine refuses ideas, so the page must not invite them."""
+    deadline = str(challenge.submission_deadline)[:10]
+    return bool(challenge.stage == "open" and context["today"] > deadline)
+
+
+@pass_context
+def stage_of(context: Any, challenge: Any) -> str:
+    """A challenge's stage as a reader sees it today."""
+    if submissions_closed(context, challenge):
+        return f"Submissions closed on {day(challenge.submission_deadline)}"
+    return STAGE_WORDS.get(challenge.stage, challenge.stage)
+
+
 templates.env.filters.update(
     when=when,
     day=day,
@@ -60,6 +84,9 @@ templates.env.filters.update(
     reason=words.reward_reason,
     kind=words.contribution_kind,
     entry=words.ledger_entry,
+)
+templates.env.globals.update(
+    stage_of=stage_of, submissions_closed=submissions_closed, ideas_counted=IDEAS_COUNTED
 )
 # Each form carries its own idempotency key: sent twice, it acts once.
 templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
@@ -90,8 +117,11 @@ def page(
 ) -> HTMLResponse:
     """A whole page; ``position`` (the read models' position it shows) lets the live script
     ask only for newer states."""
+    api = request.app.state.api
     context.setdefault("problem", None)
-    context.setdefault("position", request.app.state.api.reads.position())
+    context.setdefault("position", api.reads.position())
+    # Today by the engine's clock, the one that decides whether a deadline has passed.
+    context.setdefault("today", api.engine.clock().date().isoformat())
     return templates.TemplateResponse(
         request,
         template,
