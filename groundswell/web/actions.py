@@ -303,6 +303,16 @@ def hand_over(
     )  # fmt: skip
 
 
+@router.post("/web/ideas/{idea_id}/reassign")
+def reassign(
+    request: Request, idea_id: UUID, caller: Poster, form_key: Key, owner: Short
+) -> Response:
+    return idea_action(
+        request, caller, idea_id, form_key, {"owner": owner},
+        [lambda e: e.reassign_owner(caller.handle, idea_id, owner.strip())],
+    )  # fmt: skip
+
+
 Back = Annotated[str, Form(pattern="^(idea|owner)$")]
 
 

@@ -150,7 +150,9 @@ def test_every_engine_command_has_its_cli_command(cli: Cli, engine: Engine) -> N
         f"idea take-over {carts} --as mia --owner lars "
         "--core-process 'Line supply' --external-ref SAP-4711"
     )
-    cli.ok(f"idea take-over {clamps} --as lars --core-process Changeover")
+    asked = cli(f"idea take-over {clamps} --as lars --core-process Changeover")
+    assert asked.exit_code == 0 and "lars asked the managers to take over idea" in asked.stdout
+    cli.ok(f"idea take-over {clamps} --as mia --owner lars --core-process Changeover")
     cli.ok(f"idea progress {carts} --as lars --note 'Three carts built.'")
     cli.ok(f"idea implemented {carts} --as lars --impact '95 to 58 minutes.'")
     cli.ok(f"idea abandon {clamps} --as lars --reason 'Hydraulics too weak.'")

@@ -198,7 +198,7 @@ class World:
         if status in ("accepted", "in_implementation"):
             self.e.accept_idea("mia", iid)
         if status == "in_implementation":
-            self.e.take_over_idea("owen", iid, core_process="Line 3")
+            self.e.take_over_idea("mia", iid, core_process="Line 3", owner="owen")
         return iid
 
     def prepare(self, state: str) -> dict[str, Any]:
