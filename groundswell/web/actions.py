@@ -289,7 +289,7 @@ def hand_over(
     idea_id: UUID,
     caller: Poster,
     form_key: Key,
-    core_process: Short,
+    core_process: Short = "",  # empty: the core process the owner gave when they asked
     owner: Short = "",
     external_ref: Short = "",
 ) -> Response:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from groundswell.web.store import CATALOG
 from tests.e2e.test_http_stories import accepted, do, open_challenge, put
-from tests.e2e.test_web_pages import cookie, send
+from tests.e2e.test_web_pages import cookie, form_key, page, send
 from tests.http_support import Org, challenge_terms
 
 PROBLEM = "application/problem+json"
@@ -192,3 +192,37 @@ def test_a_form_refused_once_stays_refused_when_sent_again(org: Org) -> None:
     assert send(org, "cat", "/web/me/redeem", form).status_code == 409
     assert org.engine.last_position == position
     assert org.client.get("/web/me", headers=cookie(org, "cat")).status_code == 200
+
+
+# -- the pages offer what the rules allow ----------------------------------------------------
+
+
+def test_a_manager_reassigns_the_owner_and_discards_a_draft_on_the_pages(org: Org) -> None:
+    challenge = open_challenge(org)
+    idea = accepted(org, "cat", challenge, "Quick-release clamps")
+    do(org, "owen", f"/v1/ideas/{idea}/take-over", {"core_process": "Line 3"})
+    asked = page(org, "mia", f"/web/ideas/{idea}")
+    assert "Asked to take it over: owen" in asked
+    handed = send(
+        org, "mia", f"/web/ideas/{idea}/hand-over",
+        {"form_key": form_key(asked), "core_process": "", "owner": "owen"},
+    )  # fmt: skip
+    assert handed.status_code == 303, handed.text
+    owned = page(org, "mia", f"/web/ideas/{idea}")
+    assert "Reassign" in owned and 'for="reassign-owner"' in owned
+    moved = send(
+        org, "mia", f"/web/ideas/{idea}/reassign", {"form_key": form_key(owned), "owner": "ada"}
+    )
+    assert moved.status_code == 303, moved.text
+    assert org.engine.idea(UUID(idea)).owner == "ada"
+
+    draft = org.post("mia", "/v1/challenges", challenge_terms()).json()["id"]
+    drafted = page(org, "mia", f"/web/challenges/{draft}")
+    assert "Discard the draft, return its pot" in drafted
+    discarded = send(
+        org, "mia", f"/web/challenges/{draft}/stage",
+        {"form_key": form_key(drafted), "to": "archive"},
+    )  # fmt: skip
+    assert discarded.status_code == 303, discarded.text
+    assert org.engine.challenge(UUID(draft)).stage.value == "archived"
+    assert org.engine.challenge(UUID(draft)).pot == 0
