@@ -253,8 +253,12 @@ class Challenge(GroundswellAggregate):
         self._record(self.Closed, actor, at)
 
     def archive(self, *, actor: str, at: datetime) -> None:
+        """Put a closed challenge away, or discard a draft that will never open; either way
+        what is left in the pot returns to the treasury (ideas exist only once opened)."""
         self.require_manager(actor, "archive it")
-        self._require_stage({Stage.CLOSED}, "archived")
+        self._require_stage(
+            {Stage.DRAFT, Stage.CLOSED}, "archived (only a draft or a closed one is)"
+        )
         self._record(self.Archived, actor, at, returned_points=self.pot)
 
     def grant_reward(
@@ -304,8 +308,11 @@ class Challenge(GroundswellAggregate):
             raise PotTooSmall(
                 f"the pot holds {self.pot} points; the award is {amount}. Top up the pot first."
             )
+        # A team award of fewer points than members pays whole points to as many members as
+        # it can (largest remainder, ties by handle); a 0-point share is no reward, so it is
+        # neither recorded nor listed anywhere.
         shares = split_award(amount, subject.shares)
-        ordered = {name: shares[name] for name in sorted(shares)}
+        ordered = {name: shares[name] for name in sorted(shares) if shares[name]}
         self._record(
             self.RewardGranted,
             actor,

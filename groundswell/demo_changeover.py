@@ -198,6 +198,8 @@ def write(s: Script) -> None:
         core_process="Internal logistics – line supply",
         external_ref="SAP PM 4711-0032",
     )
+    # sofia asked to take it over; the challenge's managers hand it to them.
+    s.at(48.45, "take_over_idea", "mia", idea_id("carts"), core_process="", owner="sofia")
     s.at(
         49.4,
         "take_over_idea",
@@ -206,6 +208,8 @@ def write(s: Script) -> None:
         core_process="Training – shift qualification",
         external_ref="HR-TRN-88",
     )
+    # lars asked to take it over; the challenge's managers hand it to them.
+    s.at(49.45, "take_over_idea", "mia", idea_id("smed"), core_process="", owner="lars")
     s.at(
         50.4,
         "take_over_idea",
@@ -214,6 +218,8 @@ def write(s: Script) -> None:
         core_process="5S – Line 3",
         external_ref="OPS-1432",
     )
+    # lars asked to take it over; the challenge's managers hand it to them.
+    s.at(50.45, "take_over_idea", "mia", idea_id("boards"), core_process="", owner="lars")
     s.at(60.4, "report_progress", "lars", idea_id("smed"), "Day shift workshop held; 11 people.")
     s.at(62.4, "report_progress", "sofia", idea_id("carts"), "Three carts built; pilot running.")
     s.at(65.4, "report_progress", "lars", idea_id("clamps"), "Clamps delivered for two holders.")

@@ -69,6 +69,7 @@ class DirectoryProjection:
             Idea.TeamMemberJoined: _member_joined,
             Idea.MergeUndone: _merge_undone,
             Idea.ProgressReported: _progress,
+            Idea.OwnerReassigned: lambda r, e: _idea(r, e).update(owner=e.owner),
             **{cls: _status_changed for cls in IDEA_STATUS},
             Contribution.Added: _contribution_added,
             Contribution.MarkedHelpful: _marked_helpful,

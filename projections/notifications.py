@@ -24,6 +24,7 @@ IDEA_NEWS = {
     Idea.MergedInto: "was merged into another idea",
     Idea.MergeUndone: "is no longer merged",
     Idea.TakenOver: "was taken over for implementation",
+    Idea.OwnerReassigned: "has a new owner for its implementation",
     Idea.ProgressReported: "has news from its implementation",
     Idea.Implemented: "was implemented",
     Idea.Abandoned: "was abandoned",

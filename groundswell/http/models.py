@@ -128,7 +128,8 @@ class MergeIn(Body):
 
 
 class TakeOverIn(Body):
-    core_process: Name
+    # May be left empty by a manager accepting an owner's request: the request's one stands.
+    core_process: Annotated[str, Field(max_length=NAME_MAX)] = ""
     external_ref: Annotated[str, Field(max_length=NAME_MAX)] = ""
     owner: Handle | None = None
 
@@ -240,6 +241,7 @@ class IdeaOut(BaseModel):
     external_ref: str | None
     progress: list[str]
     impact: str | None
+    take_over_asked_by: list[str] = []  # owners who asked; the managers decide
 
 
 class Decision(BaseModel):

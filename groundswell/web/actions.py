@@ -342,7 +342,7 @@ def hand_over(
     idea_id: UUID,
     caller: Poster,
     form_key: Key,
-    core_process: Short,
+    core_process: Short = "",  # empty: the core process the owner gave when they asked
     owner: Short = "",
     external_ref: Short = "",
 ) -> Response:
@@ -353,6 +353,16 @@ def hand_over(
             caller.handle, idea_id, core_process=core_process, external_ref=external_ref,
             owner=owner.strip() or None,
         )],
+    )  # fmt: skip
+
+
+@router.post("/web/ideas/{idea_id}/reassign")
+def reassign(
+    request: Request, idea_id: UUID, caller: Poster, form_key: Key, owner: Short
+) -> Response:
+    return idea_action(
+        request, caller, idea_id, form_key, {"owner": owner},
+        [lambda e: e.reassign_owner(caller.handle, idea_id, owner.strip())],
     )  # fmt: skip
 
 

@@ -46,6 +46,12 @@ SENTENCES: dict[str, Callable[[Fields, str, Callable[[str], str]], str]] = {
         f"Handed over to {w(f['owner'])} — {f['core_process']}"
         + (f", ref. {f['external_ref']}" if f.get("external_ref") else "")
     ),
+    "Idea.TakeOverRequested": lambda f, a, w: (
+        f"{w(f['owner'])} asked to take it over — {f['core_process']}"
+    ),
+    "Idea.OwnerReassigned": lambda f, a, w: (
+        f"Given to {w(f['owner'])} instead of {w(f['previous_owner'])} by {w(a)}"
+    ),
     "Idea.ProgressReported": lambda f, a, w: f"Progress reported by {w(a)}",
     "Idea.Implemented": lambda f, a, w: f"Implemented — reported by {w(a)}",
     "Idea.Abandoned": lambda f, a, w: f"Implementation abandoned by {w(a)}",
