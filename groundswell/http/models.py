@@ -77,6 +77,8 @@ class ChallengeTerms(Body):
 
 class ChallengeIn(ChallengeTerms):
     pot: Points = 0
+    # The follow-up policy's terms that differ from the defaults (see domain/follow_up_policy).
+    follow_up: dict[str, int | str] | None = None
 
 
 class ChallengeEdit(Body):
