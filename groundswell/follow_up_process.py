@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,28 +38,28 @@ class PassResult:
     closed: int
 
 
-class FollowUpProcess:
-    """Runs passes on ``engine`` over the rows ``follow_up_rows`` returns, at ``clock``'s time.
+Reading = Callable[[], AbstractContextManager[Rows]]
 
-    The engine's own clock stamps the events; give both the same clock.
+
+class FollowUpProcess:
+    """Runs passes on ``engine`` over the follow-up rows ``reading`` opens, at ``clock``'s time.
+
+    ``reading()`` is held only while deciding (where the served engine's readers wait for
+    it), never while recording. The engine's own clock stamps the events; give both the
+    same clock.
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        follow_up_rows: Callable[[], Rows],
-        clock: Callable[[], datetime],
-    ) -> None:
+    def __init__(self, engine: Engine, reading: Reading, clock: Callable[[], datetime]) -> None:
         self.engine = engine
-        self.follow_up_rows = follow_up_rows
+        self.reading = reading
         self.clock = clock
 
     def run_once(self) -> PassResult:
         """One pass: record every step due by now, close what was answered."""
         now = self.clock()
-        rows = self.follow_up_rows()
-        planned = plan(rows, now)
-        closing = closings(rows)
+        with self.reading() as rows:
+            planned = plan(rows, now)
+            closing = closings(rows)
         recorded = already = closed = 0
         for step in planned:
             receipt = self.engine.record_follow_up_step(step)

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import signal
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
@@ -168,9 +169,9 @@ def follow_up_rows(app_engine: Any, settings: Any) -> tuple[Any, Any]:
 
         store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
 
-        def from_kafka() -> Rows:
-            return store.snapshot("follow_up", settings.kafka_topic)[0]
+        def from_kafka() -> AbstractContextManager[Rows]:
+            return nullcontext(store.snapshot("follow_up", settings.kafka_topic)[0])
 
         return store.close, from_kafka
     models = build_read_models(app_engine, settings, names=["follow_up"])
-    return models.close, lambda: models.rows("follow_up")
+    return models.close, lambda: nullcontext(models.rows("follow_up"))
