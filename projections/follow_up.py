@@ -123,8 +123,9 @@ def _implementation_ended(rows: Rows, event: Any) -> None:
     idea_id = key_of(event.originator_id)
     current = rows.get("progress_of", idea_id)
     if current is not None:
+        # The row stays (an implemented or abandoned idea reports no more progress): a
+        # deleted row would leave an empty table that a stored copy does not have.
         _answer(rows, current, event, event.actor)
-        rows.delete("progress_of", idea_id)
 
 
 def _step_recorded(rows: Rows, event: Any) -> None:

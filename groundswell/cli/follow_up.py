@@ -15,9 +15,20 @@ import typer
 
 from groundswell.application import utc_now
 from groundswell.bootstrap import build_engine, build_read_models
-from groundswell.cli.boards import PANEL, Json, OnlyChallenge, emit, follow_up_command, table
+from groundswell.cli.boards import (
+    PANEL,
+    Json,
+    OnlyChallenge,
+    emit,
+    follow_up_command,
+    known_person,
+    rows,
+    table,
+    text,
+)
 from groundswell.cli.common import ChallengeId, act, engine, fail, out, refusals, session
 from groundswell.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
+from projections import desk
 from projections.rows import Rows
 
 app = typer.Typer(
@@ -175,3 +186,38 @@ def follow_up_rows(app_engine: Any, settings: Any) -> tuple[Any, Any]:
         return store.close, from_kafka
     models = build_read_models(app_engine, settings, names=["follow_up"])
     return models.close, lambda: nullcontext(models.rows("follow_up"))
+
+
+def desk_command(
+    ctx: typer.Context,
+    handle: Annotated[
+        str | None, typer.Argument(help="Whose desk (default: --as).", show_default=False)
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--as", metavar="HANDLE", help="Yourself.", show_default=False)
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Everything waiting on a person across all challenges: since, due, overdue."""
+    whose = handle or actor
+    if whose is None:
+        fail("say whose desk: groundswell desk HANDLE (or --as HANDLE).", "handle")
+    known_person(ctx, whose)
+    found = desk.desk(rows(ctx, "desk"), whose, utc_now())
+    if as_json:
+        return emit(found)
+    if not found:
+        out().print(f"Nothing waits on {whose}.")
+        return
+    shown = table(f"Desk of {whose}", "=waiting", "what", "=since", "=due", ">overdue")
+    for item in found:
+        shown.add_row(
+            item["kind"],
+            text(f"{item['title']} ({item['challenge']})"),
+            item["since"][:10],
+            item["due"][:10],
+            f"{item['overdue_days']:.1f}" if item["overdue_days"] else "—",
+        )
+    out().print(shown)
+    overdue = sum(1 for item in found if item["overdue_days"] > 0)
+    out().print(f"{len(found)} waiting on {whose}, {overdue} overdue.")

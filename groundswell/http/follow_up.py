@@ -1,4 +1,5 @@
-"""Follow-up over HTTP: a challenge's follow-up policy (what is due when, how it climbs)."""
+"""Follow-up over HTTP: a challenge's follow-up policy (what is due when, how it climbs), and
+each person's desk (everything waiting on them)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from domain.errors import NotFound
+from domain.errors import NotFound, NotPermitted
 from groundswell.http import models
 from groundswell.http.auth import AnyCaller, Writer
 from groundswell.http.challenges import visible
-from groundswell.http.common import ApiDep, KeyDep, answer
+from groundswell.http.common import Api, ApiDep, AtLeast, KeyDep, answer, rows
+from groundswell.http.people import person_row
 from groundswell.http.problems import COMMON
+from projections import desk
 
 router = APIRouter(prefix="/v1", tags=["follow-up"], responses=COMMON)
 
@@ -73,3 +76,73 @@ def set_follow_up_policy(
         response,
         lambda e: e.set_follow_up_policy(caller.handle, challenge_id, **changes),
     )
+
+
+# -- the desk ---------------------------------------------------------------------------
+
+
+class DeskItem(BaseModel):
+    """One thing waiting on a person: a decision, an answer, a review, a progress report,
+    or an invitation; since when, due when, overdue by how many days (0 while not due)."""
+
+    id: str
+    kind: str
+    challenge_id: str
+    challenge: str
+    idea_id: str
+    title: str
+    author: str
+    since: str
+    due: str
+    overdue_days: float
+
+
+class DeskOut(BaseModel):
+    handle: str
+    waiting: int
+    overdue: int
+    items: list[DeskItem]
+
+
+def desk_of(api: Api, handle: str, at_least: int) -> tuple[DeskOut, set[str]]:
+    """A person's desk, and the challenges its items belong to."""
+    with rows(api, "desk", at_least) as found:
+        items = desk.desk(found, handle, api.engine.clock())
+        managed = {
+            key
+            for key, challenge in found.table("challenges").items()
+            if handle in challenge.get("managers", ())
+        }
+    out = DeskOut(
+        handle=handle,
+        waiting=len(items),
+        overdue=sum(1 for item in items if item["overdue_days"] > 0),
+        items=[DeskItem(**item) for item in items],
+    )
+    return out, {item["challenge_id"] for item in items} | managed
+
+
+@router.get("/me/desk", tags=["me"])
+def my_desk(caller: AnyCaller, api: ApiDep, at_least: AtLeast = 0) -> DeskOut:
+    """Everything waiting on you, across all challenges, the most overdue first."""
+    return desk_of(api, caller.handle, at_least)[0]
+
+
+@router.get("/people/{handle}/desk", tags=["people"])
+def person_desk(handle: str, caller: AnyCaller, api: ApiDep, at_least: AtLeast = 0) -> DeskOut:
+    """Everything waiting on a person (the person, managers of the challenges the person
+    acts in, auditors and admins)."""
+    person_row(api, handle, at_least)
+    found, challenges = desk_of(api, handle, at_least)
+    if caller.handle != handle and not caller.reads_all:
+        with rows(api, "desk", at_least) as desk_rows:
+            manages = any(
+                caller.handle in (desk_rows.get("challenges", c) or {}).get("managers", ())
+                for c in challenges
+            )
+        if not manages:
+            raise NotPermitted(
+                f"only {handle}, the managers of {handle}'s challenges, auditors and "
+                f"administrators see {handle}'s desk."
+            )
+    return found
