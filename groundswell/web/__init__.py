@@ -18,8 +18,8 @@ HERE = Path(__file__).parent
 
 def install(app: FastAPI) -> None:
     """Serve the pages under /web, their static files, and send / to them."""
-    from groundswell.web import actions, live, pages
+    from groundswell.web import actions, desk, live, pages
 
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
-    for module in (pages, actions, live):
+    for module in (pages, actions, live, desk):
         app.include_router(module.router)

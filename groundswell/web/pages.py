@@ -43,9 +43,11 @@ def root() -> RedirectResponse:
 
 @router.get("/web")
 def start(caller: Reader) -> RedirectResponse:
-    """Managers, auditors and admins start at the challenges; everyone else at home."""
-    steering = caller.has(Role.MANAGER) or caller.reads_all
-    return RedirectResponse("/web/challenges" if steering else "/web/me", status_code=303)
+    """Managers and owners start at their desk, auditors at the challenges, everyone else
+    at home."""
+    if caller.has(Role.MANAGER) or caller.has(Role.OWNER):
+        return RedirectResponse("/web/desk", status_code=303)
+    return RedirectResponse("/web/challenges" if caller.reads_all else "/web/me", status_code=303)
 
 
 @router.get("/web/sign-in")

@@ -67,6 +67,8 @@ templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
 
 def nav(caller: Caller) -> list[tuple[str, str]]:
     links = [("/web/challenges", "Challenges"), ("/web/me", "My home")]
+    if caller.has(Role.MANAGER) or caller.has(Role.OWNER):
+        links.insert(0, ("/web/desk", "My desk"))
     if caller.has(Role.OWNER):
         links.append(("/web/owner", "Handed to me"))
     return links

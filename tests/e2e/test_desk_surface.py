@@ -73,3 +73,16 @@ def test_the_cli_prints_a_desk(org: Org) -> None:
         env={"DATABASE_URL": None, "GROUNDSWELL_DATA_DIR": None, "COLUMNS": "200"},
     )
     assert "Desk of mia" in table.stdout and "1 waiting on mia" in table.stdout
+
+
+def test_the_desk_page_lists_what_waits_with_links_to_the_ideas(org: Org) -> None:
+    from tests.e2e.test_web_pages import page
+
+    _, idea = story(org)
+    org.clock.advance(days=20)
+    shown = page(org, "mia", "/web/desk")
+    assert "Decide on the idea" in shown and f'href="/web/ideas/{idea}"' in shown
+    assert "1 waiting, 1 overdue" in shown
+    assert 'href="/web/desk"' in shown  # in the navigation
+    assert "Review the idea" in page(org, "owen", "/web/desk")
+    assert "Nothing waits on you." in page(org, "ada", "/web/desk")
