@@ -143,3 +143,22 @@ def closings(rows: Rows) -> list[Closing]:
         for key, item in rows.table("items").items()
         if item.get("steps") and not item.get("closed") and item["answered_at"] is not None
     ]
+
+
+def answer_expected(rows: Rows, key: str) -> dict[str, Any] | None:
+    """When an idea's decision or a comment's first answer is expected (by its challenge's
+    policy), whether it came, and what the follow-up did meanwhile; None if nothing is
+    expected of it (an endorsement, a reply by the team)."""
+    item = rows.get("items", key)
+    if item is None or item["kind"] == "progress":
+        return None
+    challenge = rows.get("challenges", item["challenge_id"]) or {"managers": []}
+    steps = item.get("steps") or {}
+    return {
+        "expected_by": due_at(item, challenge).isoformat(),
+        "answered_at": item["answered_at"],
+        "reminders": sum(1 for name in steps if name.startswith("reminder")),
+        "escalated_to": sorted(
+            name.removeprefix("escalation-") for name in steps if name.startswith("escalation")
+        ),
+    }

@@ -28,7 +28,7 @@ from groundswell.cli.boards import (
 )
 from groundswell.cli.common import ChallengeId, act, engine, fail, out, refusals, session
 from groundswell.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
-from projections import desk
+from projections import accountability, desk
 from projections.rows import Rows
 
 app = typer.Typer(
@@ -221,3 +221,44 @@ def desk_command(
     out().print(shown)
     overdue = sum(1 for item in found if item["overdue_days"] > 0)
     out().print(f"{len(found)} waiting on {whose}, {overdue} overdue.")
+
+
+@app.command("accountability")
+def accountability_command(
+    ctx: typer.Context, challenge: OnlyChallenge = None, as_json: Json = False
+) -> None:
+    """Per challenge and manager: on time, late, waiting; reminders, escalations; days to answer."""
+    found = rows(ctx, "follow_up")
+    figures = accountability.accountability(found, utc_now())
+    if challenge is not None:
+        managers = (found.get("challenges", str(challenge)) or {}).get("managers", [])
+        figures = {
+            "challenges": {k: v for k, v in figures["challenges"].items() if k == str(challenge)},
+            "managers": {k: v for k, v in figures["managers"].items() if k in managers},
+        }
+    if as_json:
+        return emit(figures)
+    titles = {k: c.get("title", k) for k, c in found.table("challenges").items()}
+    for by, names in (("challenge", titles), ("manager", {})):
+        shown = table(
+            f"Accountability per {by}",
+            by,
+            ">on time",
+            ">late",
+            ">waiting",
+            ">overdue",
+            ">reminders",
+            ">escalations",
+            ">median days",
+            ">p90 days",
+        )
+        for key, f in figures["challenges" if by == "challenge" else "managers"].items():
+            shown.add_row(
+                text(names.get(key, key)),
+                *(str(f[n]) for n in ("on_time", "late", "waiting", "overdue")),
+                str(f["reminders"]),
+                str(f["escalations"]),
+                "—" if f["median_days_to_answer"] is None else f"{f['median_days_to_answer']:.1f}",
+                "—" if f["p90_days_to_answer"] is None else f"{f['p90_days_to_answer']:.1f}",
+            )
+        out().print(shown)

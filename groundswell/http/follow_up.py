@@ -11,13 +11,14 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from domain.errors import NotFound, NotPermitted
+from domain.person import Role
 from groundswell.http import models
-from groundswell.http.auth import AnyCaller, Writer
+from groundswell.http.auth import AnyCaller, Writer, needs
 from groundswell.http.challenges import visible
-from groundswell.http.common import Api, ApiDep, AtLeast, KeyDep, answer, rows
+from groundswell.http.common import Api, ApiDep, AtLeast, Filter, KeyDep, answer, rows
 from groundswell.http.people import person_row
 from groundswell.http.problems import COMMON
-from projections import desk
+from projections import accountability, desk
 
 router = APIRouter(prefix="/v1", tags=["follow-up"], responses=COMMON)
 
@@ -146,3 +147,42 @@ def person_desk(handle: str, caller: AnyCaller, api: ApiDep, at_least: AtLeast =
                 f"administrators see {handle}'s desk."
             )
     return found
+
+
+# -- accountability -----------------------------------------------------------------------
+
+
+class Accountability(BaseModel):
+    on_time: int
+    late: int
+    waiting: int
+    overdue: int
+    reminders: int
+    escalations: int
+    median_days_to_answer: float | None
+    p90_days_to_answer: float | None
+
+
+class AccountabilityOut(BaseModel):
+    """Per challenge and per manager: answered on time, late, still waiting (overdue);
+    reminders and escalations received; median and 90th-percentile days to an answer."""
+
+    challenges: dict[str, Accountability]
+    managers: dict[str, Accountability]
+
+
+@router.get("/accountability", dependencies=[needs(Role.MANAGER, reading=True)])
+def get_accountability(
+    api: ApiDep, challenge: Filter = None, at_least: AtLeast = 0
+) -> AccountabilityOut:
+    """Which desks answer on time and which avoid softly (managers, auditors, admins);
+    ``challenge`` keeps one challenge and the managers of it."""
+    with rows(api, "follow_up", at_least) as found:
+        figures = accountability.accountability(found, api.engine.clock())
+        if challenge is not None:
+            managers = (found.get("challenges", challenge) or {}).get("managers", [])
+            figures = {
+                "challenges": {k: v for k, v in figures["challenges"].items() if k == challenge},
+                "managers": {k: v for k, v in figures["managers"].items() if k in managers},
+            }
+    return AccountabilityOut(**figures)

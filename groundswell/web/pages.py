@@ -25,6 +25,7 @@ from groundswell.web.render import PageRoute, page
 from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
 from groundswell.web.store import CATALOG
 from projections import implementation
+from projections.follow_up_due import answer_expected
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 MANY = 500
@@ -204,6 +205,9 @@ def idea_page(
             i for i in found.table("ideas").values()
             if i["challenge_id"] == str(idea.challenge_id) and i["idea_id"] != str(idea_id)
         ]  # fmt: skip
+    with rows(api, "follow_up", at_least) as waiting:
+        keys = [str(idea_id), *(c.contribution_id for c in said.items)]
+        expected = {k: found for k in keys if (found := answer_expected(waiting, k)) is not None}
     hidden = {c.contribution_id for c in said.items if c.hidden and c.body is None}
     steps = timeline.story(
         history.idea_story(api.engine, idea_id), lambda h: names.get(h, h), hidden
@@ -223,6 +227,7 @@ def idea_page(
         manages=manages,
         writes=not caller.only_audits,
         owns=idea.owner == caller.handle,
+        expected=expected,
         **context,
     )
 
