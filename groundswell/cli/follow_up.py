@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
@@ -28,6 +28,7 @@ from groundswell.cli.boards import (
 )
 from groundswell.cli.common import ChallengeId, act, engine, fail, out, refusals, session
 from groundswell.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
+from groundswell.settings import DEFAULT_TOPIC
 from projections import accountability, desk
 from projections.rows import Rows
 
@@ -137,6 +138,20 @@ def run(
     interval: Annotated[
         float, typer.Option(min=1, help="Seconds between passes when running on.")
     ] = DEFAULT_INTERVAL,
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option(
+            envvar="KAFKA_BOOTSTRAP_SERVERS",
+            help="With DATABASE_URL: read the follow-up read model fed from Kafka.",
+        ),
+    ] = None,
+    topic: Annotated[str, typer.Option(envvar="GROUNDSWELL_TOPIC")] = DEFAULT_TOPIC,
+    postgres_schema: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GROUNDSWELL_POSTGRES_SCHEMA", help="The events' and read models' schema."
+        ),
+    ] = None,
 ) -> None:
     """Record the reminders and escalations that are due, and close what was answered.
 
@@ -144,7 +159,12 @@ def run(
     it reads the follow-up read model that `groundswell project follow_up` feeds from
     Kafka. Safe to run several at once: each reminder is recorded once.
     """
-    settings = session(ctx).settings
+    settings = replace(
+        session(ctx).settings,
+        kafka_bootstrap_servers=bootstrap_servers,
+        kafka_topic=topic,
+        postgres_schema=postgres_schema,
+    )
     moment = parse_now(now)
     clock = (lambda: moment) if moment is not None else utc_now
     if moment is not None and not once:
