@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from domain.idea import IdeaStatus
 from domain.person import Role
 from groundswell.audit import history
-from groundswell.http import boards, challenges, ideas, people
+from groundswell.http import boards, challenges, follow_up, ideas, people
 from groundswell.http.auth import Caller, caller_holding
 from groundswell.http.common import Api, AtLeast, rows
 from groundswell.http.problems import ApiProblem
@@ -147,6 +147,9 @@ def challenge_page(
         if steering
         else None
     )
+    answering = (
+        follow_up.get_accountability(api, challenge=key, at_least=at_least) if steering else None
+    )
     leaders = boards.get_leaderboard(
         caller, api, challenge=key, department=None, at_least=at_least, limit=10, offset=0
     )
@@ -169,6 +172,7 @@ def challenge_page(
         breadth=reach,
         breadth_chart=charts.breadth(reach.targeted, reach.contributors_per_department),
         debt=debt,
+        answering=answering,
         leaders=leaders.items,
         departments=departments,
         ideas=idea_rows.items,

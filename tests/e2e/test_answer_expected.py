@@ -83,3 +83,6 @@ def test_the_author_sees_when_and_hears_who_was_told(org: Org) -> None:
         )
         assert cli.exit_code == 0, cli.output
         assert json.loads(cli.stdout)["challenges"][challenge]["reminders"] == 5
+
+    overview = page(org, "mia", f"/web/challenges/{challenge}")
+    assert 'id="accountability"' in overview and "(1 overdue)" in overview
