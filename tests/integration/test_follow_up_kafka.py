@@ -1,5 +1,5 @@
 """`groundswell follow-up run` in production mode: PostgreSQL store → relay → Kafka →
-follow-up projector → two follow-up processes at once, one of them killed with SIGKILL
+follow-up and desk projectors → two follow-up processes at once, one of them killed with SIGKILL
 in the middle of its pass. Each step is recorded once; none is lost."""
 
 from __future__ import annotations
@@ -79,11 +79,13 @@ def test_production_mode_records_each_step_once_through_kafka_despite_a_sigkill(
         ensure_topic(kafka_servers, settings.kafka_topic)
         relay = build_relay(world.engine, settings)
         relay.start_in_thread()
-        projector = build_kafka_projector(
-            settings, "follow_up", group_id=f"{settings.kafka_topic}.follow_up"
-        )
-        feeding = threading.Thread(target=projector.run, daemon=True)
-        feeding.start()
+        projectors = [
+            build_kafka_projector(settings, name, group_id=f"{settings.kafka_topic}.{name}")
+            for name in ("follow_up", "desk")
+        ]
+        feeding = [threading.Thread(target=p.run, daemon=True) for p in projectors]
+        for thread in feeding:
+            thread.start()
         store = KafkaReadModelStore(str(settings.database_url), schema)
         log = tmp_path / "follow-up.log"
         try:
@@ -94,6 +96,13 @@ def test_production_mode_records_each_step_once_through_kafka_despite_a_sigkill(
                     break
                 time.sleep(0.2)
             assert len(rows.table("items")) == IDEAS, "the follow-up projection never caught up"
+            # The desk is fed from Kafka like every read model: mia's decisions are on it.
+            while time.monotonic() < deadline:
+                desks = store.snapshot("desk", settings.kafka_topic)[0]
+                if len(desks.get("desks", "mia") or ()) == IDEAS:
+                    break
+                time.sleep(0.2)
+            assert len(desks.get("desks", "mia") or ()) == IDEAS, "the desk never caught up"
 
             # One process killed mid-pass, a twin running beside it from the same rows.
             doomed = follow_up_run(settings, "--once", "--now", "2027-03-01", log=log)
@@ -112,9 +121,12 @@ def test_production_mode_records_each_step_once_through_kafka_despite_a_sigkill(
             assert len(steps) == IDEAS * STEPS_PER_IDEA
             assert doomed.returncode == -signal.SIGKILL
         finally:
-            projector.stop()
-            feeding.join(10)
-            projector.store.close()
+            for projector in projectors:
+                projector.stop()
+            for thread in feeding:
+                thread.join(10)
+            for projector in projectors:
+                projector.store.close()
             store.close()
             relay.close()
             world.engine.close()
