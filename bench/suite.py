@@ -196,6 +196,29 @@ def command_rows(f: Figures) -> list[Row]:
     ]  # fmt: skip
 
 
+def follow_up_rows(f: Figures) -> list[Row]:
+    desk = f["desk_read_ms"]
+    return [
+        ratio_row(
+            f"follow-up pass over {f['items']:,} open items, {f['challenges']:,} challenges "
+            f"(read rows + decide; {f['steady_pass_new_steps']:,} new steps)",
+            f["pass_items_per_s"],
+            f["plain_read_items_per_s"],
+            "plain read of the rows",
+            f["target_ratio"],
+            "items/s",
+        ),
+        Row(
+            f"desk read, a person with {f['desk_items']} items",
+            ms(desk),
+            "—",
+            "—",
+            f"p99 < {f['target_desk_p99_ms']:.0f} ms",
+            desk["p99"] < f["target_desk_p99_ms"],
+        ),
+    ]
+
+
 DB = "DATABASE_URL"
 KAFKA = "KAFKA_BOOTSTRAP_SERVERS"
 BENCHES = [
@@ -208,6 +231,8 @@ BENCHES = [
     Bench("replay", ["--events", "1000000"], ["--events", "50000"], replay_rows, (KAFKA,)),
     Bench("http", [], ["--quick"], http_rows, (DB,)),
     Bench("latency", [], ["--seconds", "5", "--rate", "200"], latency_rows, (DB, KAFKA)),
+    Bench("follow_up", [], ["--items", "20000", "--challenges", "200", "--repeat", "1"],
+          follow_up_rows),
 ]  # fmt: skip
 
 

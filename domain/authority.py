@@ -18,11 +18,15 @@ from typing import Any
 
 from domain.challenge import Challenge
 from domain.contribution import Contribution
+from domain.errors import NotPermitted
+from domain.follow_up import PROCESS_ACTOR, FollowUp
 from domain.idea import Idea
 from domain.person import Person, Role
 
 # The local operator (the CLI on the server, setting people up): no person, holds no role.
 OPERATOR = "system"
+# Actors that are no person: the operator, and the follow-up process recording what time did.
+NOT_A_PERSON = frozenset({OPERATOR, PROCESS_ACTOR})
 
 MANAGE = "manage challenges, their ideas and their rewards"
 # The role an event's actor must hold now, and what it lets them do (for the refusal).
@@ -39,6 +43,7 @@ ROLE_NEEDED: dict[type, tuple[Role, str]] = {
             Challenge.Closed,
             Challenge.Archived,
             Challenge.RewardGranted,
+            Challenge.FollowUpPolicySet,
             Idea.ReviewerAsked,
             Idea.ReviewStarted,
             Idea.Accepted,
@@ -77,12 +82,17 @@ ANY_PARTICIPANT: frozenset[type] = frozenset(
     }
 )
 
+# What time did, recorded by the follow-up process alone; no person records these.
+PROCESS_ONLY: frozenset[type] = frozenset(
+    {FollowUp.Opened, FollowUp.ReminderSent, FollowUp.Escalated, FollowUp.Answered}
+)
+
 
 def actors_of(events: Iterable[Any]) -> list[str]:
     """The people who cause ``events``, in order of appearance (the operator left out)."""
     found: list[str] = []
     for event in events:
-        if event.actor != OPERATOR and event.actor not in found:
+        if event.actor not in NOT_A_PERSON and event.actor not in found:
             found.append(event.actor)
     return found
 
@@ -93,6 +103,10 @@ def require_may_record(actor: Person, events: Iterable[Any]) -> None:
     for event in events:
         if event.actor != actor.handle:
             continue
+        if type(event) in PROCESS_ONLY:
+            raise NotPermitted(
+                "reminders and escalations are recorded by the follow-up process alone."
+            )
         needed = ROLE_NEEDED.get(type(event))
         if needed is not None:
             actor.require_role(*needed)

@@ -5,10 +5,17 @@ from __future__ import annotations
 from domain.base import GroundswellAggregate
 from domain.challenge import Challenge
 from domain.contribution import Contribution
+from domain.follow_up import FollowUp
 from domain.idea import Idea
 from domain.person import Person
 
-AGGREGATES: tuple[type[GroundswellAggregate], ...] = (Challenge, Idea, Contribution, Person)
+AGGREGATES: tuple[type[GroundswellAggregate], ...] = (
+    Challenge,
+    Idea,
+    Contribution,
+    Person,
+    FollowUp,
+)
 
 
 def _events_of(aggregate: type[GroundswellAggregate]) -> dict[str, type]:

@@ -18,6 +18,7 @@ from domain.errors import (
     RewardRefused,
     WrongStage,
 )
+from domain.follow_up_policy import FollowUpPolicy
 from domain.reward_policy import RewardPolicy, prize_rank
 from domain.reward_subject import RewardSubject
 from domain.splits import split_award
@@ -83,6 +84,26 @@ class Challenge(GroundswellAggregate):
         def apply(self, challenge: Challenge) -> None:
             challenge.managers.append(self.manager)
 
+    class FollowUpPolicySet(GroundswellAggregate.Event):
+        """When answers are due and how waiting climbs (see domain/follow_up_policy.py)."""
+
+        answer_days: int
+        progress_days: int
+        remind_every_days: int
+        escalate_to_managers_after_days: int
+        escalate_to_sponsor_after_days: int
+        sponsor_handle: str
+
+        def apply(self, challenge: Challenge) -> None:
+            challenge.follow_up = FollowUpPolicy(
+                answer_days=self.answer_days,
+                progress_days=self.progress_days,
+                remind_every_days=self.remind_every_days,
+                escalate_to_managers_after_days=self.escalate_to_managers_after_days,
+                escalate_to_sponsor_after_days=self.escalate_to_sponsor_after_days,
+                sponsor_handle=self.sponsor_handle,
+            )
+
     class PotFunded(GroundswellAggregate.Event):
         """Points move from the organisation's treasury into this challenge's pot."""
 
@@ -142,6 +163,9 @@ class Challenge(GroundswellAggregate):
         self.rewarded: set[tuple[str, str, str]] = set()
         self.prizes_awarded: set[int] = set()
         self.prize_winners: set[UUID] = set()
+        # Until a manager sets one, the defaults apply (also to challenges drafted before
+        # follow-up policies existed).
+        self.follow_up = FollowUpPolicy()
 
     def _set_terms(self, terms: dict[str, Any]) -> None:
         self.title: str = terms["title"]
@@ -164,9 +188,17 @@ class Challenge(GroundswellAggregate):
 
     @classmethod
     def draft(
-        cls, challenge_id: UUID, *, pot: int, actor: str, at: datetime, **terms: Any
+        cls,
+        challenge_id: UUID,
+        *,
+        pot: int,
+        actor: str,
+        at: datetime,
+        follow_up: FollowUpPolicy | None = None,
+        **terms: Any,
     ) -> Challenge:
-        """Draft a challenge, funding its pot from the treasury when ``pot`` > 0."""
+        """Draft a challenge, funding its pot from the treasury when ``pot`` > 0; with
+        ``follow_up``, its follow-up policy is set at once (otherwise the defaults hold)."""
         unknown = sorted(set(terms) - set(TERM_NAMES))
         if unknown:
             raise InvalidInput(f"a challenge has no term {unknown[0]!r}.", field=unknown[0])
@@ -184,9 +216,19 @@ class Challenge(GroundswellAggregate):
             managers=[actor],
             **fields,
         )
+        if follow_up is not None:
+            challenge._record(cls.FollowUpPolicySet, actor, at, **follow_up.fields())
         if pot:
             challenge._record(cls.PotFunded, actor, at, points=pot)
         return challenge
+
+    def set_follow_up_policy(self, policy: FollowUpPolicy, *, actor: str, at: datetime) -> None:
+        """Change when answers are due and how waiting climbs; any stage but archived."""
+        self.require_manager(actor, "set its follow-up policy")
+        self._require_stage(set(Stage) - {Stage.ARCHIVED}, "given a new follow-up policy")
+        if policy == self.follow_up:
+            raise AlreadyDone("the follow-up policy already says exactly that.")
+        self._record(self.FollowUpPolicySet, actor, at, **policy.fields())
 
     def edit(self, *, actor: str, at: datetime, **changes: Any) -> None:
         """Change some of the terms while draft; the terms not named stay as they are."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from projections.balances import BalancesProjection
 from projections.breadth import BreadthProjection
+from projections.desk import DeskProjection
 from projections.directory import DirectoryProjection
 from projections.follow_up import FollowUpProjection
 from projections.implementation import ImplementationProjection
@@ -21,6 +22,7 @@ def all_projections() -> list[Projection]:
         NotificationsProjection(),
         BreadthProjection(),
         DirectoryProjection(),
+        DeskProjection(),
     ]
 
 

@@ -4,6 +4,11 @@ An idea is answered by a decision (accepted, rejected), or leaves the queue when
 is withdrawn or merged. A comment or build-on is answered when a challenge manager
 or a member of the idea's team replies on the same idea, or a manager marks it
 helpful or hides it. Everything else waits, and the wait is counted.
+
+The follow-up process reads these rows too: each challenge's follow-up policy, the
+progress reports due from owners (kind ``progress``, one item per period between
+reports), who took up each idea's review (its lead), and which reminders and escalations
+(``steps``) the process recorded for each item, and whether it closed the item.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Any
 
 from domain.challenge import Challenge
 from domain.contribution import Contribution, ContributionKind
+from domain.follow_up import FollowUp
+from domain.follow_up_policy import FollowUpPolicy
 from domain.idea import Idea
 from projections.projection import Handler
 from projections.rows import Rows, key_of
@@ -27,10 +34,11 @@ NEEDS_ANSWER = {ContributionKind.COMMENT.value, ContributionKind.BUILD_ON.value}
 class FollowUpProjection:
     """Tables: ``challenges`` (deadline days, managers), ``items`` (idea or contribution
     waiting or answered), ``waiting`` (challenge id → unanswered item ids), ``teams``
-    (idea id → team), ``open_on_idea`` (idea id → unanswered contribution ids)."""
+    (idea id → team), ``open_on_idea`` (idea id → unanswered contribution ids),
+    ``progress_of`` (idea id → the key of its progress report now due)."""
 
     name = "follow_up"
-    version = 2
+    version = 3
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -41,6 +49,15 @@ class FollowUpProjection:
             Idea.Submitted: _idea_submitted,
             Idea.TeamMemberJoined: _member_joined,
             Idea.MergeUndone: _merge_undone,
+            Idea.ReviewStarted: _review_started,
+            Idea.TakenOver: _taken_over,
+            Idea.ProgressReported: _progress_reported,
+            Idea.Implemented: _implementation_ended,
+            Idea.Abandoned: _implementation_ended,
+            Challenge.FollowUpPolicySet: _policy_set,
+            FollowUp.ReminderSent: _step_recorded,
+            FollowUp.Escalated: _step_recorded,
+            FollowUp.Answered: _follow_up_closed,
             Contribution.Added: _contribution_added,
             **{answer: _answered_by_actor for answer in ANSWERS},
             **{leave: _left_queue for leave in LEAVES_QUEUE},
@@ -53,6 +70,77 @@ def _terms(rows: Rows, event: Any) -> None:
     challenge["decision_deadline_days"] = event.decision_deadline_days
     if isinstance(event, Challenge.Drafted):
         challenge["managers"] = list(event.managers)
+
+
+def _policy_set(rows: Rows, event: Any) -> None:
+    challenge = rows.row("challenges", key_of(event.originator_id), lambda: {"managers": []})
+    challenge["policy"] = {name: getattr(event, name) for name in POLICY_TERMS}
+
+
+POLICY_TERMS = tuple(FollowUpPolicy().fields())
+DEFAULT_POLICY = FollowUpPolicy().fields()
+
+
+def policy_of(challenge: dict[str, Any]) -> dict[str, Any]:
+    """A challenge row's follow-up policy terms, the defaults until a manager set them."""
+    found: dict[str, Any] = challenge.get("policy") or DEFAULT_POLICY
+    return found
+
+
+def _review_started(rows: Rows, event: Any) -> None:
+    item = rows.touch("items", key_of(event.originator_id))
+    if item is not None:
+        item["lead"] = event.actor
+
+
+def _taken_over(rows: Rows, event: Any) -> None:
+    idea_id = key_of(event.originator_id)
+    idea = rows.get("items", idea_id) or {}
+    _open_progress(rows, event, idea_id, 1, idea.get("title", ""), event.owner)
+
+
+def _open_progress(rows: Rows, event: Any, idea_id: str, n: int, title: str, owner: str) -> None:
+    key = f"{idea_id}/progress/{n}"
+    _wait(rows, event, "progress", key, title, owner)
+    item = rows.touch("items", key)
+    item["idea_id"] = idea_id
+    item["owner"] = owner
+    rows.put("progress_of", idea_id, key)
+
+
+def _progress_reported(rows: Rows, event: Any) -> None:
+    idea_id = key_of(event.originator_id)
+    current = rows.get("progress_of", idea_id)
+    if current is None:
+        return
+    item = rows.get("items", current)
+    _answer(rows, current, event, event.actor)
+    n = int(current.rsplit("/", 1)[1]) + 1
+    _open_progress(rows, event, idea_id, n, item["title"], item["owner"])
+
+
+def _implementation_ended(rows: Rows, event: Any) -> None:
+    idea_id = key_of(event.originator_id)
+    current = rows.get("progress_of", idea_id)
+    if current is not None:
+        # The row stays (an implemented or abandoned idea reports no more progress): a
+        # deleted row would leave an empty table that a stored copy does not have.
+        _answer(rows, current, event, event.actor)
+
+
+def _step_recorded(rows: Rows, event: Any) -> None:
+    item = rows.touch("items", event.item_key)
+    if item is not None:
+        item.setdefault("steps", {})[event.step] = {
+            "at": event.timestamp.isoformat(),
+            "to": list(event.to),
+        }
+
+
+def _follow_up_closed(rows: Rows, event: Any) -> None:
+    item = rows.touch("items", event.item_key)
+    if item is not None:
+        item["closed"] = True
 
 
 def _manager_added(rows: Rows, event: Any) -> None:
@@ -114,6 +202,7 @@ def _contribution_added(rows: Rows, event: Any) -> None:
     else:
         key = key_of(event.originator_id)
         _wait(rows, event, "contribution", key, event.body[:80], event.author)
+        rows.touch("items", key)["idea_id"] = idea_id
         rows.row("open_on_idea", idea_id, list).append(key)
 
 
@@ -151,7 +240,7 @@ def follow_up_debt(
     """Items unanswered past their challenge's decision deadline, longest wait first."""
     debt = []
     for key, item in rows.table("items").items():
-        if item["answered_at"] is not None:
+        if item["answered_at"] is not None or item["kind"] == "progress":
             continue
         if challenge_id is not None and item["challenge_id"] != challenge_id:
             continue
@@ -183,6 +272,7 @@ def left_unanswered(rows: Rows, challenge_id: str | None = None) -> list[dict[st
             {"id": key, **item}
             for key, item in rows.table("items").items()
             if item.get("left_unanswered")
+            and item["kind"] != "progress"
             and (challenge_id is None or item["challenge_id"] == challenge_id)
         ),
         key=lambda item: (item["since"], item["id"]),

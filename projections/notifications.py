@@ -11,6 +11,8 @@ from typing import Any
 
 from domain.challenge import Challenge
 from domain.contribution import Contribution
+from domain.follow_up import FollowUp
+from domain.follow_up_policy import TO_MANAGERS
 from domain.idea import Idea
 from domain.words import contribution_kind, reward_reason
 from projections.projection import Handler
@@ -53,7 +55,7 @@ class NotificationsProjection:
     """
 
     name = "notifications"
-    version = 5  # 5: reasons and kinds in plain words
+    version = 6  # 5: reasons and kinds in plain words; 6: reminders and escalations
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -67,6 +69,9 @@ class NotificationsProjection:
             Contribution.MarkedHelpful: _contribution_news,
             Contribution.Hidden: _contribution_news,
             Challenge.RewardGranted: _reward_granted,
+            FollowUp.Opened: _follow_up_opened,
+            FollowUp.ReminderSent: _followed_up,
+            FollowUp.Escalated: _followed_up,
             **{news: _idea_news for news in IDEA_NEWS},
             **{news: _challenge_news for news in CHALLENGE_NEWS},
         }
@@ -135,6 +140,47 @@ def _challenge_news(rows: Rows, event: Any) -> None:
     _notify(rows, challenge["people"], event, "challenge", key_of(event.originator_id), text)
 
 
+DUE_WORD = {"idea": "decision", "contribution": "answer", "progress": "progress report"}
+
+
+def _follow_up_opened(rows: Rows, event: Any) -> None:
+    rows.put(
+        "follow_ups",
+        key_of(event.originator_id),
+        {
+            "kind": event.item_kind,
+            "subject": key_of(event.subject_id),
+            "title": event.title,
+            "author": event.author,
+        },
+    )
+
+
+def _followed_up(rows: Rows, event: Any) -> None:
+    """The people reminded (or escalated to) hear why; the author hears that someone was."""
+    item = rows.get("follow_ups", key_of(event.originator_id))
+    if item is None:
+        return
+    kind = "contribution" if item["kind"] == "contribution" else "idea"
+    escalated = isinstance(event, FollowUp.Escalated)
+    said = f"{'Escalated to you' if escalated else 'Reminder'}: {event.reason}."
+    _notify(rows, list(event.to), event, kind, item["subject"], said)
+    if item["kind"] == "progress":
+        return  # the owner is the one reminded
+    if not escalated:
+        who = ", ".join(event.to) + (" has" if len(event.to) == 1 else " have") + " been reminded"
+    elif event.step == TO_MANAGERS:
+        who = "the challenge's other managers have been told"
+    else:
+        who = "the sponsor has been told"
+    what = "idea" if item["kind"] == "idea" else "comment"
+    told = (
+        f"Your {what} “{item['title']}” waited {event.overdue_days} days past its "
+        f"{DUE_WORD[item['kind']]} date; {who}."
+    )
+    _notify(rows, [item["author"]], event, kind, item["subject"], told, key="/author")
+
+
 def _take_part(rows: Rows, event: Any, handle: str, role: str, idea_id: str | None = None) -> None:
     idea = rows.touch("ideas", idea_id or key_of(event.originator_id))
     if idea is None:
@@ -157,6 +203,7 @@ def _notify(
     subject: str,
     text: str,
     points: dict[str, int] | None = None,
+    key: str = "",
 ) -> None:
     # People are not told what they just did themselves.
     recipients = [h for h in handles if h != event.actor]
@@ -165,7 +212,7 @@ def _notify(
     event_id = key_of(event.event_id)
     rows.put(
         "notices",
-        event_id,
+        event_id + key,
         {
             "to": recipients,
             "at": event.timestamp.isoformat(),

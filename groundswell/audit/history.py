@@ -25,6 +25,7 @@ from eventsourcing.utils import get_topic
 from domain.catalog import event_name
 from domain.contribution import Contribution
 from domain.errors import InvalidInput, NotFound
+from domain.follow_up import follow_up_id
 from domain.person import checked_handle, person_id
 from groundswell.application import GroundswellApplication
 from schemas.codec import to_record
@@ -61,6 +62,10 @@ CHAPTERS = {
     "Idea.Implemented": "implementation",
     "Idea.Abandoned": "implementation",
     "Challenge.RewardGranted": "reward",
+    "FollowUp.Opened": "follow-up",
+    "FollowUp.ReminderSent": "follow-up",
+    "FollowUp.Escalated": "follow-up",
+    "FollowUp.Answered": "follow-up",
 }
 
 
@@ -155,7 +160,27 @@ def idea_story(engine: GroundswellApplication, idea_id: UUID) -> list[TimelineEn
         for e in challenge
         if e.event_type == "Challenge.RewardGranted" and e.fields["subject_id"] in subjects
     ]
-    return sorted([*own, *feedback, *rewards], key=_time_order)
+    followed = list(_follow_ups(engine, idea_id, subjects, own))
+    return sorted([*own, *feedback, *rewards, *followed], key=_time_order)
+
+
+def _follow_ups(
+    engine: GroundswellApplication,
+    idea_id: UUID,
+    subjects: set[str],
+    own: list[TimelineEntry],
+) -> Iterator[TimelineEntry]:
+    """The reminders, escalations and closings the follow-up process recorded for the idea,
+    its contributions and its progress reports (their FollowUp ids follow from the keys)."""
+    reports = sum(1 for e in own if e.event_type == "Idea.ProgressReported")
+    taken = any(e.event_type == "Idea.TakenOver" for e in own)
+    periods = [f"{idea_id}/progress/{n}" for n in range(1, reports + 2)] if taken else []
+    for key in sorted(subjects) + periods:
+        aggregate_id = follow_up_id(key)
+        events = engine.history(aggregate_id)
+        if events:
+            positions = stored_positions(engine, aggregate_id)
+            yield from (entry_of(e, positions.get(e.originator_version)) for e in events)
 
 
 def _time_order(entry: TimelineEntry) -> tuple[datetime, bool, int, int]:

@@ -296,7 +296,6 @@ COMMANDS = {
     "pot": pot_command,
     "treasury": treasury_command,
     "funnel": funnel_command,
-    "follow-up": follow_up_command,
     "notifications": notifications_command,
     "breadth": breadth_command,
 }

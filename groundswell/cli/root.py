@@ -12,6 +12,7 @@ from groundswell.cli import (
     boards,
     challenges,
     contributions,
+    follow_up,
     ideas,
     people,
     projections,
@@ -40,6 +41,8 @@ app.add_typer(rewards.app, name="reward")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
 boards.register(app)
+app.add_typer(follow_up.app, name="follow-up", rich_help_panel=boards.PANEL)
+app.command("desk", rich_help_panel=boards.PANEL)(follow_up.desk_command)
 register_project(app)
 app.add_typer(projections.app, name="projections", rich_help_panel=boards.PANEL)
 app.command("relay")(relay_command)

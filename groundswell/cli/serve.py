@@ -16,6 +16,7 @@ from groundswell import demo_tokens as demo_logins
 from groundswell.bootstrap import build_http_app, build_relay, build_tokens
 from groundswell.cli.common import fail, out, session
 from groundswell.demo import DemoRefused, run_demo, where
+from groundswell.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
 from groundswell.settings import DEFAULT_TOPIC, Settings
 
 # Whose tokens `serve --demo` prints: a manager, a contributor and an implementation owner.
@@ -70,6 +71,16 @@ def serve(
             "(--no-projectors when they run elsewhere, as in docker-compose).",
         ),
     ] = True,
+    follow_up: Annotated[
+        bool,
+        typer.Option(
+            help="Embedded: run the follow-up process in this process, a pass every "
+            "--follow-up-interval seconds (with Kafka, run `groundswell follow-up run`).",
+        ),
+    ] = True,
+    follow_up_interval: Annotated[
+        float, typer.Option(min=1, help="Seconds between follow-up passes.")
+    ] = DEFAULT_INTERVAL,
 ) -> None:
     """Serve the web pages (/web) and the HTTP API (OpenAPI at /docs) until Ctrl-C.
 
@@ -93,6 +104,14 @@ def serve(
             fail(str(refused))
     app = build_http_app(settings, engine)
     relaying = build_relay(engine, settings) if bootstrap_servers and relay else None
+    from groundswell.http.reads import EmbeddedReadSide
+
+    halt_follow_up = None
+    reads = app.state.api.reads
+    if follow_up and isinstance(reads, EmbeddedReadSide):
+        process = FollowUpProcess(engine, lambda: reads.reading("follow_up"), engine.clock)
+        halt_follow_up = process.start_in_thread(follow_up_interval)
+        console.print(f"follow-up: reminders and escalations every {follow_up_interval:.0f} s")
     url = f"http://{host}:{port}"
     console.print(f"groundswell on [bold]{url}[/bold] ({where(settings)})")
     console.print(f"  pages  {url}/web — sign in with a token")
@@ -114,6 +133,8 @@ def serve(
     try:
         uvicorn.run(app, host=host, port=port, log_level=os.environ.get("LOG_LEVEL", "warning"))
     finally:
+        if halt_follow_up is not None:
+            halt_follow_up()
         for child in children:
             child.terminate()
             child.wait(30)

@@ -77,6 +77,8 @@ class ChallengeTerms(Body):
 
 class ChallengeIn(ChallengeTerms):
     pot: Points = 0
+    # The follow-up policy's terms that differ from the defaults (see domain/follow_up_policy).
+    follow_up: dict[str, int | str] | None = None
 
 
 class ChallengeEdit(Body):
@@ -277,6 +279,8 @@ class IdeaRow(BaseModel):
     submitted_at: str
     updated_at: str
     abandon_reason: str | None = None
+    # When a decision is expected by the challenge's follow-up policy (in /v1/me/ideas).
+    answer_expected_by: str | None = None
 
 
 class ContributionOut(BaseModel):
@@ -293,6 +297,9 @@ class ContributionOut(BaseModel):
     hidden: bool
     hidden_reason: str | None
     added_at: str
+    # When a first answer is expected by the challenge's follow-up policy (comments and
+    # build-ons, in /v1/me/contributions).
+    answer_expected_by: str | None = None
 
 
 class PersonOut(BaseModel):

@@ -26,9 +26,16 @@ from groundswell.http.contributions import shown_contribution
 from groundswell.http.problems import COMMON
 from projections import balances, notifications
 from projections.directory import listed
+from projections.follow_up_due import answer_expected
+from projections.rows import Rows
 
 router = APIRouter(tags=["people"], responses=COMMON)
 Handle = models.Handle
+
+
+def expected_by(follow_up_rows: Rows, key: str) -> str | None:
+    found = answer_expected(follow_up_rows, key)
+    return None if found is None else str(found["expected_by"])
 
 
 def person_row(api: Api, handle: str, at_least: int) -> dict[str, Any]:
@@ -175,6 +182,8 @@ def my_ideas(
             if i["author"] == caller.handle or caller.handle in i["team"]
         ]
     items.sort(key=lambda i: (i["updated_at"], i["idea_id"]), reverse=True)
+    with rows(api, "follow_up", at_least) as waiting:
+        items = [{**i, "answer_expected_by": expected_by(waiting, i["idea_id"])} for i in items]
     return models.Page[models.IdeaRow](**paged(items, limit, offset, api))
 
 
@@ -191,6 +200,10 @@ def my_contributions(
         items = listed(found, "contributions", author=caller.handle)
     items.sort(key=lambda c: (c["added_at"], c["contribution_id"]), reverse=True)
     shown = [shown_contribution(c, caller) for c in items]
+    with rows(api, "follow_up", at_least) as waiting:
+        shown = [
+            {**c, "answer_expected_by": expected_by(waiting, c["contribution_id"])} for c in shown
+        ]
     return models.Page[models.ContributionOut](**paged(shown, limit, offset, api))
 
 

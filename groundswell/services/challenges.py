@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 from domain.challenge import Challenge
 from domain.errors import AlreadyDone
+from domain.follow_up_policy import FollowUpPolicy
 from domain.person import Role
 from groundswell.application import GroundswellApplication, Receipt
 from groundswell.services.unit_of_work import UnitOfWork, require_version
@@ -14,11 +15,19 @@ from groundswell.services.unit_of_work import UnitOfWork, require_version
 
 class ChallengeService(GroundswellApplication):
     def draft_challenge(
-        self, actor: str, *, pot: int = 0, challenge_id: UUID | None = None, **terms: Any
+        self,
+        actor: str,
+        *,
+        pot: int = 0,
+        challenge_id: UUID | None = None,
+        follow_up: dict[str, Any] | None = None,
+        **terms: Any,
     ) -> Receipt:
         """Draft a challenge; ``terms`` are title, question, sponsor, target_departments,
-        submission_deadline, decision_deadline_days and the reward policy's points."""
+        submission_deadline, decision_deadline_days and the reward policy's points;
+        ``follow_up`` the follow-up policy's terms that differ from the defaults."""
         new_id = challenge_id or uuid4()
+        policy = None if follow_up is None else FollowUpPolicy.checked(**follow_up)
 
         def command(uow: UnitOfWork) -> UUID:
             uow.person(actor).require_role(Role.MANAGER, "draft a challenge")
@@ -27,7 +36,11 @@ class ChallengeService(GroundswellApplication):
                 raise AlreadyDone(
                     f"a challenge with id {new_id} exists already.", field="challenge_id"
                 )
-            uow.add(Challenge.draft(new_id, pot=pot, actor=actor, at=uow.now, **terms))
+            if policy is not None and policy.sponsor_handle:
+                uow.person(policy.sponsor_handle)  # the sponsor must be a registered person
+            uow.add(
+                Challenge.draft(new_id, pot=pot, actor=actor, at=uow.now, follow_up=policy, **terms)
+            )
             return new_id
 
         return self.run(command)

@@ -14,12 +14,19 @@ from domain.base import GroundswellAggregate
 from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.errors import NotFound, StaleVersion
+from domain.follow_up import FollowUp
 from domain.idea import Idea
 from domain.person import Person, person_id
 
 A = TypeVar("A", bound=GroundswellAggregate)
 
-KIND_NAMES = {Challenge: "challenge", Idea: "idea", Contribution: "contribution", Person: "person"}
+KIND_NAMES = {
+    Challenge: "challenge",
+    Idea: "idea",
+    Contribution: "contribution",
+    Person: "person",
+    FollowUp: "follow-up",
+}
 
 
 # Every event of several aggregates, read in one query: each one's oldest first.

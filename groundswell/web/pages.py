@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from domain.idea import IdeaStatus
 from domain.person import Role
 from groundswell.audit import history
-from groundswell.http import boards, challenges, ideas, people
+from groundswell.http import boards, challenges, follow_up, ideas, people
 from groundswell.http.auth import Caller, caller_holding, pasted_token
 from groundswell.http.common import Api, AtLeast, rows
 from groundswell.http.problems import ApiProblem
@@ -25,6 +25,7 @@ from groundswell.web.render import PageRoute, page
 from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
 from groundswell.web.store import CATALOG
 from projections import implementation
+from projections.follow_up_due import answer_expected
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 MANY = 500
@@ -43,9 +44,11 @@ def root() -> RedirectResponse:
 
 @router.get("/web")
 def start(caller: Reader) -> RedirectResponse:
-    """Managers, auditors and admins start at the challenges; everyone else at home."""
-    steering = caller.has(Role.MANAGER) or caller.reads_all
-    return RedirectResponse("/web/challenges" if steering else "/web/me", status_code=303)
+    """Managers and owners start at their desk, auditors at the challenges, everyone else
+    at home."""
+    if caller.has(Role.MANAGER) or caller.has(Role.OWNER):
+        return RedirectResponse("/web/desk", status_code=303)
+    return RedirectResponse("/web/challenges" if caller.reads_all else "/web/me", status_code=303)
 
 
 @router.get("/web/sign-in")
@@ -154,6 +157,9 @@ def challenge_page(
         if steering
         else None
     )
+    answering = (
+        follow_up.get_accountability(api, challenge=key, at_least=at_least) if steering else None
+    )
     leaders = boards.get_leaderboard(
         caller, api, challenge=key, department=None, at_least=at_least, limit=10, offset=0
     )
@@ -176,6 +182,7 @@ def challenge_page(
         breadth=reach,
         breadth_chart=charts.breadth(reach.targeted, reach.contributors_per_department),
         debt=debt,
+        answering=answering,
         leaders=leaders.items,
         departments=departments,
         ideas=idea_rows.items,
@@ -212,6 +219,9 @@ def idea_page(
             i for i in found.table("ideas").values()
             if i["challenge_id"] == str(idea.challenge_id) and i["idea_id"] != str(idea_id)
         ]  # fmt: skip
+    with rows(api, "follow_up", at_least) as waiting:
+        keys = [str(idea_id), *(c.contribution_id for c in said.items)]
+        expected = {k: found for k in keys if (found := answer_expected(waiting, k)) is not None}
     hidden = {c.contribution_id for c in said.items if c.hidden and c.body is None}
     steps = timeline.story(
         history.idea_story(api.engine, idea_id), lambda h: names.get(h, h), hidden
@@ -231,6 +241,7 @@ def idea_page(
         manages=manages,
         writes=not caller.only_audits,
         owns=idea.owner == caller.handle,
+        expected=expected,
         **context,
     )
 

@@ -103,6 +103,8 @@ templates.env.globals["kept"] = kept
 
 def nav(caller: Caller) -> list[tuple[str, str]]:
     links = [("/web/challenges", "Challenges"), ("/web/me", "My home")]
+    if caller.has(Role.MANAGER) or caller.has(Role.OWNER):
+        links.insert(0, ("/web/desk", "My desk"))
     if caller.has(Role.OWNER):
         links.append(("/web/owner", "Handed to me"))
     return links

@@ -68,6 +68,8 @@ SENTENCES: dict[str, Callable[[Fields, str, Callable[[str], str]], str]] = {
         f"{w(a)} hid {w(f['author'])}'s {contribution_kind(f['kind'])}"
     ),
     "Challenge.RewardGranted": lambda f, a, w: _reward(f, w),
+    "FollowUp.ReminderSent": lambda f, a, w: f"Reminder sent to {', '.join(map(w, f['to']))}",
+    "FollowUp.Escalated": lambda f, a, w: f"Escalated to {', '.join(map(w, f['to']))}",
 }
 FREE_TEXT = ("note", "reason", "impact", "body")
 

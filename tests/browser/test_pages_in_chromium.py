@@ -43,8 +43,10 @@ def test_a_challenge_from_launch_to_reward_seen_live(
 ) -> None:
     manager = sign_in(browser, contexts, served, "mia", **LAPTOP)
     m = manager.page
-    expect(m).to_have_url(re.compile(r"/web/challenges$"))
+    expect(m).to_have_url(re.compile(r"/web/desk$"))  # managers start at their desk
     check_page(manager)
+    m.get_by_role("link", name="Challenges", exact=True).click()
+    expect(m).to_have_url(re.compile(r"/web/challenges$"))
 
     # The manager launches a challenge.
     deadline = (date.today() + timedelta(days=30)).isoformat()
@@ -144,6 +146,10 @@ def test_the_demo_organisation_in_the_browser(
     screenshot(first, "00-sign-in")
     manager = sign_in(browser, contexts, demo, "mia", **LAPTOP)
     m = manager.page
+    expect(m).to_have_url(re.compile(r"/web/desk$"))
+    check_page(manager)
+    screenshot(m, "09-demo-desk")
+    m.get_by_role("link", name="Challenges", exact=True).click()
     screenshot(m, "10-demo-challenges")
     expect(m.locator("#desk")).to_contain_text("waited past the decision deadline")  # her desk
     titles = m.locator(".cards h3 a").all_inner_texts()

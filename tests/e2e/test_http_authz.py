@@ -228,6 +228,12 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("GET", "/v1/audit/as-of"): (READ_ALL, fixed(query="?moment=2026-12-31"), None),
     ("GET", "/v1/audit/replay"): (READ_ALL, fixed(query="?projection=balances"), None),
     ("GET", "/v1/audit/export"): (READ_ALL, nothing, None),
+    ("GET", CH + "/follow-up-policy"): (EVERYONE, challenge(), None),
+    ("PUT", CH + "/follow-up-policy"): (ITS_MANAGER, challenge(), {"answer_days": 3}),
+    ("GET", "/v1/me/desk"): (EVERYONE, nothing, None),
+    # someone else's desk: mia manages the challenges dan acts in; cat and owen do not
+    ("GET", PE + "/desk"): (STEERING, fixed(handle="dan"), None),
+    ("GET", "/v1/accountability"): (STEERING, nothing, None),
 }
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.authority import ANY_PARTICIPANT, ROLE_NEEDED
+from domain.authority import ANY_PARTICIPANT, PROCESS_ONLY, ROLE_NEEDED
 from domain.catalog import EVENT_CLASSES
 from domain.errors import NotPermitted
 from groundswell.engine import Engine
@@ -35,7 +35,8 @@ def story(memory: Engine) -> Scenario:
 def test_every_event_class_names_who_may_record_it() -> None:
     classes = set(EVENT_CLASSES.values())
     assert set(ROLE_NEEDED).isdisjoint(ANY_PARTICIPANT)
-    assert set(ROLE_NEEDED) | ANY_PARTICIPANT == classes
+    assert PROCESS_ONLY.isdisjoint(set(ROLE_NEEDED) | ANY_PARTICIPANT)
+    assert set(ROLE_NEEDED) | ANY_PARTICIPANT | PROCESS_ONLY == classes
 
 
 # -- 1. taking the manager role away ends management ---------------------------------------
