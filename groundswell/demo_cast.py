@@ -28,6 +28,8 @@ STAFF: list[Member] = [
     ("grace", "Grace Okafor", "HR", None, ["manager"]),
     ("lars", "Lars Becker", "Production", None, ["contributor", "owner"]),
     ("sofia", "Sofia Márquez", "Logistics", None, ["contributor", "owner"]),
+    # The onboarding challenge's sponsor, told when its decisions wait far too long.
+    ("ines", "Ines Brandt", "HR", None, ["contributor"]),
 ]
 CONTRIBUTORS: dict[str, list[tuple[str, str, str | None]]] = {
     "Production": [

@@ -1,7 +1,8 @@
 """Challenge 3: still open for ideas, most of them waiting for a decision, many overdue.
 
-Its managers are grace and mia, the demo manager whose token `make run` prints: signed in,
-she finds the follow-up debt on her own desk. Its submission deadline lies after the day the
+Its managers are mia, the demo manager whose token `make run` prints, who launched it, and
+grace; its sponsor is ines. Signed in, mia finds the follow-up debt on her own desk, and the
+follow-up process (run by `serve` at start) has reminded her and told grace and ines. Its submission deadline lies after the day the
 demo is written, so a newcomer can submit an idea to it at once.
 """
 
@@ -69,10 +70,11 @@ def write(s: Script) -> None:
     """Schedule the onboarding challenge up to the end of the simulation (the day before today)."""
     cid = challenge_id(KEY)
     terms = {**TERMS, "submission_deadline": s.date_of(DEADLINE_DAY)}
-    s.at(70.4, "draft_challenge", "grace", pot=800, challenge_id=cid, **terms)
-    s.at(71.5, "top_up_pot", "grace", cid, 400)
-    s.at(71.6, "add_manager", "grace", cid, "mia")
-    s.at(72.4, "open_challenge", "grace", cid)
+    s.at(70.4, "draft_challenge", "mia", pot=800, challenge_id=cid, **terms)
+    s.at(71.5, "top_up_pot", "mia", cid, 400)
+    s.at(71.6, "add_manager", "mia", cid, "grace")
+    s.at(71.7, "set_follow_up_policy", "mia", cid, sponsor_handle="ines")
+    s.at(72.4, "open_challenge", "mia", cid)
     for key, author, day, title, text in IDEAS:
         s.submit(day, key, KEY, author, title, text)
     s.team(76.0, "buddy", "emma.johansson", "isabel.moreno")
