@@ -110,8 +110,17 @@ def serve(
     """
     import uvicorn
 
+    env = Settings.from_environment()
+    # The address served is a Host its readers use (not so 0.0.0.0: name the hosts).
+    named = () if host in ("0.0.0.0", "::", "") else (host,)
     settings = dataclasses.replace(
-        session(ctx).settings, kafka_bootstrap_servers=bootstrap_servers, kafka_topic=topic
+        session(ctx).settings,
+        kafka_bootstrap_servers=bootstrap_servers,
+        kafka_topic=topic,
+        write_limit=env.write_limit,
+        sign_in_failure_limit=env.sign_in_failure_limit,
+        allowed_hosts=tuple(dict.fromkeys(env.allowed_hosts + named)),
+        live_recheck_seconds=env.live_recheck_seconds,
     )
     console = out()
     engine = session(ctx).engine

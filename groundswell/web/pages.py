@@ -17,8 +17,9 @@ from domain.idea import IdeaStatus
 from domain.person import Role
 from groundswell.audit import history
 from groundswell.http import boards, challenges, ideas, people
-from groundswell.http.auth import Caller, caller_holding
+from groundswell.http.auth import Caller
 from groundswell.http.common import Api, AtLeast, rows
+from groundswell.http.gate import refused_token
 from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, timeline
 from groundswell.web.render import PageRoute, page
@@ -60,9 +61,14 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/web",
 ) -> Response:
     same_origin(request)
+    throttle = request.app.state.throttle
+    address = request.client.host if request.client else "unknown"
     try:
-        caller_holding(api_of(request), token.strip())
+        throttle.check_failures(address)
+        refused_token(api_of(request), token.strip(), address, throttle)
     except ApiProblem as refused:
+        if refused.status == 429:
+            raise
         return page(
             request, "sign_in.html", None, 401, next=safe_next(next), problem=refused.detail,
             position=0,

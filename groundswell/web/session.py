@@ -76,7 +76,10 @@ def same_origin(request: Request) -> None:
 
 
 def posting_caller(request: Request, caller: Annotated[Caller, Depends(page_caller)]) -> Caller:
+    """A signed-in reader posting from our own page, within the write limit of their token
+    (429, a page naming when to try again, over it)."""
     same_origin(request)
+    request.app.state.throttle.write(request.cookies.get(COOKIE, ""))
     return caller
 
 
