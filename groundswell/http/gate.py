@@ -18,6 +18,7 @@ import anyio.to_thread
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from groundswell.http.auth import Caller, bearer_token, caller_holding
@@ -97,8 +98,6 @@ class Gate:
         path = scope.get("path", "")
         if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")):
             return await self.app(scope, receive, send)
-        from starlette.requests import Request
-
         request = Request(scope)
         address = address_of(scope)
         try:
