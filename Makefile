@@ -3,6 +3,7 @@ PY ?= python3
 VENV = .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
+DEV_STAMP = $(VENV)/.installed-dev
 
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
@@ -10,11 +11,17 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 venv install: $(STAMP)
 
-# Re-install only when the project metadata changes; the stamp makes re-runs instant.
-# compat mode puts the repo root on sys.path, so top-level packages created after the install
-# (domain/, projections/ ...) are importable without re-installing.
+# Two stamps: what the engine needs (`make run`, `make install`), and the test and lint tools
+# on top (`make test`, `make lint`, `make bench`, `make soak`), so running the engine never
+# downloads the development toolchain. Re-install only when the project metadata changes; the
+# stamps make re-runs instant. compat mode puts the repo root on sys.path, so top-level packages
+# created after the install (domain/, projections/ ...) are importable without re-installing.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -e . --config-settings editable_mode=compat
+	touch $@
+
+$(DEV_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -e '.[dev]' --config-settings editable_mode=compat
 	touch $@
 
@@ -23,26 +30,26 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/groundswell serve --demo
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy domain projections
 
 # scripts/with-services starts PostgreSQL unless DATABASE_URL is already set.
 # pytest's exit code 5 (no tests collected) is non-zero, so it fails the target as it should.
-test: $(STAMP) lint
+test: $(DEV_STAMP) lint
 	scripts/with-services $(BIN)/pytest
 
 # Every benchmark in turn, one table (also bench/results/suite.json); not part of `make test`.
 # `make bench BENCH_ARGS=--quick` is a smoke run with small sizes.
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	scripts/with-services $(BIN)/python -m bench.suite $(BENCH_ARGS)
 
 # The fault soak: 5 minutes of HTTP load while processes are killed, the broker stops for 20 s
 # and PostgreSQL restarts; exit 1 unless 0 lost and 0 double-counted. Its broker has a state
 # dir of its own (the soak stops it); the PostgreSQL restart needs SOAK_PG_CLUSTER (default
 # 15/main) or SOAK_PG_RESTART to match DATABASE_URL, else it is skipped and says so.
-soak: $(STAMP)
+soak: $(DEV_STAMP)
 	KAFKA_LOCAL_STATE_DIR=$${KAFKA_LOCAL_STATE_DIR:-$${TMPDIR:-/tmp}/groundswell-soak-kafka} \
 		scripts/with-services $(BIN)/python -m bench.soak --seconds $${SOAK_SECONDS:-300}
 

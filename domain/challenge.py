@@ -22,6 +22,7 @@ from domain.reward_policy import RewardPolicy, prize_rank
 from domain.reward_subject import RewardSubject
 from domain.splits import split_award
 from domain.validation import whole_points
+from domain.words import reward_reason
 
 
 def _a(word: str) -> str:
@@ -252,8 +253,12 @@ class Challenge(GroundswellAggregate):
         self._record(self.Closed, actor, at)
 
     def archive(self, *, actor: str, at: datetime) -> None:
+        """Put a closed challenge away, or discard a draft that will never open; either way
+        what is left in the pot returns to the treasury (ideas exist only once opened)."""
         self.require_manager(actor, "archive it")
-        self._require_stage({Stage.CLOSED}, "archived")
+        self._require_stage(
+            {Stage.DRAFT, Stage.CLOSED}, "archived (only a draft or a closed one is)"
+        )
         self._record(self.Archived, actor, at, returned_points=self.pot)
 
     def grant_reward(
@@ -272,7 +277,8 @@ class Challenge(GroundswellAggregate):
         amount = self.policy.points_for(reason)
         if amount == 0:
             raise RewardRefused(
-                f"the reward policy of {self.title!r} does not reward {reason!r}.", field="reason"
+                f"the reward policy of {self.title!r} does not reward the {reward_reason(reason)}.",
+                field="reason",
             )
         rank = prize_rank(reason)
         if rank is not None:
@@ -284,7 +290,8 @@ class Challenge(GroundswellAggregate):
                 raise AlreadyRewarded("this idea has already won a prize; one prize per idea.")
         if reason not in subject.qualifies_for:
             raise RewardRefused(
-                f"the {subject.kind} is {subject.status}; it does not qualify for {reason!r}.",
+                f"the {subject.kind} is {subject.status}; it does not qualify for the reward "
+                f"for the {reward_reason(reason)}.",
                 field="reason",
             )
         if actor in subject.shares:
@@ -294,14 +301,18 @@ class Challenge(GroundswellAggregate):
         )
         if repeated:
             raise AlreadyRewarded(
-                f"{', '.join(repeated)} already received {reason!r} for this {subject.kind}."
+                f"{', '.join(repeated)} already received the reward for the "
+                f"{reward_reason(reason)} for this {subject.kind}."
             )
         if amount > self.pot:
             raise PotTooSmall(
                 f"the pot holds {self.pot} points; the award is {amount}. Top up the pot first."
             )
+        # A team award of fewer points than members pays whole points to as many members as
+        # it can (largest remainder, ties by handle); a 0-point share is no reward, so it is
+        # neither recorded nor listed anywhere.
         shares = split_award(amount, subject.shares)
-        ordered = {name: shares[name] for name in sorted(shares)}
+        ordered = {name: shares[name] for name in sorted(shares) if shares[name]}
         self._record(
             self.RewardGranted,
             actor,

@@ -140,6 +140,26 @@ class Idea(GroundswellAggregate):
             idea.owner = self.owner
             idea.core_process = self.core_process
             idea.external_ref = self.external_ref
+            idea.take_over_requests.clear()
+
+    class TakeOverRequested(GroundswellAggregate.Event):
+        """An owner asks to take the idea over; the challenge's managers decide."""
+
+        owner: str
+        core_process: str
+        external_ref: str
+
+        def apply(self, idea: Idea) -> None:
+            idea.take_over_requests[self.owner] = (self.core_process, self.external_ref)
+
+    class OwnerReassigned(GroundswellAggregate.Event):
+        """The challenge's managers give the implementation to another owner."""
+
+        owner: str
+        previous_owner: str
+
+        def apply(self, idea: Idea) -> None:
+            idea.owner = self.owner
 
     class ProgressReported(GroundswellAggregate.Event):
         note: str
@@ -188,6 +208,8 @@ class Idea(GroundswellAggregate):
         self.merged_into: UUID | None = None
         self.duplicates: list[UUID] = []
         self.owner: str | None = None
+        # Owners who asked to take the idea over: (core process, external reference).
+        self.take_over_requests: dict[str, tuple[str, str]] = {}
         self.core_process: str | None = None
         self.external_ref: str | None = None
         self.progress: list[str] = []
@@ -357,21 +379,57 @@ class Idea(GroundswellAggregate):
         actor: str,
         at: datetime,
     ) -> None:
-        """The owner takes over (or a manager hands over to the owner) an accepted idea."""
-        if actor != owner.handle and not challenge.is_manager(actor):
+        """A manager hands an accepted idea over to ``owner``; an owner who asks for it
+        themselves records a request, which a manager accepts by handing it over to them
+        (then the request's core process and reference stand unless others are given)."""
+        is_manager = challenge.is_manager(actor)
+        if not is_manager and actor != owner.handle:
             raise NotPermitted(
-                "an idea is taken over by its future owner or handed over by a manager."
+                f"only the managers of {challenge.title!r} hand an idea over to an owner; "
+                "an owner may ask to take it over for themselves."
             )
         owner.require_role(Role.OWNER, "own an idea's implementation")
-        self._require_status({IdeaStatus.ACCEPTED}, "taken over (only accepted ideas are)")
+        self._require_status(
+            {IdeaStatus.ACCEPTED},
+            "taken over (only accepted ideas are; the managers reassign the owner of an idea "
+            "in implementation)",
+        )
+        requested = self.take_over_requests.get(owner.handle)
+        if not is_manager:
+            if requested is not None:
+                raise AlreadyDone(
+                    f"{owner.handle} has already asked to take this idea over; the managers "
+                    f"of {challenge.title!r} decide.",
+                    field="owner",
+                )
+            event_class: type[GroundswellAggregate.Event] = self.TakeOverRequested
+        else:
+            event_class = self.TakenOver
+            if requested is not None and not core_process.strip():
+                core_process, external_ref = requested[0], external_ref or requested[1]
         self._record(
-            self.TakenOver,
+            event_class,
             actor,
             at,
             owner=owner.handle,
             core_process=text("core_process", core_process, max_len=NAME_MAX),
             external_ref=text("external_ref", external_ref, max_len=NAME_MAX, required=False),
         )
+
+    def reassign_owner(
+        self, challenge: Challenge, owner: Person, *, actor: str, at: datetime
+    ) -> None:
+        """The challenge's managers give an idea in implementation to another owner."""
+        challenge.require_manager(actor, "reassign an idea's owner")
+        owner.require_role(Role.OWNER, "own an idea's implementation")
+        self._require_status(
+            {IdeaStatus.IN_IMPLEMENTATION},
+            "given another owner (only an idea in implementation has one)",
+        )
+        if owner.handle == self.owner:
+            raise AlreadyDone(f"{owner.handle} already owns this idea.", field="owner")
+        assert self.owner is not None  # in implementation
+        self._record(self.OwnerReassigned, actor, at, owner=owner.handle, previous_owner=self.owner)
 
     def report_progress(self, note: str, *, actor: str, at: datetime) -> None:
         self._require_owner(actor, "report progress")

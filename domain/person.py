@@ -161,6 +161,7 @@ class Person(GroundswellAggregate):
 
     def choose_pseudonym(self, pseudonym: str | None, *, actor: str, at: datetime) -> None:
         self._require_self(actor, "choose a pseudonym")
+        self.require_can_take_part("choose a pseudonym")
         self._record(
             self.PseudonymChosen, actor, at, pseudonym=optional_text("pseudonym", pseudonym)
         )
@@ -203,6 +204,8 @@ class Person(GroundswellAggregate):
     def redeem(self, points: int, item: str, *, actor: str, at: datetime) -> None:
         """Spend points in the reward store; never below zero."""
         self._require_self(actor, "redeem points")
+        # Before the balance is looked at: an auditor is refused as one, whatever they hold.
+        self.require_can_take_part("redeem points")
         points = whole_points("points", points, positive=True)
         item = text("item", item, max_len=NAME_MAX)
         if points > self.balance:

@@ -14,10 +14,18 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from domain.authority import actors_of, require_may_record
 from domain.base import GroundswellAggregate
 from domain.errors import ConcurrencyConflict, DomainError, NotFound
 from groundswell.group_commit import Decision, group_committer
-from groundswell.idempotency import CommandKey, KeyReused, current_key
+from groundswell.idempotency import (
+    CommandKey,
+    KeyReused,
+    current_key,
+    is_definite,
+    kept_refusal,
+    refusal_record,
+)
 from groundswell.services.unit_of_work import UnitOfWork, replay
 from groundswell.stores.keyed_recorders import KeyedResult
 from groundswell.stores.postgres_recorder import PreparedPostgresRecorder
@@ -68,6 +76,9 @@ class GroundswellApplication(Application):
         conflicting version first, the store refuses it (the whole transaction, or with
         group commit this command alone) and the command is decided again on the new
         state. It is never applied twice.
+
+        Under an idempotency key, the key is looked up first (before any rule is checked),
+        and a definite refusal is kept under it like a result (``groundswell/idempotency``).
         """
         key = current_key()
         for attempt in range(MAX_ATTEMPTS):
@@ -77,27 +88,35 @@ class GroundswellApplication(Application):
                 uow = UnitOfWork(self.repository, self.clock, self.read_many)
                 try:
                     result_id = command(uow)
-                except DomainError:
+                    changed = uow.changed()
+                    authorise(uow, changed)
+                except DomainError as error:
                     # The same keyed command, sent twice at once, may have just been saved
                     # by its twin: then its first answer is the answer, not "already done".
                     if key is not None and (kept := self.kept(key)) is not None:
                         return kept
-                    raise
-                changed = uow.changed()
-                if not changed:
-                    return Receipt(result_id, None, 0)
-                keyed: KeyedResult | None = None
-                if key is not None:
-                    events = sum(len(a.pending_events) for a in changed)
-                    keep = str(result_id) if result_id is not None else None
-                    keyed = KeyedResult(key, keep, events)
-                try:
-                    ids = self._store(changed, keyed, decision)
-                except IntegrityError:
-                    # A concurrent writer won (or sent the same key first): decide again.
-                    time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.2)))
-                    continue
-                return Receipt(result_id, max(ids, default=None), len(ids))
+                    if key is None or not is_definite(error):
+                        raise
+                    refusal = error
+                else:
+                    if not changed:
+                        return Receipt(result_id, None, 0)
+                    keyed: KeyedResult | None = None
+                    if key is not None:
+                        events = sum(len(a.pending_events) for a in changed)
+                        keep = str(result_id) if result_id is not None else None
+                        keyed = KeyedResult(key, keep, events)
+                    try:
+                        ids = self._store(changed, keyed, decision)
+                    except IntegrityError:
+                        # A concurrent writer won (or sent the same key first): decide again.
+                        time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.2)))
+                        continue
+                    return Receipt(result_id, max(ids, default=None), len(ids))
+            # Only a refusal gets here; kept outside the group commit's deciding (it joins
+            # no group), so that a retry under the same key answers it again.
+            self.recorder.keep_refusal(key, refusal_record(refusal))  # type: ignore[attr-defined]
+            raise refusal
         raise ConcurrencyConflict(
             "others changed the same thing at the same moment; please try again."
         )
@@ -134,6 +153,8 @@ class GroundswellApplication(Application):
                 "use a new key for a new request.",
                 field="Idempotency-Key",
             )
+        if found.refusal is not None:
+            raise kept_refusal(found.refusal)
         result_id = UUID(found.result_id) if found.result_id else None
         return Receipt(result_id, found.position, found.events)
 
@@ -154,3 +175,11 @@ class GroundswellApplication(Application):
     @property
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+
+def authorise(uow: UnitOfWork, changed: list[GroundswellAggregate]) -> None:
+    """Refuse a command whose actor may not, today, record the events it decided on
+    (``domain/authority.py``): auditors write nothing, managing needs the manager role."""
+    events = [event for aggregate in changed for event in aggregate.pending_events]
+    for handle in actors_of(events):
+        require_may_record(uow.person(handle), events)

@@ -10,7 +10,7 @@ the demo. Afterwards the read models show what managers and contributors would s
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from eventsourcing.persistence import PersistenceError
@@ -26,7 +26,8 @@ from groundswell.settings import DEFAULT_DATA_DIR, Settings
 
 STORIES = (demo_changeover, demo_quotes, demo_onboarding)
 PERSON = "anna.kowalski"  # whose ledger and notifications the demo shows
-SQLITE_FILES = ("*.sqlite", "*.sqlite-wal", "*.sqlite-shm", "*.sqlite-journal")
+# What --fresh deletes: the store, and the demo tokens kept for it (groundswell/demo_tokens.py).
+SQLITE_FILES = ("*.sqlite", "*.sqlite-wal", "*.sqlite-shm", "*.sqlite-journal", "demo-tokens.json")
 
 
 class DemoRefused(Exception):
@@ -88,12 +89,15 @@ def run_demo(
     fresh: bool = False,
     console: Console | None = None,
     report: bool = True,
+    today: date | None = None,
 ) -> int:
     """Write the demo into the configured store (unless it is there) and summarise it.
 
     ``report=False`` only writes: no summary and no read models built here (a server
     whose read models are fed from Kafka must not get rows folded in-process).
-    Returns how many events this run wrote.
+    ``today`` is the day the demo is written for (default: today, UTC): its story ends the
+    day before and its open challenge takes ideas for four weeks after (tests set it to days
+    years apart). Returns how many events this run wrote.
     """
     console = console or Console()
     if fresh:
@@ -103,7 +107,7 @@ def run_demo(
                 "empty the PostgreSQL database yourself."
             )
         delete_sqlite_store(settings.data_dir)
-    start = story_start()
+    start = story_start(today)
     clock = SimClock(start)
     try:
         engine = build_engine(settings, clock=clock)

@@ -16,6 +16,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from domain.ledger import person_account
+from domain.words import ledger_entry
 from groundswell.read_models import ReadModels
 from projections import balances, breadth, follow_up, implementation, leaderboard, notifications
 
@@ -122,10 +123,11 @@ def contributor(models: ReadModels, handle: str, news: int = 5) -> Group:
     name = escape((models.rows("leaderboard").get("people", handle) or {}).get("name", handle))
     points = balances.balance(found, account)
     ledger = Table(title=f"{name}'s ledger: {points} points", title_justify="left")
-    for column, justify in (("kind", "left"), ("points", "right"), ("reason", "left")):
+    for column, justify in (("for", "left"), ("points", "right")):
         ledger.add_column(column, justify=justify)
     for entry in balances.ledger(found, account):
-        ledger.add_row(entry["kind"], f"{entry['points']:+d}", escape(entry["reason"] or "—"))
+        said = ledger_entry(entry["kind"], entry["reason"])
+        ledger.add_row(escape(said), f"{entry['points']:+d}")
     inbox = Table(title=f"{name}'s newest notifications", title_justify="left")
     inbox.add_column("when", no_wrap=True)
     inbox.add_column("news")

@@ -55,15 +55,19 @@ IDEAS = [  # key, author, day, title, description
 ]
 # fmt: on
 
+# Years are said relative to the year the story starts (filled in by write), so the text
+# stays true whenever the demo is written.
 REJECTIONS = {
-    "erp": "The ERP cannot sequence by die family before the 2027 upgrade; please resubmit then.",
+    "erp": "The ERP cannot sequence by die family before the {in_two_years} upgrade; "
+    "please resubmit then.",
     "forklift": "Forklift use at shift change is 41 %; the wait is for staging, which the "
     "accepted cart idea solves.",
     "music": "Shop-floor noise rules do not allow music at Line 3.",
     "tablets": "Tablets are not approved for the wet area; the shadow boards cover most of it.",
     "bolts": "Die sets come from three suppliers; passed to Purchasing for the next tender.",
     "shift-buddy": "A good onboarding idea: please bring it to the onboarding challenge.",
-    "warmup": "Needs a second heating station; passed to the 2026 capital expenditure review.",
+    "warmup": "Needs a second heating station; passed to the {next_year} capital expenditure "
+    "review.",
     "calendar": "Already in the S&OP calendar; we will show Sales where to find it.",
 }
 LINES = [
@@ -165,8 +169,9 @@ def write(s: Script) -> None:
     s.at(40.5, "accept_idea", "mia", idea_id("clamps"), "Order the low-pressure model.")
     s.at(41.4, "accept_idea", "omar", idea_id("smed"), "Start with the day shift.")
     s.at(41.5, "accept_idea", "mia", idea_id("boards"), "Merged with the duplicate.")
+    years = {"next_year": s.start.year + 1, "in_two_years": s.start.year + 2}
     for n, (key, reason) in enumerate(REJECTIONS.items()):
-        s.at(42.4 + n * 0.3, "reject_idea", "mia", idea_id(key), reason)
+        s.at(42.4 + n * 0.3, "reject_idea", "mia", idea_id(key), reason.format(**years))
 
     # Rewards per policy: accepted ideas (a team of three splits 100) and helpful tips.
     for n, tip in enumerate(("tip-hamburg", "tip-pressure", "tip-kit-check")):
@@ -182,7 +187,7 @@ def write(s: Script) -> None:
         "mia",
         idea_id("clamps"),
         core_process="Production – changeover standard",
-        external_ref="CAPEX-2025-117",
+        external_ref=f"CAPEX-{s.start.year}-117",
         owner="lars",
     )
     s.at(
@@ -193,6 +198,8 @@ def write(s: Script) -> None:
         core_process="Internal logistics – line supply",
         external_ref="SAP PM 4711-0032",
     )
+    # sofia asked to take it over; the challenge's managers hand it to them.
+    s.at(48.45, "take_over_idea", "mia", idea_id("carts"), core_process="", owner="sofia")
     s.at(
         49.4,
         "take_over_idea",
@@ -201,6 +208,8 @@ def write(s: Script) -> None:
         core_process="Training – shift qualification",
         external_ref="HR-TRN-88",
     )
+    # lars asked to take it over; the challenge's managers hand it to them.
+    s.at(49.45, "take_over_idea", "mia", idea_id("smed"), core_process="", owner="lars")
     s.at(
         50.4,
         "take_over_idea",
@@ -209,6 +218,8 @@ def write(s: Script) -> None:
         core_process="5S – Line 3",
         external_ref="OPS-1432",
     )
+    # lars asked to take it over; the challenge's managers hand it to them.
+    s.at(50.45, "take_over_idea", "mia", idea_id("boards"), core_process="", owner="lars")
     s.at(60.4, "report_progress", "lars", idea_id("smed"), "Day shift workshop held; 11 people.")
     s.at(62.4, "report_progress", "sofia", idea_id("carts"), "Three carts built; pilot running.")
     s.at(65.4, "report_progress", "lars", idea_id("clamps"), "Clamps delivered for two holders.")

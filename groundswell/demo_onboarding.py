@@ -1,13 +1,20 @@
-"""Challenge 3: still open, its deadline long gone, most ideas waiting for a decision."""
+"""Challenge 3: still open for ideas, most of them waiting for a decision, many overdue.
+
+Its managers are grace and mia, the demo manager whose token `make run` prints: signed in,
+she finds the follow-up debt on her own desk. Its submission deadline lies after the day the
+demo is written, so a newcomer can submit an idea to it at once.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from groundswell.demo_cast import Ref, Script, challenge_id, idea_id, members
+from groundswell.demo_cast import SPAN_DAYS, Ref, Script, challenge_id, idea_id, members
 
 KEY = "onboarding"
-DEADLINE_DAY = 100  # submissions close at the end of this simulated day
+# Submissions close at the end of this simulated day: four weeks after the demo is written
+# (the story ends the day before), so the open challenge takes ideas on the day it is shown.
+DEADLINE_DAY = SPAN_DAYS + 28
 TERMS: dict[str, Any] = {
     "title": "First 30 days: onboarding that sticks",
     "question": "One in five new colleagues leaves within a year. "
@@ -40,6 +47,11 @@ IDEAS = [  # key, author, day, title, description
      "S&OP, OEE, SMED, O2C... a one-page glossary in the welcome pack."),
     ("lunch", "fatima.benali", 95.4, "Lunch roulette across departments",
      "Once a week, lunch with three random colleagues from other departments."),
+    # Recent ones, still within the 21 days to decide: waiting, not yet overdue.
+    ("laptop", "kaito.tanaka", 126.4, "A working laptop and accounts on day one",
+     "IT prepares the laptop and every account before the first morning, not in week two."),
+    ("map", "olu.bankole", 133.4, "A site map with the places nobody tells you about",
+     "Where the canteen, the first-aid room and the quiet rooms are, on one page."),
 ]
 # fmt: on
 LINES = [
@@ -59,6 +71,7 @@ def write(s: Script) -> None:
     terms = {**TERMS, "submission_deadline": s.date_of(DEADLINE_DAY)}
     s.at(70.4, "draft_challenge", "grace", pot=800, challenge_id=cid, **terms)
     s.at(71.5, "top_up_pot", "grace", cid, 400)
+    s.at(71.6, "add_manager", "grace", cid, "mia")
     s.at(72.4, "open_challenge", "grace", cid)
     for key, author, day, title, text in IDEAS:
         s.submit(day, key, KEY, author, title, text)
@@ -114,7 +127,8 @@ def write(s: Script) -> None:
         keep="tip-hosts",
     )
     for key, _, day, _, _ in IDEAS:
-        s.chatter(key, day + 0.3, 120, VOICES, LINES, s.rng.randint(1, 3), s.rng.randint(3, 8))
+        end = max(120, day + 5)  # the recent ideas are talked about after they arrive
+        s.chatter(key, day + 0.3, end, VOICES, LINES, s.rng.randint(1, 3), s.rng.randint(3, 8))
 
     # The only decisions: one quick acceptance, one rejection. Then silence.
     s.at(92.4, "start_review", "grace", idea_id("safety-walk"))
@@ -125,7 +139,8 @@ def write(s: Script) -> None:
         "reject_idea",
         "grace",
         idea_id("checkin"),
-        "Already mandatory since 2023; we will make it visible in the onboarding plan.",
+        f"Already mandatory since {s.start.year - 2}; we will make it visible in the "
+        "onboarding plan.",
     )
     for n, tip in enumerate(("tip-sizes", "tip-hosts")):
         s.at(97.4 + n * 0.01, "mark_helpful", "grace", Ref(tip))

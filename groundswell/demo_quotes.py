@@ -177,6 +177,8 @@ def write(s: Script) -> None:
         core_process="Order-to-cash",
         external_ref="O2C-214",
     )
+    # sofia asked to take it over; the challenge's managers hand it to them.
+    s.at(82.45, "take_over_idea", "omar", idea_id("template"), core_process="", owner="sofia")
     s.at(
         83.4,
         "take_over_idea",

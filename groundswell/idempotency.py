@@ -5,6 +5,16 @@ key of its choosing. The key, a fingerprint of the request and the command's res
 stored in the same transaction as the command's events (see ``stores/keyed_recorders``),
 so either both are durable or neither is: a retry after a crash finds the key exactly
 when the events are there.
+
+The first answer stands, refusals included (as the IETF Idempotency-Key draft asks of a
+retried request): a command the domain refused on the state it saw (a 4xx: not permitted,
+wrong stage, too few points...) keeps that refusal under its key, so a retry answers the
+same refusal even after the state or the caller's roles changed; a new attempt takes a new
+key. Nothing transient is kept: lost races (``ConcurrencyConflict``), failures of the
+store or server, and refusals before the command ran (authentication, rate limits, the
+request's shape) leave the key free for the retry. The key is looked up before the
+command is decided, so before every check that could change over time, and only within
+the caller's own scope: nobody reads another caller's answer.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from domain.errors import DomainError
+from domain.errors import ConcurrencyConflict, DomainError
 
 KEY_MAX = 200
 
@@ -45,6 +55,7 @@ class KeptResult:
     result_id: str | None
     events: int
     position: int
+    refusal: str | None = None  # the refusal kept instead of a result (``kept_refusal``)
 
 
 def fingerprint(*parts: Any) -> str:
@@ -68,3 +79,34 @@ def keyed(key: CommandKey | None) -> Iterator[None]:
 
 def current_key() -> CommandKey | None:
     return _current.get()
+
+
+def is_definite(error: DomainError) -> bool:
+    """Whether a refusal is the command's answer for good, to keep under its key."""
+    return not isinstance(error, ConcurrencyConflict | KeyReused)
+
+
+def _domain_errors() -> dict[str, type[DomainError]]:
+    found: dict[str, type[DomainError]] = {}
+    kinds: list[type[DomainError]] = [DomainError]
+    while kinds:
+        kind = kinds.pop()
+        found.setdefault(kind.code, kind)
+        kinds.extend(kind.__subclasses__())
+    return found
+
+
+def refusal_record(error: DomainError) -> str:
+    """A refusal as kept under its key: its kind (the stable code) and its fields."""
+    fields = {k: v for k, v in vars(error).items() if isinstance(v, str | int | None)}
+    return json.dumps({"code": error.code, **fields}, sort_keys=True)
+
+
+def kept_refusal(record: str) -> DomainError:
+    """The refusal ``refusal_record`` kept, as the same kind of error with the same fields."""
+    fields = json.loads(record)
+    kind = _domain_errors().get(fields.pop("code"), DomainError)
+    error = kind.__new__(kind)
+    Exception.__init__(error, fields.get("message", ""))
+    vars(error).update(fields)
+    return error

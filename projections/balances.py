@@ -16,7 +16,7 @@ class BalancesProjection:
     ``pots`` (challenge id → title, funded, granted, returned)."""
 
     name = "balances"
-    version = 2
+    version = 3
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -66,7 +66,8 @@ def _reward_granted(rows: Rows, event: Any) -> None:
     kind = "split share" if len(event.shares) > 1 else "grant"
     subject = key_of(event.subject_id)
     for handle, points in event.shares.items():
-        _entry(rows, person_account(handle), event, kind, points, event.reason, subject)
+        if points:  # a 0-point share (older histories) is no entry in anyone's ledger
+            _entry(rows, person_account(handle), event, kind, points, event.reason, subject)
 
 
 def _redeemed(rows: Rows, event: Any) -> None:

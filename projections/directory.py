@@ -33,6 +33,10 @@ IDEA_STATUS = {
     Idea.Implemented: IdeaStatus.IMPLEMENTED,
     Idea.Abandoned: IdeaStatus.ABANDONED,
 }
+# A challenge's ``ideas`` counts what its funnel counts (projections.implementation.funnel):
+# every submitted idea except those withdrawn or merged into another (one definition, so a
+# card and the funnel beside it never disagree).
+NOT_COUNTED = frozenset({IdeaStatus.WITHDRAWN.value, IdeaStatus.MERGED.value})
 TERMS = (
     "title",
     "question",
@@ -48,7 +52,7 @@ class DirectoryProjection:
     handle; ``person_ids`` maps a person's aggregate id to the handle)."""
 
     name = "directory"
-    version = 1
+    version = 2  # 2: a challenge's ideas leave out withdrawn and merged ones
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -65,6 +69,7 @@ class DirectoryProjection:
             Idea.TeamMemberJoined: _member_joined,
             Idea.MergeUndone: _merge_undone,
             Idea.ProgressReported: _progress,
+            Idea.OwnerReassigned: lambda r, e: _idea(r, e).update(owner=e.owner),
             **{cls: _status_changed for cls in IDEA_STATUS},
             Contribution.Added: _contribution_added,
             Contribution.MarkedHelpful: _marked_helpful,
@@ -180,9 +185,18 @@ def _progress(rows: Rows, event: Any) -> None:
     )
 
 
+def _counted(rows: Rows, idea: Row, status: str) -> None:
+    """Set an idea's status, keeping its challenge's count of ideas in step."""
+    change = (status not in NOT_COUNTED) - (idea["status"] not in NOT_COUNTED)
+    idea["status"] = status
+    key = idea["challenge_id"]
+    if change and rows.get("challenges", key) is not None:
+        rows.touch("challenges", key)["ideas"] += change
+
+
 def _merge_undone(rows: Rows, event: Any) -> None:
     idea = _idea(rows, event)
-    idea["status"] = idea.pop("status_before_merge", None) or IdeaStatus.SUBMITTED.value
+    _counted(rows, idea, idea.pop("status_before_merge", None) or IdeaStatus.SUBMITTED.value)
     idea["merged_into"] = None
 
 
@@ -190,7 +204,7 @@ def _status_changed(rows: Rows, event: Any) -> None:
     idea = _idea(rows, event)
     if isinstance(event, Idea.MergedInto):
         idea["status_before_merge"] = idea["status"]
-    idea["status"] = IDEA_STATUS[type(event)].value
+    _counted(rows, idea, IDEA_STATUS[type(event)].value)
     at, by = event.timestamp.isoformat(), event.actor
     if isinstance(event, Idea.Accepted):
         idea["decision"] = {"outcome": "accepted", "reason": event.note, "by": by, "at": at}

@@ -52,6 +52,7 @@ class ImplementationProjection:
             Idea.Edited: _edited,
             Idea.ProgressReported: _progress,
             Idea.MergeUndone: _merge_undone,
+            Idea.OwnerReassigned: _reassigned,
             **{event_class: _status_changed for event_class in STATUS_OF},
         }
 
@@ -89,6 +90,10 @@ def _edited(rows: Rows, event: Any) -> None:
 
 def _progress(rows: Rows, event: Any) -> None:
     rows.touch("ideas", key_of(event.originator_id))["progress_notes"] += 1
+
+
+def _reassigned(rows: Rows, event: Any) -> None:
+    rows.touch("ideas", key_of(event.originator_id))["owner"] = event.owner
 
 
 def _merge_undone(rows: Rows, event: Any) -> None:

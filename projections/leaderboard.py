@@ -19,7 +19,7 @@ class LeaderboardProjection:
     contributors)."""
 
     name = "leaderboard"
-    version = 2
+    version = 3
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -64,6 +64,8 @@ def _titled(rows: Rows, event: Any) -> None:
 def _reward_granted(rows: Rows, event: Any) -> None:
     challenge = key_of(event.originator_id)
     for handle, points in event.shares.items():
+        if not points:  # histories from before 0-point shares were dropped: nobody with 0
+            continue
         new = {"challenge_id": challenge, "handle": handle, "points": 0}
         bump(rows, "points", f"{challenge}|{handle}", "points", points, new.copy)
 

@@ -12,6 +12,7 @@ from typing import Any
 from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
+from domain.words import contribution_kind, reward_reason
 from projections.projection import Handler
 from projections.rows import Rows, add_sorted, key_of
 
@@ -23,6 +24,7 @@ IDEA_NEWS = {
     Idea.MergedInto: "was merged into another idea",
     Idea.MergeUndone: "is no longer merged",
     Idea.TakenOver: "was taken over for implementation",
+    Idea.OwnerReassigned: "has a new owner for its implementation",
     Idea.ProgressReported: "has news from its implementation",
     Idea.Implemented: "was implemented",
     Idea.Abandoned: "was abandoned",
@@ -51,7 +53,7 @@ class NotificationsProjection:
     """
 
     name = "notifications"
-    version = 4
+    version = 5  # 5: reasons and kinds in plain words
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -115,13 +117,13 @@ def _contribution_news(rows: Rows, event: Any) -> None:
         what = "was marked helpful"
     else:
         what = f"was hidden by a moderator: {event.reason}"
-    text = f"Your {event.kind} {what}."
+    text = f"Your {contribution_kind(event.kind)} {what}."
     subject = key_of(event.originator_id)
     _notify(rows, [event.author], event, "contribution", subject, text)
 
 
 def _reward_granted(rows: Rows, event: Any) -> None:
-    text = f"You received {{points}} points ({event.reason})."
+    text = f"You received {{points}} points for the {reward_reason(event.reason)}."
     subject = key_of(event.subject_id)
     paid = {handle: points for handle, points in event.shares.items() if points}
     _notify(rows, sorted(paid), event, event.subject_kind, subject, text, paid)

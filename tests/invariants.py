@@ -186,7 +186,9 @@ def check_eligibility(events: list[Any]) -> None:
                 assert rank not in challenge.prizes_awarded, f"{event!r}: prize {rank} again"
                 won = event.subject_id in challenge.prize_winners
                 assert not won, f"{event!r}: a second prize for one idea"
-            expected = _beneficiaries_if_eligible(world, event)
+            team = _beneficiaries_if_eligible(world, event)
+            # Fewer points than members: the first members by handle get one point each.
+            expected = set(sorted(team)[: event.amount])
             assert set(event.shares) == expected, f"{event!r}: beneficiaries != {expected}"
         world.fold(event)
 
@@ -203,13 +205,14 @@ def check_once_only(events: list[Any]) -> None:
 
 
 def check_exact_splits(events: list[Any]) -> None:
-    """5. Whole shares summing to the award, equal within one point, ties by name."""
+    """5. Whole shares summing to the award, equal within one point, ties by name; nobody
+    is listed with 0 points."""
     for event in events:
         if isinstance(event, Challenge.RewardGranted):
             shares = event.shares
             assert shares, f"{event!r} pays nobody"
             assert sum(shares.values()) == event.amount, f"{event!r}: shares != amount"
-            assert all(isinstance(p, int) and p >= 0 for p in shares.values()), repr(event)
+            assert all(isinstance(p, int) and p > 0 for p in shares.values()), repr(event)
             # Every team member weighs the same, so largest remainder gives the
             # floor to all and one more point to the first names in order.
             base, extra = divmod(event.amount, len(shares))

@@ -124,7 +124,13 @@ class Scenario:
             e.accept_idea(MANAGER, idea_id, "Worth a pilot.")
             if status == "accepted":
                 return idea_id
-            e.take_over_idea(OWNER, idea_id, core_process="Inbound logistics", external_ref="LOG-7")
+            e.take_over_idea(
+                MANAGER,
+                idea_id,
+                core_process="Inbound logistics",
+                external_ref="LOG-7",
+                owner=OWNER,
+            )
             if status == "implemented":
                 e.mark_implemented(OWNER, idea_id, "40% less paper at the dock.")
             elif status == "abandoned":

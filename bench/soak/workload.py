@@ -35,6 +35,7 @@ class IdeaSeen:
     status: str = "submitted"
     comments: list[tuple[str, str]] = field(default_factory=list)  # (contribution, author)
     rewarded: set[str] = field(default_factory=set)
+    owner: str | None = None  # the owner who asked to take it over
 
 
 @dataclass
@@ -76,9 +77,8 @@ async def manager(me: Client, world: World, stop: asyncio.Event) -> None:
         if len(mine) < OPEN_CHALLENGES:
             await launch(me, world, n)
         else:
-            await random.choice([decide, decide, helpful, implemented_reward, top_up, again])(
-                me, world, random.choice(mine)
-            )
+            tasks = [decide, decide, hand_over, helpful, implemented_reward, top_up, again]
+            await random.choice(tasks)(me, world, random.choice(mine))
         await pause()
 
 
@@ -152,6 +152,17 @@ async def implemented_reward(me: Client, world: World, _challenge: str) -> None:
         await grant(me, world, idea, "idea-implemented", POLICY["implemented_idea_points"])
 
 
+async def hand_over(me: Client, world: World, _challenge: str) -> None:
+    """An owner asked to take an idea over: the manager hands it to them."""
+    asked = world.ideas_of(me.handle, "asked")
+    if asked:
+        idea = random.choice(asked)
+        idea.status = "handing over"
+        body = {"core_process": "", "owner": idea.owner}  # the one the owner gave stands
+        if ok(await me.command("hand over", "POST", f"/v1/ideas/{idea.id}/take-over", body)):
+            idea.status = "handed over"
+
+
 async def top_up(me: Client, world: World, challenge: str) -> None:
     if random.random() < 0.3:
         await me.command("top up", "POST", f"/v1/challenges/{challenge}/pot", {"points": 200})
@@ -172,27 +183,33 @@ async def again(me: Client, world: World, _challenge: str) -> None:
 
 
 async def owner(me: Client, world: World, stop: asyncio.Event) -> None:
+    """Asks to take accepted ideas over; once a manager handed one over, implements it."""
     while not stop.is_set():
         accepted = [i for i in world.ideas.values() if i.status == "accepted"]
-        if accepted:
-            idea = random.choice(accepted)
-            idea.status = "taking over"
+        handed = [
+            i for i in world.ideas.values() if i.status == "handed over" and i.owner == me.handle
+        ]
+        if handed:
+            idea = random.choice(handed)
+            idea.status = "implementing"
             base = f"/v1/ideas/{idea.id}"
-            body = {"core_process": "Line changeover", "external_ref": f"CHG-{idea.id[:6]}"}
-            if (
-                ok(await me.command("take over", "POST", f"{base}/take-over", body))
-                and ok(
-                    await me.command(
-                        "progress", "POST", f"{base}/progress", {"note": "Pilot on line 3"}
-                    )
+            if ok(
+                await me.command(
+                    "progress", "POST", f"{base}/progress", {"note": "Pilot on line 3"}
                 )
-                and ok(
-                    await me.command(
-                        "implemented", "POST", f"{base}/implemented", {"impact": "14 min shorter"}
-                    )
+            ) and ok(
+                await me.command(
+                    "implemented", "POST", f"{base}/implemented", {"impact": "14 min shorter"}
                 )
             ):
                 idea.status = "implemented"
+        elif accepted:
+            idea = random.choice(accepted)
+            idea.status = "asking"
+            body = {"core_process": "Line changeover", "external_ref": f"CHG-{idea.id[:6]}"}
+            path = f"/v1/ideas/{idea.id}/take-over"
+            if ok(await me.command("ask to take over", "POST", path, body)):
+                idea.status, idea.owner = "asked", me.handle
         await pause(0.1, 0.5)
 
 

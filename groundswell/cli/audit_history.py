@@ -105,26 +105,26 @@ def _count(n: int, noun: str) -> str:
 
 
 def timeline(entries: Sequence[TimelineEntry], story: bool) -> Table:
-    table = Table(title="Timeline" if story else "History", title_justify="left")
+    """Three columns: the position; the time with the actor under it; the event (its
+    version, and in a story its chapter and source) with its details under it. Stacked so
+    that the details keep a column wide enough for an id in an 80-column terminal."""
+    table = Table(title="Timeline" if story else "History", title_justify="left", show_lines=True)
     table.add_column("pos", justify="right", no_wrap=True)
-    table.add_column("when (UTC)", no_wrap=True)
-    if story:
-        table.add_column("chapter", no_wrap=True)
-        table.add_column("from", no_wrap=True)
-    table.add_column("v", justify="right", no_wrap=True)
-    table.add_column("event", no_wrap=True)
-    table.add_column("by", no_wrap=True)
-    table.add_column("details")
+    table.add_column("when (UTC), by", no_wrap=True, overflow="fold")
+    table.add_column("event and details")
     kinds = _short_sources(entries)
     for e in entries:
-        cells: list[Any] = [
-            "—" if e.position is None else str(e.position),
-            e.at.strftime("%Y-%m-%d %H:%M:%S"),
-        ]
+        said = Text(e.event_type.split(".", 1)[1], style="bold")
+        said.append(f" v{e.version}")
         if story:
-            cells += [e.chapter, kinds[e.aggregate_id]]
-        cells += [str(e.version), e.event_type.split(".", 1)[1], Text(e.actor), details(e)]
-        table.add_row(*cells)
+            said.append(f" · {e.chapter} · {kinds[e.aggregate_id]}")
+        said.append("\n")
+        said.append_text(details(e))
+        table.add_row(
+            "—" if e.position is None else str(e.position),
+            Text(f"{e.at:%Y-%m-%d %H:%M:%S}\n{e.actor}"),
+            said,
+        )
     return table
 
 

@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from domain.words import treasury_explained
 from groundswell.audit.replay import (
     AuditError,
     Bound,
@@ -437,10 +438,7 @@ def balances_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
     data = {"treasury": treasury, "redeemed": redeemed, "pots": pots, "balances": people}
 
     def render() -> None:
-        out().print(
-            f"Treasury balance [bold]{treasury}[/bold] points ({-treasury} issued to pots, net "
-            f"of returns); {redeemed} points redeemed."
-        )
+        out().print(escape(treasury_explained(treasury, redeemed)))
         if pots:
             out().print(pot_table(pots))
         shown = table("Balances", "handle", ">points")

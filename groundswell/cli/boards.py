@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from domain.ledger import person_account
+from domain.words import ledger_entry, treasury_explained
 from groundswell.cli.common import ChallengeId, fail, id_option, out, session
 from projections import balances, breadth, follow_up, implementation, leaderboard, notifications
 from projections.rows import Rows
@@ -111,12 +112,13 @@ def balance_command(ctx: typer.Context, handle: Handle, as_json: Json = False) -
         return emit({"handle": handle, "balance": points, "entries": entries})
     out().print(f"{escape(person['name'])} ({handle}): [bold]{points}[/bold] points")
     ideas = rows(ctx, "implementation")
-    shown = table("Ledger", "=when (UTC)", "=kind", ">points", "reason", "subject", "=event id")
+    # The event ids are in --json; the table keeps what a person reads.
+    shown = table("Ledger", "=when (UTC)", "for", ">points", "idea")
     for e in entries:
         idea = ideas.get("ideas", e["subject_id"] or "") or {}
         subject = idea.get("title", e["subject_id"])
-        cells = (when(e["at"]), e["kind"], f"{e['points']:+d}", text(e["reason"]), text(subject))
-        shown.add_row(*cells, e["event_id"])
+        said = ledger_entry(e["kind"], e["reason"])
+        shown.add_row(when(e["at"]), text(said), f"{e['points']:+d}", text(subject))
     out().print(shown if entries else "No ledger entries yet.")
 
 
@@ -146,10 +148,7 @@ def treasury_command(ctx: typer.Context, as_json: Json = False) -> None:
     treasury, redeemed = balances.treasury(found), balances.redeemed(found)
     if as_json:
         return emit({"treasury": treasury, "redeemed": redeemed, "pots": pots})
-    out().print(
-        f"Treasury balance [bold]{treasury}[/bold] points "
-        f"({-treasury} issued to pots, net of returns); {redeemed} points redeemed."
-    )
+    out().print(escape(treasury_explained(treasury, redeemed)))
     if pots:
         out().print(pot_table(pots))
 
@@ -172,10 +171,15 @@ def show_funnel(data: dict[str, Any]) -> None:
     for step in data["funnel"]:
         shown.add_row(step["step"], str(step["ideas"]), percent(step["conversion"]))
     out().print(shown)
-    shown = table("Ideas", "idea", "stage", "owner", "core process", "external ref", ">days")
+    # The core process and the external reference under the title: six columns do not fit
+    # in 80 columns.
+    shown = table("Ideas", "idea (core process · reference)", "stage", "owner", ">days")
     for i in data["ideas"]:
-        cells = (text(i[f]) for f in FUNNEL_FIELDS[1:])
-        shown.add_row(*cells, f"{i['days_in_stage']:.1f}")
+        said = Text(i["title"])
+        handed = " · ".join(i[f] for f in ("core_process", "external_ref") if i[f])
+        if handed:
+            said.append(f"\n{handed}", style="dim")
+        shown.add_row(said, text(i["stage"]), text(i["owner"]), f"{i['days_in_stage']:.1f}")
     if data["ideas"]:
         out().print(shown)
 

@@ -13,7 +13,7 @@ from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from rich.text import Text
 
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 from groundswell.application import Receipt
 from groundswell.bootstrap import build_engine, build_read_models
 from groundswell.engine import Engine
@@ -123,7 +123,10 @@ def refusals() -> Iterator[None]:
     try:
         yield
     except DomainError as error:
-        fail(error.message, error.field)
+        message = error.message
+        if isinstance(error, NotFound) and error.field == "handle":
+            message += " ('groundswell people add HANDLE' registers someone.)"
+        fail(message, error.field)
 
 
 def act(ctx: typer.Context, what: str, command: Callable[[Engine], Receipt]) -> Receipt:

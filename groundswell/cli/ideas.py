@@ -149,13 +149,37 @@ def take_over(
         str | None, typer.Option(help="Hand over to this owner (a manager); default: you.")
     ] = None,
 ) -> None:
-    """Take over an accepted idea into the line organisation, or hand it to an owner."""
+    """Hand an accepted idea to an owner (a manager of its challenge), or, as an owner, ask
+    to take it over: the challenge's managers then hand it over to you."""
+    app = engine(ctx)
+    with refusals():
+        manages = app.challenge(app.idea(idea_id).challenge_id).is_manager(actor)
+    what = (
+        f"{owner or actor} owns the implementation of idea"
+        if manages
+        else f"{actor} asked the managers to take over idea"
+    )
     act(
         ctx,
-        f"{owner or actor} owns the implementation of idea",
+        what,
         lambda e: e.take_over_idea(
             actor, idea_id, core_process=core_process, external_ref=external_ref, owner=owner
         ),
+    )
+
+
+@app.command("reassign")
+def reassign(
+    ctx: typer.Context,
+    idea_id: IdeaId,
+    actor: Actor,
+    owner: Annotated[str, typer.Option(help="The owner who takes the implementation on.")],
+) -> None:
+    """Give an idea in implementation to another owner (manager)."""
+    act(
+        ctx,
+        f"{owner} owns the implementation of idea",
+        lambda e: e.reassign_owner(actor, idea_id, owner),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from groundswell import demo_tokens as demo_logins
 from groundswell.bootstrap import build_http_app, build_relay, build_tokens
 from groundswell.cli.common import fail, out, session
 from groundswell.demo import DemoRefused, run_demo, where
@@ -20,18 +21,16 @@ from groundswell.settings import DEFAULT_TOPIC, Settings
 
 # Whose tokens `serve --demo` prints: a manager, a contributor and an implementation owner.
 DEMO_PEOPLE = (("manager", "mia"), ("contributor", "anna.kowalski"), ("owner", "sofia"))
-DEMO_LABEL = "demo (printed by groundswell serve)"
 LIMITS = ServerLimits()
 
 
-def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
-    """Fresh tokens for the demo's people; the ones printed at earlier starts are revoked."""
+def demo_tokens(settings: Settings, fresh: bool = False) -> list[tuple[str, str, str]]:
+    """The demo people's tokens: the same at every start on this data, unless ``fresh``."""
     tokens = build_tokens(settings)
     try:
-        for old in tokens.list():
-            if old.label == DEMO_LABEL and old.revoked_at is None:
-                tokens.revoke(old.token_id)
-        return [(role, handle, tokens.issue(handle, DEMO_LABEL)[0]) for role, handle in DEMO_PEOPLE]
+        handles = [handle for _, handle in DEMO_PEOPLE]
+        issued = demo_logins.demo_tokens(tokens, settings.data_dir, handles, fresh=fresh)
+        return [(role, handle, issued[handle]) for role, handle in DEMO_PEOPLE]
     finally:
         tokens.close()
 
@@ -44,6 +43,14 @@ def serve(
         bool,
         typer.Option(
             "--demo", help="On an empty store, create the demo organisation; print demo tokens."
+        ),
+    ] = False,
+    fresh_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-tokens",
+            help="With --demo: revoke the demo tokens printed before and print new ones "
+            "(by default every start prints the same ones, so signed-in tabs stay signed in).",
         ),
     ] = False,
     bootstrap_servers: Annotated[
@@ -147,7 +154,7 @@ def serve(
         children.append(subprocess.Popen(command))
         console.print("projectors: `groundswell project all` feeds the read models from Kafka")
     if demo:
-        for role, handle, token in demo_tokens(settings):
+        for role, handle, token in demo_tokens(settings, fresh=fresh_tokens):
             console.print(f"  {role:<12} {handle:<14} Authorization: Bearer {token}")
         console.print(f"  try: curl -H 'Authorization: Bearer …' {url}/v1/me")
     try:

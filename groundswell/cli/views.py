@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 # Fields every event carries; the history table shows them in their own columns.
 ENVELOPE = frozenset(
@@ -56,19 +57,19 @@ def details(event: Any) -> str:
 
 
 def history_table(events: Iterable[Any]) -> Table:
-    table = Table(title="History", title_justify="left", show_lines=False)
-    table.add_column("v", justify="right")
-    table.add_column("when (UTC)", no_wrap=True)
-    table.add_column("event", no_wrap=True)
-    table.add_column("by")
-    table.add_column("details")
+    """Three columns, the actor under the time and the details under the event, so that
+    the details (ids of 36 characters) keep a column wide enough in 80 columns."""
+    table = Table(title="History", title_justify="left", show_lines=True)
+    table.add_column("v", justify="right", no_wrap=True)
+    table.add_column("when (UTC), by", no_wrap=True)
+    table.add_column("event and details")
     for event in events:
+        said = Text(type(event).__name__, style="bold")
+        said.append("\n" + details(event))
         table.add_row(
             str(event.originator_version),
-            event.timestamp.strftime("%Y-%m-%d %H:%M"),
-            type(event).__name__,
-            getattr(event, "actor", "—"),
-            details(event),
+            Text(f"{event.timestamp:%Y-%m-%d %H:%M}\n{getattr(event, 'actor', '—')}"),
+            said,
         )
     return table
 

@@ -88,6 +88,9 @@ def create_app(
     and only requests whose Host is one of ``allowed_hosts`` are answered (400 otherwise:
     a DNS-rebinding page cannot talk to a server on the reader's machine)."""
     app = FastAPI(
+        # /docs is served offline with the pages (groundswell/web/docs.py); no CDN pages.
+        docs_url=None,
+        redoc_url=None,
         title="groundswell",
         version="1",
         summary="Challenges, ideas, contributions and rewards over HTTP; every step an event.",

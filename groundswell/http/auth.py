@@ -15,6 +15,8 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="groundswell"'}
 # Roles that may see who is behind a pseudonym, and anyone's balance and ledger.
 SEE_IDENTITIES = frozenset({Role.ADMIN.value, Role.AUDITOR.value, Role.MANAGER.value})
 READ_ALL = frozenset({Role.ADMIN.value, Role.AUDITOR.value})
+# What a token looks like, said in every refusal of one (people paste the wrong thing).
+TOKEN_SHAPE = "a token starts with gs_ followed by 43 letters, digits, - and _"
 
 
 @dataclass(frozen=True)
@@ -40,19 +42,32 @@ class Caller:
         return bool(self.roles & READ_ALL)
 
 
+def pasted_token(text: str) -> str:
+    """The token in what someone pasted: with or without the ``Authorization:`` header name
+    and the ``Bearer`` scheme that `make run` prints around it, and surrounding whitespace."""
+    token = text.strip()
+    for prefix in ("authorization:", "bearer"):
+        head, rest = token[: len(prefix)], token[len(prefix) :]
+        if head.lower() == prefix and (prefix.endswith(":") or rest[:1].isspace()):
+            token = rest.strip()
+    return token
+
+
 def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    scheme, _, rest = header.strip().partition(" ")
+    token = pasted_token(rest)
+    if scheme.lower() != "bearer" or not token:
         raise ApiProblem(
             401,
             "sign-in-needed",
-            "send your token as 'Authorization: Bearer <token>'; an administrator issues "
-            "tokens with 'groundswell tokens issue HANDLE'.",
+            "send your token as 'Authorization: Bearer <token>' "
+            f"({TOKEN_SHAPE}); an administrator issues tokens with "
+            "'groundswell tokens issue HANDLE'.",
             field="Authorization",
             headers=CHALLENGE,
         )
-    return token.strip()
+    return token
 
 
 def current_caller(request: Request) -> Caller:
@@ -71,7 +86,8 @@ def caller_holding(api: Any, token: str) -> Caller:
         raise ApiProblem(
             401,
             "token-unknown",
-            "this token is unknown or was revoked; ask an administrator for a new one.",
+            f"this token is unknown or was revoked ({TOKEN_SHAPE}); "
+            "ask an administrator for a new one.",
             field="Authorization",
             headers=CHALLENGE,
         )
@@ -86,15 +102,6 @@ def caller_holding(api: Any, token: str) -> Caller:
             headers=CHALLENGE,
         ) from None
     return Caller(handle, frozenset(person.roles), person.department)
-
-
-async def writing_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
-    """Auditors read everything and write nothing."""
-    if caller.only_audits:
-        raise ApiProblem(
-            403, "not-permitted", f"{caller.handle} is an auditor; auditors read but do not write."
-        )
-    return caller
 
 
 def needs(*roles: Role, reading: bool = False) -> object:
@@ -115,4 +122,7 @@ def needs(*roles: Role, reading: bool = False) -> object:
 
 
 AnyCaller = Annotated[Caller, Depends(current_caller)]
-Writer = Annotated[Caller, Depends(writing_caller)]
+# Commands name no role here: the engine refuses what the caller may not do today (auditors
+# write nothing, managing needs the manager role: domain/authority.py), after it looked up
+# the idempotency key, so a retry answers its first result even if the caller's roles changed.
+Writer = Annotated[Caller, Depends(current_caller)]

@@ -53,6 +53,7 @@ def idea_out(idea: Idea) -> dict[str, Any]:
         "external_ref": idea.external_ref,
         "progress": list(idea.progress),
         "impact": idea.impact,
+        "take_over_asked_by": sorted(idea.take_over_requests),
     }
 
 
@@ -210,11 +211,20 @@ _action(
 _action("unmerge", "Undo a merge (managers).", None, lambda e, c, i, b: e.undo_merge(c.handle, i))
 _action(
     "take-over",
-    "Hand an accepted idea to the line organisation: the owner takes it, or a manager names one.",
+    "Hand an accepted idea to the line organisation: one of its challenge's managers names the "
+    "owner (accepting that owner's request, if any: then the request's core process stands "
+    "unless another is given); an owner naming themselves asks to take it over, and the "
+    "managers decide.",
     models.TakeOverIn,
     lambda e, c, i, b: e.take_over_idea(
         c.handle, i, core_process=b.core_process, external_ref=b.external_ref, owner=b.owner
     ),
+)
+_action(
+    "owner",
+    "Give an idea in implementation to another owner (managers).",
+    models.HandleIn,
+    lambda e, c, i, b: e.reassign_owner(c.handle, i, b.handle),
 )
 _action(
     "progress",

@@ -129,7 +129,8 @@ class MergeIn(Body):
 
 
 class TakeOverIn(Body):
-    core_process: Name
+    # May be left empty by a manager accepting an owner's request: the request's one stands.
+    core_process: Annotated[str, Field(max_length=NAME_MAX)] = ""
     external_ref: Annotated[str, Field(max_length=NAME_MAX)] = ""
     owner: Handle | None = None
 
@@ -214,7 +215,10 @@ class ChallengeRow(BaseModel):
     decision_deadline_days: int
     stage: str
     managers: list[str]
-    ideas: int
+    ideas: int = Field(
+        description="Ideas submitted, not counting withdrawn ones and duplicates merged into "
+        "another: the funnel's first step."
+    )
     drafted_at: str
     updated_at: str
 
@@ -238,6 +242,7 @@ class IdeaOut(BaseModel):
     external_ref: str | None
     progress: list[str]
     impact: str | None
+    take_over_asked_by: list[str] = []  # owners who asked; the managers decide
 
 
 class Decision(BaseModel):

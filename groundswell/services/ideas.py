@@ -149,7 +149,9 @@ class IdeaService(GroundswellApplication):
         external_ref: str = "",
         owner: str | None = None,
     ) -> Receipt:
-        """The owner takes over an accepted idea, or a manager hands it to ``owner``."""
+        """A manager hands an accepted idea over to ``owner`` (accepting that owner's request,
+        if they made one); an owner acting for themselves asks to take it over, and the
+        managers decide."""
         return self._on_idea(
             idea_id,
             lambda i, c, uow: i.take_over(
@@ -160,6 +162,13 @@ class IdeaService(GroundswellApplication):
                 actor=actor,
                 at=uow.now,
             ),
+        )
+
+    def reassign_owner(self, actor: str, idea_id: UUID, owner: str) -> Receipt:
+        """A manager gives an idea in implementation to another owner."""
+        return self._on_idea(
+            idea_id,
+            lambda i, c, uow: i.reassign_owner(c, uow.person(owner), actor=actor, at=uow.now),
         )
 
     def report_progress(self, actor: str, idea_id: UUID, note: str) -> Receipt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from domain.authority import OPERATOR
 from domain.errors import AlreadyDone, InvalidInput, NotFound
 from domain.person import Person, Role, checked_handle, person_id
 from groundswell.application import GroundswellApplication, Receipt
@@ -11,7 +12,7 @@ from groundswell.services.unit_of_work import UnitOfWork
 
 # The local operator (the CLI on the server) acts as "system"; it is no person and no
 # person may take the name. Everyone else needs the admin role to manage people.
-SYSTEM = "system"
+SYSTEM = OPERATOR
 
 
 def require_admin(uow: UnitOfWork, actor: str, doing: str) -> None:

@@ -94,8 +94,10 @@ class UnitOfWork:
             return self.get(Person, person_id(handle))
         except NotFound:
             raise NotFound(
-                f"nobody with handle {handle!r} is registered; add them with "
-                "'groundswell people add'.",
+                # Said the same to a page, an API client and the CLI (which adds how to
+                # register someone): not every reader can run a command on the server.
+                f"nobody with handle {handle!r} is registered; check the handle, or ask an "
+                "administrator to register them.",
                 field="handle",
             ) from None
 

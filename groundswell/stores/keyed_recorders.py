@@ -57,7 +57,23 @@ CREATE = (
     " position BIGINT NOT NULL, PRIMARY KEY (scope, key))"
 )
 INSERT = f"INSERT INTO {{0}} ({COLUMNS}) VALUES ({{1}})"
-SELECT = "SELECT fingerprint, result_id, events, position FROM {0} WHERE scope = {1} AND key = {1}"
+# Refusals kept under their key (``groundswell/idempotency.py``), in a table of their own so
+# stores from before it need no migration: a result, if one was stored, outranks a refusal.
+REFUSALS = "command_refusals"
+CREATE_REFUSALS = (
+    "CREATE TABLE IF NOT EXISTS {0} (scope TEXT NOT NULL, key TEXT NOT NULL,"
+    " fingerprint TEXT NOT NULL, refusal TEXT NOT NULL, PRIMARY KEY (scope, key))"
+)
+INSERT_REFUSAL = (
+    "INSERT INTO {0} (scope, key, fingerprint, refusal) VALUES ({1}, {1}, {1}, {1})"
+    " ON CONFLICT DO NOTHING"
+)
+SELECT = (
+    "SELECT fingerprint, result_id, events, position, CAST(NULL AS TEXT) FROM {0}"
+    " WHERE scope = {2} AND key = {2} UNION ALL"
+    " SELECT fingerprint, CAST(NULL AS TEXT), 0, CAST(0 AS BIGINT), refusal FROM {1}"
+    " WHERE scope = {2} AND key = {2}"
+)
 
 
 class KeyedResult:
@@ -73,10 +89,12 @@ class KeyedResult:
         return (k.scope, k.key, k.fingerprint, self.result_id, self.events, position)
 
 
-def kept_result(row: Sequence[Any] | None) -> KeptResult | None:
-    if row is None:
+def kept_result(rows: Sequence[Sequence[Any]]) -> KeptResult | None:
+    """The kept answer among the rows ``SELECT`` found: the result, else the refusal."""
+    if not rows:
         return None
-    return KeptResult(str(row[0]), row[1], int(row[2]), int(row[3]))
+    row = min(rows, key=lambda r: r[4] is not None)
+    return KeptResult(str(row[0]), row[1], int(row[2]), int(row[3]), row[4])
 
 
 class ChainConflict(PersistenceError):
@@ -248,6 +266,7 @@ class KeyedSQLiteRecorder(SQLiteApplicationRecorder):
         return [
             *super().construct_create_table_statements(),
             CREATE.format(self.table),
+            CREATE_REFUSALS.format(REFUSALS),
             SQLITE_CHAIN.format(CHAIN_TABLE),
         ]
 
@@ -297,8 +316,15 @@ class KeyedSQLiteRecorder(SQLiteApplicationRecorder):
 
     def kept(self, key: CommandKey) -> KeptResult | None:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(SELECT.format(self.table, "?"), (key.scope, key.key))
-            return kept_result(c.fetchone())
+            c.execute(SELECT.format(self.table, REFUSALS, "?"), (key.scope, key.key) * 2)
+            return kept_result([tuple(row) for row in c.fetchall()])
+
+    def keep_refusal(self, key: CommandKey, refusal: str) -> None:
+        """Keep a refusal under its key (the first one kept stays)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                INSERT_REFUSAL.format(REFUSALS, "?"), (key.scope, key.key, key.fingerprint, refusal)
+            )
 
     @contextmanager
     def chain_snapshot(self) -> Iterator[SQLiteChainReader]:
@@ -385,7 +411,9 @@ class KeyedPostgresRecorder(PreparedPostgresRecorder):
                 "event chain are written beside the events by this recorder"
             )
         self.keys_table = f"{d.schema}.command_keys"
+        self.refusals_table = f"{d.schema}.{REFUSALS}"
         self.sql_create_statements.append(SQL(CREATE.format(self.keys_table)))  # type: ignore[arg-type]
+        self.sql_create_statements.append(SQL(CREATE_REFUSALS.format(self.refusals_table)))  # type: ignore[arg-type]
         self.sql_create_statements.extend(
             postgres_chain_statements(d.schema, self.events_table_name)
         )
@@ -483,10 +511,20 @@ class KeyedPostgresRecorder(PreparedPostgresRecorder):
     # restart) fails once, and a keyed command must not fail with it.
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def kept(self, key: CommandKey) -> KeptResult | None:
+        query = SELECT.format(self.keys_table, self.refusals_table, "%s")
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(SELECT.format(self.keys_table, "%s"), (key.scope, key.key))
-            row = curs.fetchone()
-        return kept_result(None if row is None else list(row.values()))
+            curs.execute(query, (key.scope, key.key) * 2)
+            rows = [list(row.values()) for row in curs.fetchall()]
+        return kept_result(rows)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def keep_refusal(self, key: CommandKey, refusal: str) -> None:
+        """Keep a refusal under its key (the first one kept stays)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                INSERT_REFUSAL.format(self.refusals_table, "%s"),
+                (key.scope, key.key, key.fingerprint, refusal),
+            )
 
     @contextmanager
     def chain_snapshot(self) -> Iterator[PostgresChainReader]:

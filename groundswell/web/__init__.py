@@ -11,15 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 HERE = Path(__file__).parent
 
 
 def install(app: FastAPI) -> None:
-    """Serve the pages under /web, their static files, and send / to them."""
-    from groundswell.web import actions, live, pages
+    """Serve the pages under /web, their static files, the API docs (/docs), and send / to
+    the pages."""
+    from groundswell.web import actions, docs, live, pages
 
-    app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
-    for module in (pages, actions, live):
+    # Static files with the pages' security headers too (nosniff matters most for them).
+    app.mount("/web/static", docs.SecuredFiles(directory=HERE / "static"), name="web-static")
+    app.mount(docs.ASSETS, docs.files(), name="docs-assets")
+    for module in (pages, actions, live, docs):
         app.include_router(module.router)

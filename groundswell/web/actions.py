@@ -18,12 +18,14 @@ from pydantic import ValidationError
 
 from domain.errors import DomainError
 from domain.reward_policy import RewardReason
+from domain.words import reward_reason
 from groundswell.application import Receipt
 from groundswell.engine import Engine
 from groundswell.http import models
 from groundswell.http.auth import Caller
 from groundswell.idempotency import CommandKey, KeyReused, fingerprint, keyed
 from groundswell.web import pages
+from groundswell.web.confirm import Confirm, Confirmed, confirmation
 from groundswell.web.render import PageRoute, done, refusal
 from groundswell.web.session import Poster
 from groundswell.web.store import CATALOG
@@ -42,6 +44,21 @@ STAGES = {
     "close": "close_challenge",
     "archive": "archive_challenge",
 }
+# Each stage change is for good: what the confirmation asks, and its button.
+STAGE_QUESTIONS = {
+    "open": ("Open this challenge for ideas? It cannot go back to being a draft.", "Open it"),
+    "review": (
+        "Stop submissions and move this challenge to review? Nobody can submit an idea "
+        "after this, and it cannot be reopened.",
+        "Stop submissions",
+    ),
+    "close": ("Close this challenge? Its review ends and it cannot be reopened.", "Close it"),
+    "archive": (
+        "Archive this challenge? What is left in its pot returns to the treasury, nothing "
+        "more can be granted from it, and it cannot be undone.",
+        "Archive it",
+    ),
+}
 
 
 def act(
@@ -52,8 +69,13 @@ def act(
     commands: Sequence[Command],
     success: Callable[[list[Receipt]], str],
     again: Again,
+    confirm: Confirm | None = None,
+    confirmed: str = "",
 ) -> Response:
-    """Run ``commands`` in turn, each under its own key derived from the form's key."""
+    """Run ``commands`` in turn, each under its own key derived from the form's key; an
+    irreversible action (``confirm``) first asks, unless the form says it was confirmed."""
+    if confirm is not None and confirmed != "yes":
+        return confirmation(request, caller, key, confirm)
     engine = request.app.state.api.engine
     print_ = fingerprint("POST", request.url.path, sorted(fields.items()))
     receipts: list[Receipt] = []
@@ -68,7 +90,8 @@ def act(
         if receipts:
             message = f"Done as far as it went, then refused: {message}"
         position = max((r.position or 0 for r in receipts), default=0)
-        return again(request, caller, at_least=position, status=status, problem=message)
+        typed = {"action": request.url.path, **fields}
+        return again(request, caller, at_least=position, status=status, problem=message, form=typed)
     position = max((r.position or 0 for r in receipts), default=0)
     return done(success(receipts), position)
 
@@ -127,7 +150,8 @@ def launch_challenge(
         terms = checked()
     except ValidationError as error:
         status, message, _ = refusal(error)
-        return again(request, caller, status=status, problem=message, form=fields)
+        typed = {"action": request.url.path, **fields}
+        return again(request, caller, status=status, problem=message, form=typed)
     created: list[UUID] = []
 
     def draft(engine: Engine) -> Receipt:
@@ -159,11 +183,15 @@ def change_stage(
     caller: Poster,
     form_key: Key,
     to: Annotated[str, Form(pattern="^(open|review|close|archive)$")],
+    confirmed: Confirmed = "",
 ) -> Response:
+    back = f"/web/challenges/{challenge_id}"
+    question, button = STAGE_QUESTIONS[to]
     return act(
         request, caller, form_key, {"to": to},
         [lambda e: getattr(e, STAGES[to])(caller.handle, challenge_id)],
-        lambda _: f"/web/challenges/{challenge_id}", on_challenge(challenge_id),
+        lambda _: back, on_challenge(challenge_id),
+        Confirm(question, button, back, {"to": to}), confirmed,
     )  # fmt: skip
 
 
@@ -216,10 +244,12 @@ def idea_action(
     form_key: str,
     fields: dict[str, Any],
     commands: Sequence[Command],
+    confirm: Confirm | None = None,
+    confirmed: str = "",
 ) -> Response:
     return act(
         request, caller, form_key, fields, commands,
-        lambda _: f"/web/ideas/{idea_id}", on_idea(idea_id),
+        lambda _: f"/web/ideas/{idea_id}", on_idea(idea_id), confirm, confirmed,
     )  # fmt: skip
 
 
@@ -241,7 +271,7 @@ def build_on(
     linked_idea_id: Annotated[UUID, Form()],
 ) -> Response:
     return idea_action(
-        request, caller, idea_id, form_key, {"body": body, "linked": str(linked_idea_id)},
+        request, caller, idea_id, form_key, {"body": body, "linked_idea_id": str(linked_idea_id)},
         [lambda e: e.build_on(caller.handle, idea_id, body, linked_idea_id)],
     )  # fmt: skip
 
@@ -254,10 +284,19 @@ def endorse(request: Request, idea_id: UUID, caller: Poster, form_key: Key) -> R
 
 
 @router.post("/web/ideas/{idea_id}/review")
-def start_review(request: Request, idea_id: UUID, caller: Poster, form_key: Key) -> Response:
-    return idea_action(
-        request, caller, idea_id, form_key, {}, [lambda e: e.start_review(caller.handle, idea_id)]
+def start_review(
+    request: Request, idea_id: UUID, caller: Poster, form_key: Key, confirmed: Confirmed = ""
+) -> Response:
+    asked = Confirm(
+        "Start the review of this idea? Its team can no longer edit it, and it cannot go "
+        "back to being only submitted.",
+        "Start review",
+        f"/web/ideas/{idea_id}",
     )
+    return idea_action(
+        request, caller, idea_id, form_key, {},
+        [lambda e: e.start_review(caller.handle, idea_id)], asked, confirmed,
+    )  # fmt: skip
 
 
 @router.post("/web/ideas/{idea_id}/decide")
@@ -269,9 +308,10 @@ def decide(
     decision: Annotated[str, Form(pattern="^(accept|reject)$")],
     words: Long = "",
     reward: Check = False,
+    confirmed: Confirmed = "",
 ) -> Response:
     """Accept (with a note, and the accepted-idea reward when asked) or reject (with the
-    reason, which everyone involved is told)."""
+    reason, which everyone involved is told); a decision is final, so it is confirmed."""
     accept = decision == "accept"
     commands: list[Command] = [
         lambda e: e.decide_idea(caller.handle, idea_id, accept=accept, words=words)
@@ -280,7 +320,20 @@ def decide(
         reason = RewardReason.IDEA_ACCEPTED.value
         commands.append(lambda e: e.grant_reward(caller.handle, reason, idea_id))
     fields = {"decision": decision, "words": words, "reward": reward}
-    return idea_action(request, caller, idea_id, form_key, fields, commands)
+    if accept:
+        question = "Accept this idea" + (
+            " and grant the points for an accepted idea?" if reward else "?"
+        )
+    else:
+        question = "Decide not to take this idea forward, with the reason you wrote?"
+    asked = Confirm(
+        question + " Everyone involved is told, and a decision cannot be undone.",
+        "Accept it" if accept else "Do not take it forward",
+        f"/web/ideas/{idea_id}",
+        {"decision": decision, "words": words, "reward": "true" if reward else ""},
+        [("Note" if accept else "Reason", words)] if words.strip() else [],
+    )
+    return idea_action(request, caller, idea_id, form_key, fields, commands, asked, confirmed)
 
 
 @router.post("/web/ideas/{idea_id}/hand-over")
@@ -289,7 +342,7 @@ def hand_over(
     idea_id: UUID,
     caller: Poster,
     form_key: Key,
-    core_process: Short,
+    core_process: Short = "",  # empty: the core process the owner gave when they asked
     owner: Short = "",
     external_ref: Short = "",
 ) -> Response:
@@ -300,6 +353,16 @@ def hand_over(
             caller.handle, idea_id, core_process=core_process, external_ref=external_ref,
             owner=owner.strip() or None,
         )],
+    )  # fmt: skip
+
+
+@router.post("/web/ideas/{idea_id}/reassign")
+def reassign(
+    request: Request, idea_id: UUID, caller: Poster, form_key: Key, owner: Short
+) -> Response:
+    return idea_action(
+        request, caller, idea_id, form_key, {"owner": owner},
+        [lambda e: e.reassign_owner(caller.handle, idea_id, owner.strip())],
     )  # fmt: skip
 
 
@@ -314,14 +377,22 @@ def owner_action(
     back: str,
     fields: dict[str, Any],
     command: Command,
+    confirm: tuple[str, str, str] | None = None,
+    confirmed: str = "",
 ) -> Response:
     """An owner's report, sent from the idea page or from the owner's list, and answered
-    on the page it came from."""
+    on the page it came from; ``confirm`` (question, button, the text to check) asks first."""
     if back == "owner":
         target, again = "/web/owner", pages.owner_page
     else:
         target, again = f"/web/ideas/{idea_id}", on_idea(idea_id)
-    return act(request, caller, form_key, fields, [command], lambda _: target, again)  # fmt: skip
+    asked = None
+    if confirm is not None:
+        question, button, said = confirm
+        asked = Confirm(question, button, target, {**fields, "back": back}, [("Impact", said)])
+    return act(
+        request, caller, form_key, fields, [command], lambda _: target, again, asked, confirmed
+    )
 
 
 @router.post("/web/ideas/{idea_id}/progress")
@@ -342,10 +413,17 @@ def implemented(
     form_key: Key,
     impact: Long,
     back: Back = "idea",
+    confirmed: Confirmed = "",
 ) -> Response:
+    asked = (
+        "Mark this idea implemented, with the impact below? Its implementation is then "
+        "finished for good.",
+        "Mark implemented",
+        impact,
+    )
     return owner_action(
         request, caller, idea_id, form_key, back, {"impact": impact},
-        lambda e: e.mark_implemented(caller.handle, idea_id, impact),
+        lambda e: e.mark_implemented(caller.handle, idea_id, impact), asked, confirmed,
     )  # fmt: skip
 
 
@@ -356,10 +434,18 @@ def grant(
     caller: Poster,
     form_key: Key,
     reason: Annotated[str, Form(pattern=r"^(idea-accepted|idea-implemented|prize-[1-9][0-9]?)$")],
+    confirmed: Confirmed = "",
 ) -> Response:
+    asked = Confirm(
+        f"Grant the reward for the {reward_reason(reason)} to this idea's team? The points "
+        "leave the challenge's pot for good.",
+        "Grant it",
+        f"/web/ideas/{idea_id}",
+        {"reason": reason},
+    )
     return idea_action(
         request, caller, idea_id, form_key, {"reason": reason},
-        [lambda e: e.grant_reward(caller.handle, reason, idea_id)],
+        [lambda e: e.grant_reward(caller.handle, reason, idea_id)], asked, confirmed,
     )  # fmt: skip
 
 
@@ -371,13 +457,22 @@ def helpful(
     form_key: Key,
     idea_id: Annotated[UUID, Form()],
     reward: Check = False,
+    confirmed: Confirmed = "",
 ) -> Response:
     commands: list[Command] = [lambda e: e.mark_helpful(caller.handle, contribution_id)]
     if reward:
         reason = RewardReason.HELPFUL_CONTRIBUTION.value
         commands.append(lambda e: e.grant_reward(caller.handle, reason, contribution_id))
-    fields = {"contribution": str(contribution_id), "reward": reward}
-    return idea_action(request, caller, idea_id, form_key, fields, commands)
+    fields = {"contribution_id": str(contribution_id), "reward": reward}
+    asked = Confirm(
+        "Mark this contribution helpful"
+        + (" and grant its author the points for a helpful contribution" if reward else "")
+        + "? It cannot be unmarked.",
+        "Mark helpful",
+        f"/web/ideas/{idea_id}",
+        {"idea_id": idea_id, "reward": "true" if reward else ""},
+    )
+    return idea_action(request, caller, idea_id, form_key, fields, commands, asked, confirmed)
 
 
 # -- me ---------------------------------------------------------------------------------
@@ -389,10 +484,17 @@ def redeem(
     caller: Poster,
     form_key: Key,
     item: Annotated[int, Form(ge=0, lt=len(CATALOG))],
+    confirmed: Confirmed = "",
 ) -> Response:
     chosen = CATALOG[item]
+    asked = Confirm(
+        f"Redeem {chosen.points} points for “{chosen.name}”? Points spent cannot be given back.",
+        "Redeem",
+        "/web/me",
+        {"item": item},
+    )
     return act(
-        request, caller, form_key, {"item": chosen.name},
+        request, caller, form_key, {"item": item, "name": chosen.name},
         [lambda e: e.redeem_points(caller.handle, chosen.points, chosen.name)],
-        lambda _: "/web/me", pages.home_page,
+        lambda _: "/web/me", pages.home_page, asked, confirmed,
     )  # fmt: skip

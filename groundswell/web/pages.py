@@ -17,7 +17,7 @@ from domain.idea import IdeaStatus
 from domain.person import Role
 from groundswell.audit import history
 from groundswell.http import boards, challenges, ideas, people
-from groundswell.http.auth import Caller
+from groundswell.http.auth import Caller, pasted_token
 from groundswell.http.common import Api, AtLeast, rows
 from groundswell.http.gate import refused_token
 from groundswell.http.problems import ApiProblem
@@ -61,11 +61,12 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/web",
 ) -> Response:
     same_origin(request)
+    token = pasted_token(token)
     throttle = request.app.state.throttle
     address = request.client.host if request.client else "unknown"
     try:
         throttle.check_failures(address)
-        refused_token(api_of(request), token.strip(), address, throttle)
+        refused_token(api_of(request), token, address, throttle)
     except ApiProblem as refused:
         if refused.status == 429:
             raise
@@ -76,7 +77,7 @@ def sign_in(
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE,
-        token.strip(),
+        token,
         max_age=30 * DAY,
         httponly=True,
         samesite="strict",
@@ -112,9 +113,18 @@ def challenge_list_page(
             c.challenge_id: charts.funnel(implementation.funnel(folded, c.challenge_id), small=True)
             for c in found.items
         }
+    # A manager's desk first: what waits on them past its decision deadline (follow-up is
+    # what the product is about, so it is the first thing a manager sees).
+    desk = (
+        boards.get_follow_up(
+            api, challenge=None, manager=caller.handle, at_least=at_least, limit=MANY, offset=0
+        )
+        if caller.has(Role.MANAGER)
+        else None
+    )
     return page(
         request, "challenges.html", caller, status, challenges=found.items, funnels=funnels,
-        may_launch=caller.has(Role.MANAGER), **context,
+        may_launch=caller.has(Role.MANAGER), desk=desk, **context,
     )  # fmt: skip
 
 

@@ -12,15 +12,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from pydantic import ValidationError
 
-from domain import errors
+from domain import errors, words
 from domain.person import Role
 from groundswell.http.auth import Caller
 from groundswell.http.problems import TITLES, ApiProblem, first_error, status_of
 from groundswell.web import HERE
 from groundswell.web.session import COOKIE, ForeignOrigin, SignInNeeded, sign_in_url
-from groundswell.web.timeline import REASONS
 
 templates = Jinja2Templates(directory=HERE / "templates")
 STAGE_WORDS = {
@@ -53,16 +53,52 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
 
-def reason(value: str) -> str:
-    """A ledger entry's reason as a person says it."""
-    return REASONS.get(value, value.replace("prize-", "prize no. "))
+# One definition of how many ideas a challenge has, the funnel's, said where counts are shown.
+IDEAS_COUNTED = (
+    "Ideas are counted as the funnel counts them: every idea submitted, except ideas "
+    "withdrawn by their authors and duplicates merged into another."
+)
+
+
+@pass_context
+def submissions_closed(context: Any, challenge: Any) -> bool:
+    """An open challenge whose submission deadline (the last day ideas are taken) has passed
+    on the page's ``today``: the engine refuses ideas, so the page must not invite them."""
+    deadline = str(challenge.submission_deadline)[:10]
+    return bool(challenge.stage == "open" and context["today"] > deadline)
+
+
+@pass_context
+def stage_of(context: Any, challenge: Any) -> str:
+    """A challenge's stage as a reader sees it today."""
+    if submissions_closed(context, challenge):
+        return f"Submissions closed on {day(challenge.submission_deadline)}"
+    return STAGE_WORDS.get(challenge.stage, challenge.stage)
 
 
 templates.env.filters.update(
-    when=when, day=day, percent=percent, stage=STAGE_WORDS.get, reason=reason
+    when=when,
+    day=day,
+    percent=percent,
+    stage=STAGE_WORDS.get,
+    reason=words.reward_reason,
+    kind=words.contribution_kind,
+    entry=words.ledger_entry,
+)
+templates.env.globals.update(
+    stage_of=stage_of, submissions_closed=submissions_closed, ideas_counted=IDEAS_COUNTED
 )
 # Each form carries its own idempotency key: sent twice, it acts once.
 templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
+
+
+def kept(form: Any, action: str) -> dict[str, Any]:
+    """What was typed into the form posted to ``action``, when it was refused: the page
+    shows it again (other forms on the page start empty)."""
+    return form if isinstance(form, dict) and form.get("action") == action else {}
+
+
+templates.env.globals["kept"] = kept
 
 
 def nav(caller: Caller) -> list[tuple[str, str]]:
@@ -81,8 +117,11 @@ def page(
 ) -> HTMLResponse:
     """A whole page; ``position`` (the read models' position it shows) lets the live script
     ask only for newer states."""
+    api = request.app.state.api
     context.setdefault("problem", None)
-    context.setdefault("position", request.app.state.api.reads.position())
+    context.setdefault("position", api.reads.position())
+    # Today by the engine's clock, the one that decides whether a deadline has passed.
+    context.setdefault("today", api.engine.clock().date().isoformat())
     return templates.TemplateResponse(
         request,
         template,

@@ -7,15 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.words import contribution_kind, reward_reason
 from groundswell.audit.history import TimelineEntry
 
 Fields = Mapping[str, Any]
-REASONS = {
-    "idea-accepted": "accepted idea",
-    "idea-implemented": "implemented idea",
-    "helpful-contribution": "helpful contribution",
-    "redemption": "redeemed in the store",
-}
 
 
 @dataclass(frozen=True)
@@ -27,7 +22,7 @@ class Step:
 
 
 def _reward(f: Fields, who: Callable[[str], str]) -> str:
-    reason = REASONS.get(f["reason"], f["reason"].replace("prize-", "prize no. "))
+    reason = reward_reason(f["reason"])
     shares = ", ".join(f"{who(h)} {p}" for h, p in sorted(f.get("shares", {}).items()))
     return f"{f['amount']} points granted for the {reason}" + (f" ({shares})" if shares else "")
 
@@ -51,6 +46,12 @@ SENTENCES: dict[str, Callable[[Fields, str, Callable[[str], str]], str]] = {
         f"Handed over to {w(f['owner'])} — {f['core_process']}"
         + (f", ref. {f['external_ref']}" if f.get("external_ref") else "")
     ),
+    "Idea.TakeOverRequested": lambda f, a, w: (
+        f"{w(f['owner'])} asked to take it over — {f['core_process']}"
+    ),
+    "Idea.OwnerReassigned": lambda f, a, w: (
+        f"Given to {w(f['owner'])} instead of {w(f['previous_owner'])} by {w(a)}"
+    ),
     "Idea.ProgressReported": lambda f, a, w: f"Progress reported by {w(a)}",
     "Idea.Implemented": lambda f, a, w: f"Implemented — reported by {w(a)}",
     "Idea.Abandoned": lambda f, a, w: f"Implementation abandoned by {w(a)}",
@@ -59,11 +60,13 @@ SENTENCES: dict[str, Callable[[Fields, str, Callable[[str], str]], str]] = {
         "build-on": f"{w(f['author'])} built on it",
         "endorsement": f"{w(f['author'])} endorsed it",
         "review-score": f"{w(f['author'])} gave a review score of {f.get('score')} / 5",
-    }.get(f["kind"], f"{w(f['author'])} added a {f['kind']}"),
+    }.get(f["kind"], f"{w(f['author'])} added a {contribution_kind(f['kind'])}"),
     "Contribution.MarkedHelpful": lambda f, a, w: (
-        f"{w(a)} marked {w(f['author'])}'s {f['kind']} as helpful"
+        f"{w(a)} marked {w(f['author'])}'s {contribution_kind(f['kind'])} as helpful"
     ),
-    "Contribution.Hidden": lambda f, a, w: f"{w(a)} hid {w(f['author'])}'s {f['kind']}",
+    "Contribution.Hidden": lambda f, a, w: (
+        f"{w(a)} hid {w(f['author'])}'s {contribution_kind(f['kind'])}"
+    ),
     "Challenge.RewardGranted": lambda f, a, w: _reward(f, w),
 }
 FREE_TEXT = ("note", "reason", "impact", "body")
@@ -79,6 +82,8 @@ def story(entries: list[TimelineEntry], who: Callable[[str], str], hidden: set[s
             continue
         fields = entry.fields
         detail = next((fields[k] for k in FREE_TEXT if fields.get(k)), None)
+        if entry.event_type == "Challenge.RewardGranted":
+            detail = None  # its reason is a code, already said in words in the sentence
         if entry.event_type == "Contribution.Added" and str(entry.aggregate_id) in hidden:
             detail = "(hidden by a moderator)"
         steps.append(Step(entry.at, entry.chapter, sentence(fields, entry.actor, who), detail))

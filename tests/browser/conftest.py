@@ -168,3 +168,7 @@ def check_page(watched: Watched) -> None:
     page = watched.page
     assert page.evaluate(UNLABELLED) == [], f"fields without a label on {page.url}"
     assert page.evaluate(OVERFLOW) <= 0, f"{page.url} scrolls sideways"
+    # A phone zooms out to show what is too wide, which widens window.innerWidth with it:
+    # the page is held to the width the browser was given as well.
+    wide = page.evaluate("() => document.documentElement.scrollWidth")
+    assert wide <= page.viewport_size["width"], f"{page.url} is {wide} px wide"

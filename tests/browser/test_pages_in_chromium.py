@@ -91,6 +91,8 @@ def test_a_challenge_from_launch_to_reward_seen_live(
     m.locator("#ideas").get_by_role("link", name="Scan delivery notes").click()
     m.get_by_label("Note or reason").fill("Pilot at dock 2 next month.")
     m.get_by_role("button", name="Decide").click()
+    expect(m.locator("#confirm-question")).to_contain_text("Accept this idea")
+    m.get_by_role("button", name="Accept it").click()
     expect(m.locator("#timeline")).to_contain_text("Accepted by Mia Manager")
     expect(m.locator("#timeline")).to_contain_text("50 points granted for the accepted idea")
     check_page(manager)
@@ -143,11 +145,12 @@ def test_the_demo_organisation_in_the_browser(
     manager = sign_in(browser, contexts, demo, "mia", **LAPTOP)
     m = manager.page
     screenshot(m, "10-demo-challenges")
+    expect(m.locator("#desk")).to_contain_text("waited past the decision deadline")  # her desk
     titles = m.locator(".cards h3 a").all_inner_texts()
     assert len(titles) == 3, titles
     assert m.locator(".cards figure svg").count() == 3  # each card with its funnel
     for n, title in enumerate(titles, start=1):
-        m.get_by_role("link", name=title).click()
+        m.locator(".cards").get_by_role("link", name=title).click()
         for chart in ("#funnel", "#breadth"):
             expect(m.locator(f"{chart} figure svg")).to_be_visible()
         expect(m.locator("#pot")).to_contain_text("funded")

@@ -150,17 +150,21 @@ def test_every_engine_command_has_its_cli_command(cli: Cli, engine: Engine) -> N
         f"idea take-over {carts} --as mia --owner lars "
         "--core-process 'Line supply' --external-ref SAP-4711"
     )
-    cli.ok(f"idea take-over {clamps} --as lars --core-process Changeover")
+    asked = cli(f"idea take-over {clamps} --as lars --core-process Changeover")
+    assert asked.exit_code == 0 and "lars asked the managers to take over idea" in asked.stdout
+    cli.ok(f"idea take-over {clamps} --as mia --owner lars --core-process Changeover")
+    cli.ok("people roles ben --role contributor --role owner")
+    reassigned = cli(f"idea reassign {clamps} --as mia --owner ben")
+    assert reassigned.exit_code == 0 and "ben owns the implementation of idea" in reassigned.stdout
     cli.ok(f"idea progress {carts} --as lars --note 'Three carts built.'")
     cli.ok(f"idea implemented {carts} --as lars --impact '95 to 58 minutes.'")
-    cli.ok(f"idea abandon {clamps} --as lars --reason 'Hydraulics too weak.'")
+    cli.ok(f"idea abandon {clamps} --as ben --reason 'Hydraulics too weak.'")
     cli.ok(f"reward grant idea-implemented {carts} --as mia")
     cli.ok(f"reward prize {carts} --rank 1 --as omar")
     cli.ok(f"challenge close {c} --as mia")
     cli.ok(f"challenge archive {c} --as mia")
     cli.ok("people pseudonym 'Night Owl' --as anna")
     cli.ok("people department ben Production")
-    cli.ok("people roles ben --role contributor --role owner")
     assert "A private number." in cli(f"contribution show {rude}").stdout
 
     archived = engine.challenge(UUID(c))

@@ -122,9 +122,11 @@ def test_department_board(cli: Cli) -> None:
 
 def test_balance_and_ledger(cli: Cli) -> None:
     shown = cli.out("balance anna")
-    for text in ("Anna Kowalski (anna): 30 points", "split share", "+50", "idea-accepted"):
+    # Plain words in the table, the codes in --json.
+    for text in ("Anna Kowalski (anna): 30 points", "accepted idea (the team's share)", "+50"):
         assert text in shown
-    assert "redemption" in shown and "-20" in shown and "Mug" in shown and "Carts" in shown
+    assert "split share" not in shown and "idea-accepted" not in shown
+    assert "redeemed: Mug" in shown and "-20" in shown and "Carts" in shown
     found = cli.json("balance anna")
     assert found["balance"] == 30
     assert [(e["kind"], e["points"]) for e in found["entries"]] == [
@@ -142,7 +144,11 @@ def test_pot_and_treasury(cli: Cli) -> None:
     assert (found["funded"], found["granted"], found["remaining"]) == (1000, 100, 900)
     treasury = cli.json("treasury")
     assert (treasury["treasury"], treasury["redeemed"]) == (-1000, 20)
-    assert "Treasury balance -1000 points" in cli.out("treasury")
+    said = cli.out("treasury")
+    assert "Treasury balance -1000 points" in said
+    # What the minus means is said with it.
+    assert "The treasury issues the points that fund the challenges' pots" in said
+    assert "minus what it issued: 1000 points" in said
 
 
 def test_funnel_and_where_each_idea_stands(cli: Cli) -> None:
@@ -179,7 +185,7 @@ def test_follow_up_debt_names_what_waits_and_on_whose_desk(cli: Cli) -> None:
 def test_notifications_newest_first(cli: Cli) -> None:
     found = cli.json("notifications anna")
     assert [n["at"] for n in found] == sorted((n["at"] for n in found), reverse=True)
-    assert "You received 50 points (idea-accepted)." in [n["text"] for n in found]
+    assert "You received 50 points for the accepted idea." in [n["text"] for n in found]
     assert len(cli.json("notifications anna --limit 1")) == 1
     assert "was taken over for implementation" in cli.out("notifications anna")
 

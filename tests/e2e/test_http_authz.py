@@ -56,7 +56,7 @@ class World:
         if status in ("accepted", "in_implementation"):
             self.e.accept_idea("mia", iid, "Go.")
         if status == "in_implementation":
-            self.e.take_over_idea("owen", iid, core_process="Line 3 maintenance")
+            self.e.take_over_idea("mia", iid, core_process="Line 3 maintenance", owner="owen")
         return iid
 
     def earn(self, handle: str) -> None:
@@ -200,8 +200,9 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("POST", ID + "/reject"): (ITS_MANAGER, idea(), {"reason": "Out of scope."}),
     ("POST", ID + "/merge"): (ITS_MANAGER, two_ideas, {"into": "{other}"}),
     ("POST", ID + "/unmerge"): (ITS_MANAGER, merged, None),
-    # the named owner takes an accepted idea over, or one of its managers hands it over
+    # one of its managers hands an accepted idea over; the named owner asks to take it over
     ("POST", ID + "/take-over"): (ITS_MANAGER | OWNER, idea("accepted"), TAKE_OVER),
+    ("POST", ID + "/owner"): (ITS_MANAGER, idea("in_implementation"), {"handle": "ada"}),
     ("POST", ID + "/progress"): (OWNER, idea("in_implementation"), {"note": "Parts in."}),
     ("POST", ID + "/implemented"): (OWNER, idea("in_implementation"), {"impact": "-40 %"}),
     ("POST", ID + "/abandon"): (OWNER, idea("in_implementation"), {"reason": "Line closes."}),

@@ -150,8 +150,9 @@ TARGETS = {
                 "idea:in_implementation", IDEA, "impact"),
     "abandon reason": t("reason", TEXT, "owen", f"POST {IDEA}/abandon", {"reason": V},
                         "idea:in_implementation", IDEA, "decision_reason"),
-    "core process": t("core_process", NAME, "owen", f"POST {IDEA}/take-over",
-                      {"core_process": V}, "idea:accepted", IDEA, "core_process"),
+    "core process": t("core_process", NAME, "mia", f"POST {IDEA}/take-over",
+                      {"core_process": V, "owner": "owen"}, "idea:accepted", IDEA,
+                      "core_process"),
     "external ref": t("external_ref", NAME, "mia", f"POST {IDEA}/take-over",
                       {"core_process": "Line 3", "external_ref": V, "owner": "owen"},
                       "idea:accepted", IDEA, "external_ref", optional=True),
@@ -198,7 +199,7 @@ class World:
         if status in ("accepted", "in_implementation"):
             self.e.accept_idea("mia", iid)
         if status == "in_implementation":
-            self.e.take_over_idea("owen", iid, core_process="Line 3")
+            self.e.take_over_idea("mia", iid, core_process="Line 3", owner="owen")
         return iid
 
     def prepare(self, state: str) -> dict[str, Any]:

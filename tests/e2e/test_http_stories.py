@@ -161,7 +161,7 @@ def test_a_team_shares_the_reward_and_the_boards_show_it(org: Org) -> None:
         balance, entries = ledger(org, handle)
         assert balance == share
         assert entries == [("split share", share, "idea-accepted", idea)]
-        assert f"You received {share} points (idea-accepted)." in inbox(org, handle, idea)
+        assert f"You received {share} points for the accepted idea." in inbox(org, handle, idea)
     after = read(org, "mia", f"/v1/pots/{challenge}")
     assert after["granted"] - before["granted"] == 50
     assert before["remaining"] - after["remaining"] == 50 and after["remaining"] == 1950

@@ -172,6 +172,7 @@ def test_a_bad_launch_is_shown_with_its_reason_and_writes_nothing(org: Org) -> N
     assert answer.status_code == 422
     assert 'role="alert"' in answer.text and "target departments" in answer.text
     assert 'value="No departments"' in answer.text  # what was typed is kept
+    assert 'name="open_now" type="checkbox" value="true">' in answer.text  # left unticked
     assert org.engine.last_position == before
 
 
@@ -203,7 +204,7 @@ def test_an_idea_is_decided_from_its_page_and_its_author_sees_it_at_home(org: Or
     html = page(org, "mia", f"/web/ideas/{idea}")
     assert "Decide and follow up" in html and "Submitted by Cat Contributor" in html
     form = {"form_key": form_key(html), "decision": "accept", "words": "Try it on line 3",
-            "reward": "true"}  # fmt: skip
+            "reward": "true", "confirm": "yes"}  # fmt: skip
     answer = send(org, "mia", f"/web/ideas/{idea}/decide", form)
     assert answer.status_code == 303, answer.text
     story = page(org, "mia", answer.headers["location"])
@@ -221,7 +222,7 @@ def test_refusals_show_the_reason_and_write_nothing(org: Org) -> None:
     html = page(org, "mia", f"/web/ideas/{idea}")
     before = org.engine.last_position
     # Rejecting needs a reason.
-    form = {"form_key": form_key(html), "decision": "reject", "words": ""}
+    form = {"form_key": form_key(html), "decision": "reject", "words": "", "confirm": "yes"}
     answer = send(org, "mia", f"/web/ideas/{idea}/decide", form)
     assert 400 <= answer.status_code < 500 and 'role="alert"' in answer.text
     # A contributor may not decide.
@@ -299,11 +300,13 @@ def test_redeeming_in_the_store_spends_points_once(org: Org) -> None:
     do(org, "mia", "/v1/rewards", {"reason": "idea-accepted", "subject_id": idea})
     home = page(org, "cat", "/web/me")
     keys = KEY.findall(home)
-    book = {"form_key": keys[1], "item": "1"}  # the second item: a book, 100 points
+    book = {"form_key": keys[1], "item": "1", "confirm": "yes"}  # the second item: a book
     assert send(org, "cat", "/web/me/redeem", book).status_code == 303
     assert send(org, "cat", "/web/me/redeem", book).status_code == 303  # a reload: once
     assert '<strong id="balance-points">50</strong>' in page(org, "cat", "/web/me")
-    too_dear = send(org, "cat", "/web/me/redeem", {"form_key": keys[4], "item": "4"})
+    too_dear = send(
+        org, "cat", "/web/me/redeem", {"form_key": keys[4], "item": "4", "confirm": "yes"}
+    )
     assert too_dear.status_code == 409 and "Not done" in too_dear.text
 
 

@@ -71,7 +71,7 @@ def first_day(e: Engine, clock: SteppingClock) -> dict[str, UUID]:
     clock.advance(days=2)
     e.start_review("mia", idea)
     e.accept_idea("mia", idea)
-    e.take_over_idea("olo", idea, core_process="Inbound")
+    e.take_over_idea("mia", idea, core_process="Inbound", owner="olo")
     e.mark_helpful("mia", comment)
     e.grant_reward("max", "idea-accepted", idea)
     e.grant_reward("max", "helpful-contribution", comment)

@@ -279,10 +279,10 @@ STAGE_COMMANDS = {
     "archived": "archive_challenge",
 }
 ALLOWED_FROM = {
-    "opened": "draft",
-    "moved to review": "open",
-    "closed": "review",
-    "archived": "closed",
+    "opened": {"draft"},
+    "moved to review": {"open"},
+    "closed": {"review"},
+    "archived": {"draft", "closed"},  # a draft that will never open is discarded
 }
 
 
@@ -292,7 +292,7 @@ ALLOWED_FROM = {
         (stage, what)
         for stage in ["draft", "open", "review", "closed", "archived"]
         for what in STAGE_COMMANDS
-        if ALLOWED_FROM[what] != stage
+        if stage not in ALLOWED_FROM[what]
     ],
 )
 def test_a_challenge_moves_only_to_its_next_stage(
@@ -310,7 +310,7 @@ def test_a_challenge_moves_only_to_its_next_stage(
 def test_only_a_manager_of_the_challenge_moves_it_along(
     memory: Engine, story: Scenario, what: str
 ) -> None:
-    challenge_id = story.challenge(ALLOWED_FROM[what])
+    challenge_id = story.challenge(sorted(ALLOWED_FROM[what])[0])
 
     with refused(memory, NotPermitted, "only the managers"):
         getattr(memory, STAGE_COMMANDS[what])(COLLEAGUE, challenge_id)
@@ -381,6 +381,23 @@ def test_an_archived_challenge_is_not_topped_up(memory: Engine, story: Scenario)
 
     with refused(memory, WrongStage, "archived", "topped up"):
         memory.top_up_pot(MANAGER, challenge_id, 25)
+
+
+def test_a_draft_that_will_never_open_is_discarded_and_its_pot_returns(
+    memory: Engine, story: Scenario
+) -> None:
+    challenge_id = story.challenge("draft", pot=120)
+    memory.top_up_pot(MANAGER, challenge_id, 30)
+
+    memory.archive_challenge(MANAGER, challenge_id)
+
+    challenge = memory.challenge(challenge_id)
+    assert (challenge.stage, challenge.pot) == (Stage.ARCHIVED, 0)
+    assert memory.history(challenge_id)[-1].returned_points == 150
+    totals = balances(all_events(memory))
+    assert (totals[TREASURY], totals[pot_account(challenge_id)]) == (0, 0)
+    with refused(memory, WrongStage, "archived", "opened"):
+        memory.open_challenge(MANAGER, challenge_id)
 
 
 def test_archiving_returns_what_is_left_in_the_pot_to_the_treasury(

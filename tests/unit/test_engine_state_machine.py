@@ -164,10 +164,12 @@ def challenge_terms(draw: st.DrawFn) -> tuple[dict[str, Any], str | None]:
 
 
 def equal_split(amount: int, team: list[str]) -> dict[str, int]:
-    """Equal shares in whole points; the left-over points go to the first names."""
+    """Equal shares in whole points; the left-over points go to the first names; a member
+    whose share is 0 points (fewer points than members) is not in the award at all."""
     names = sorted(set(team))
     base, extra = divmod(amount, len(names))
-    return {name: base + (i < extra) for i, name in enumerate(names)}
+    shares = {name: base + (i < extra) for i, name in enumerate(names)}
+    return {name: points for name, points in shares.items() if points}
 
 
 @dataclass
@@ -203,6 +205,7 @@ class IdeaModel:
     reviewers: list[str] = field(default_factory=list)
     was_accepted: bool = False
     owner: str | None = None
+    asked: dict[str, str] = field(default_factory=dict)  # owner → core process they gave
     merged_into: UUID | None = None
     status_before_merge: str | None = None
     duplicates: list[UUID] = field(default_factory=list)
@@ -247,6 +250,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.given_once: set[tuple[str, UUID, str]] = set()
         self.eager = False  # True while a push_* rule makes only fitting choices
         self.balances: dict[str, int] = dict.fromkeys(PEOPLE, 0)
+        self.demoted: set[str] = set()  # managers whose manager role was taken away
         for handle, department in PEOPLE.items():
             self.engine.register_person(
                 handle, name=handle.title(), department=department, roles=ROLES.get(handle)
@@ -304,6 +308,10 @@ class EngineMachine(RuleBasedStateMachine):
                 label="stranger id",
             )
         return drawn
+
+    def manages(self, actor: str, managers: list[str]) -> bool:
+        """One of the challenge's managers, who holds the manager role now."""
+        return actor in managers and actor not in self.demoted
 
     def managers_of(self, challenge_id: UUID | None) -> list[str]:
         model = self.challenge_models.get(challenge_id) if challenge_id else None
@@ -371,6 +379,14 @@ class EngineMachine(RuleBasedStateMachine):
     def advance_clock(self, days: int) -> None:
         self.clock.advance(days=days)
 
+    @rule(handle=st.sampled_from(["max", "mo"]))
+    def take_the_manager_role_away_or_give_it_back(self, handle: str) -> None:
+        """The operator changes a manager's roles; they stay among their challenges'
+        managers, but manage nothing without the role (mia keeps hers, so runs go on)."""
+        roles = ["manager"] if handle in self.demoted else ["contributor"]
+        self.attempt(None, 1, self.engine.change_roles, handle, roles)
+        self.demoted ^= {handle}
+
     @rule(data=st.data(), points=POINTS, item=st.sampled_from(["Mug", "Day off", ""]))
     def redeem_points(self, data: st.DataObject, points: int, item: str) -> None:
         rich = [h for h, b in self.balances.items() if b > 0]
@@ -394,7 +410,7 @@ class EngineMachine(RuleBasedStateMachine):
         terms, spoiled = drafted
         actor = self.pick(data, "actor", MANAGERS, EVERYONE)
         refusal = None
-        if actor not in MANAGERS:
+        if actor not in MANAGERS or actor in self.demoted:
             refusal = "only managers draft"
         elif spoiled or not 0 <= pot <= 10**9:
             refusal = "bad terms"
@@ -431,7 +447,7 @@ class EngineMachine(RuleBasedStateMachine):
         refusal = None
         if model is None:
             refusal = "unknown challenge"
-        elif actor not in model.managers:
+        elif not self.manages(actor, model.managers):
             refusal = "not a manager"
         elif model.stage != "draft":
             refusal = f"challenge is {model.stage}"
@@ -450,9 +466,9 @@ class EngineMachine(RuleBasedStateMachine):
         refusal = None
         if model is None:
             refusal = "unknown challenge"
-        elif manager not in MANAGERS:
+        elif manager not in MANAGERS or manager in self.demoted:
             refusal = "not a registered manager"
-        elif actor not in model.managers:
+        elif not self.manages(actor, model.managers):
             refusal = "actor is not a manager"
         elif model.stage == "archived":
             refusal = "archived"
@@ -470,7 +486,7 @@ class EngineMachine(RuleBasedStateMachine):
         refusal = None
         if model is None:
             refusal = "unknown challenge"
-        elif actor not in model.managers:
+        elif not self.manages(actor, model.managers):
             refusal = "not a manager"
         elif model.stage == "archived":
             refusal = "archived"
@@ -495,20 +511,29 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), challenge=challenges)
     def archive_challenge(self, data: st.DataObject, challenge: UUID) -> None:
-        self.move_challenge(data, challenge, "closed", "archived", self.engine.archive_challenge)
+        """A closed challenge is put away; a draft that will never open is discarded; either
+        way its pot returns to the treasury."""
+        command = self.engine.archive_challenge
+        self.move_challenge(data, challenge, ("closed", "draft"), "archived", command)
 
     def move_challenge(
-        self, data: st.DataObject, challenge: UUID, before: str, after: str, command: Any
+        self,
+        data: st.DataObject,
+        challenge: UUID,
+        before: str | tuple[str, ...],
+        after: str,
+        command: Any,
     ) -> None:
-        challenge = self.target(data, challenge, self.challenges_where(before))
+        befores = (before,) if isinstance(before, str) else before
+        challenge = self.target(data, challenge, self.challenges_where(*befores))
         actor = self.pick(data, "actor", self.managers_of(challenge), EVERYONE)
         model = self.challenge_models.get(challenge)
         refusal = None
         if model is None:
             refusal = "unknown challenge"
-        elif actor not in model.managers:
+        elif not self.manages(actor, model.managers):
             refusal = "not a manager"
-        elif model.stage != before:
+        elif model.stage not in befores:
             refusal = f"challenge is {model.stage}"
         elif after == "open" and self.today() > model.terms["submission_deadline"].strip():
             refusal = "deadline passed"
@@ -743,7 +768,7 @@ class EngineMachine(RuleBasedStateMachine):
         refusal = None
         if model is None or challenge is None:
             refusal = "unknown contribution"
-        elif actor not in challenge.managers:
+        elif not self.manages(actor, challenge.managers):
             refusal = "not a manager"
         elif model.hidden:
             refusal = "hidden"
@@ -772,7 +797,7 @@ class EngineMachine(RuleBasedStateMachine):
         if model is None:
             return "unknown idea"
         challenge = self.challenge_models[model.challenge_id]
-        if actor not in challenge.managers:
+        if not self.manages(actor, challenge.managers):
             return "not a manager"
         if active and challenge.stage not in ACTIVE:
             return f"challenge is {challenge.stage}"
@@ -889,22 +914,31 @@ class EngineMachine(RuleBasedStateMachine):
         )
         owner = self.pick(data, "owner", [None, *OWNERS], [None, *EVERYONE])
         new_owner = owner or actor
-        managers = self.managers_of(model.challenge_id) if model else []
+        members = self.managers_of(model.challenge_id) if model else []
+        # A manager hands over (accepting the owner's request, whose core process stands
+        # when none is given); an owner naming themselves asks, and the managers decide.
+        hands_over = actor in members
+        asked = model.asked.get(new_owner) if model else None
+        core = asked if hands_over and asked is not None and not core_process.strip() else None
         refusal = None
         if model is None:
             refusal = "unknown idea"
         elif new_owner not in PEOPLE:
             refusal = "unknown owner"
-        elif actor != new_owner and actor not in managers:
+        elif actor != new_owner and not hands_over:
             refusal = "neither the owner nor a manager"
         elif new_owner not in OWNERS:
             refusal = "not an owner"
         elif model.status != "accepted":
             refusal = f"idea is {model.status}"
-        elif not valid_text(core_process, max_len=100):
+        elif not hands_over and asked is not None:
+            refusal = "asked already"
+        elif core is None and not valid_text(core_process, max_len=100):
             refusal = "bad core process"
         elif not valid_text(external_ref, required=False, max_len=100):
             refusal = "bad external reference"
+        elif hands_over and actor in self.demoted:
+            refusal = "the manager role was taken away"
         if self.attempt(
             refusal,
             1,
@@ -916,7 +950,30 @@ class EngineMachine(RuleBasedStateMachine):
             owner=owner,
         ):
             assert model is not None
-            model.status, model.owner = "in implementation", new_owner
+            if hands_over:
+                model.status, model.owner = "in implementation", new_owner
+                model.asked.clear()
+            else:
+                model.asked[new_owner] = core_process
+
+    @rule(data=st.data(), idea=ideas)
+    def reassign_owner(self, data: st.DataObject, idea: UUID) -> None:
+        """The challenge's managers give an idea in implementation to another owner."""
+        idea, model, actor = self.managed_idea(data, idea, self.ideas_where("in implementation"))
+        owner = self.pick(data, "owner", OWNERS, EVERYONE)
+        refusal = self.manager_refusal(model, actor, active=False)
+        if owner not in PEOPLE:
+            refusal = "unknown owner"
+        elif refusal is None and model is not None:
+            if owner not in OWNERS:
+                refusal = "not an owner"
+            elif model.status != "in implementation":
+                refusal = f"idea is {model.status}"
+            elif owner == model.owner:
+                refusal = "owns it already"
+        if self.attempt(refusal, 1, self.engine.reassign_owner, actor, idea, owner):
+            assert model is not None
+            model.owner = owner
 
     @rule(data=st.data(), idea=ideas, note=NOTES)
     def report_progress(self, data: st.DataObject, idea: UUID, note: str) -> None:
@@ -973,7 +1030,7 @@ class EngineMachine(RuleBasedStateMachine):
                 qualifies = idea.was_accepted and idea.status not in ("merged", "withdrawn")
             team = idea.team
         amount = challenge.points_for(reason)
-        if actor not in challenge.managers:
+        if not self.manages(actor, challenge.managers):
             return "not a manager", None
         if challenge.stage not in ACTIVE:
             return f"challenge is {challenge.stage}", None
@@ -1161,6 +1218,7 @@ class EngineMachine(RuleBasedStateMachine):
                 idea.duplicates,
                 idea.merged_into,
             ), idea_id
+            assert set(found.take_over_requests) == set(idea.asked), idea_id
         for contribution_id, contribution in self.contribution_models.items():
             found = reloaded[contribution_id]
             assert (found.helpful, found.hidden, found.author) == (

@@ -527,10 +527,20 @@ def test_only_the_challenges_managers_merge_ideas(memory: Engine, story: Scenari
 # -- implementation owner ---------------------------------------------------------------------
 
 
-def test_an_owner_takes_over_an_accepted_idea(memory: Engine, story: Scenario) -> None:
+def test_an_owner_asks_to_take_over_an_accepted_idea_and_the_managers_decide(
+    memory: Engine, story: Scenario
+) -> None:
     idea_id = story.idea(story.challenge("open"), "accepted")
 
     memory.take_over_idea(OWNER, idea_id, core_process="Inbound logistics", external_ref="LOG-7")
+
+    asked = memory.idea(idea_id)
+    assert asked.status is IdeaStatus.ACCEPTED and asked.owner is None
+    assert asked.take_over_requests == {OWNER: ("Inbound logistics", "LOG-7")}
+    with refused(memory, WrongStage, "nobody owns"):
+        memory.report_progress(OWNER, idea_id, "Started on my own.")
+
+    memory.take_over_idea(CO_MANAGER, idea_id, core_process="", owner=OWNER)
 
     idea = memory.idea(idea_id)
     assert idea.status is IdeaStatus.IN_IMPLEMENTATION
@@ -539,6 +549,31 @@ def test_an_owner_takes_over_an_accepted_idea(memory: Engine, story: Scenario) -
         "Inbound logistics",
         "LOG-7",
     )
+    assert idea.take_over_requests == {}
+    kinds = [type(e).__name__ for e in memory.history(idea_id)][-2:]
+    assert kinds == ["TakeOverRequested", "TakenOver"]
+
+
+def test_an_owner_asks_only_once(memory: Engine, story: Scenario) -> None:
+    idea_id = story.idea(story.challenge("open"), "accepted")
+    memory.take_over_idea(OWNER, idea_id, core_process="Inbound logistics")
+
+    with refused(memory, AlreadyDone, OWNER, "already asked"):
+        memory.take_over_idea(OWNER, idea_id, core_process="Inbound logistics")
+
+
+def test_the_managers_hand_over_to_someone_other_than_who_asked(
+    memory: Engine, story: Scenario
+) -> None:
+    idea_id = story.idea(story.challenge("open"), "accepted")
+    memory.take_over_idea(OTHER_OWNER, idea_id, core_process="Outbound logistics")
+
+    memory.take_over_idea(MANAGER, idea_id, core_process="Inbound logistics", owner=OWNER)
+
+    idea = memory.idea(idea_id)
+    assert (idea.owner, idea.core_process) == (OWNER, "Inbound logistics")
+    with refused(memory, NotPermitted, OWNER):
+        memory.report_progress(OTHER_OWNER, idea_id, "Mine now?")
 
 
 def test_a_manager_hands_an_accepted_idea_over_to_an_owner(memory: Engine, story: Scenario) -> None:
@@ -559,8 +594,57 @@ def test_only_someone_with_the_owner_role_takes_over(memory: Engine, story: Scen
 def test_nobody_hands_over_an_idea_on_someone_elses_behalf(memory: Engine, story: Scenario) -> None:
     idea_id = story.idea(story.challenge("open"), "accepted")
 
-    with refused(memory, NotPermitted, "handed over by a manager"):
+    with refused(memory, NotPermitted, "managers of", "hand an idea over"):
         memory.take_over_idea(OTHER_OWNER, idea_id, core_process="Sales", owner=OWNER)
+
+
+def test_the_managers_reassign_the_owner_of_an_idea_in_implementation(
+    memory: Engine, story: Scenario
+) -> None:
+    idea_id = story.idea(story.challenge("open"), "in implementation")
+
+    memory.reassign_owner(CO_MANAGER, idea_id, OTHER_OWNER)
+
+    idea = memory.idea(idea_id)
+    assert idea.status is IdeaStatus.IN_IMPLEMENTATION
+    assert (idea.owner, idea.core_process) == (OTHER_OWNER, "Inbound logistics")
+    reassigned = memory.history(idea_id)[-1]
+    assert isinstance(reassigned, Idea.OwnerReassigned)
+    assert (reassigned.owner, reassigned.previous_owner) == (OTHER_OWNER, OWNER)
+    with refused(memory, NotPermitted, OTHER_OWNER):
+        memory.report_progress(OWNER, idea_id, "Still mine?")
+    memory.report_progress(OTHER_OWNER, idea_id, "Picked it up.")
+    assert memory.idea(idea_id).progress == ["Picked it up."]
+
+
+def test_only_the_managers_reassign_an_owner(memory: Engine, story: Scenario) -> None:
+    idea_id = story.idea(story.challenge("open"), "in implementation")
+
+    with refused(memory, NotPermitted, "managers", "reassign"):
+        memory.reassign_owner(OTHER_OWNER, idea_id, OTHER_OWNER)
+    with refused(memory, NotPermitted, "managers", "reassign"):
+        memory.reassign_owner(OWNER, idea_id, OTHER_OWNER)
+
+
+def test_an_owner_is_reassigned_only_to_someone_else_with_the_owner_role(
+    memory: Engine, story: Scenario
+) -> None:
+    idea_id = story.idea(story.challenge("open"), "in implementation")
+
+    with refused(memory, AlreadyDone, OWNER, "already owns"):
+        memory.reassign_owner(MANAGER, idea_id, OWNER)
+    with refused(memory, NotPermitted, COLLEAGUE, "owner role"):
+        memory.reassign_owner(MANAGER, idea_id, COLLEAGUE)
+
+
+@pytest.mark.parametrize("status", ["accepted", "implemented", "abandoned"])
+def test_only_an_idea_in_implementation_gets_another_owner(
+    memory: Engine, story: Scenario, status: str
+) -> None:
+    idea_id = story.idea(story.challenge("open"), status)
+
+    with refused(memory, WrongStage, status, "another owner"):
+        memory.reassign_owner(MANAGER, idea_id, OTHER_OWNER)
 
 
 @pytest.mark.parametrize("status", ["submitted", "under review", "rejected", "withdrawn"])

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.challenge import Challenge
 from domain.errors import (
@@ -20,7 +22,12 @@ from domain.errors import (
 from domain.ledger import TREASURY, balances, person_account, pot_account
 from domain.person import Person
 from domain.reward_subject import RewardSubject
+from domain.words import reward_reason
 from groundswell.engine import Engine
+from projections.balances import BalancesProjection
+from projections.leaderboard import LeaderboardProjection, standings
+from projections.projection import fold
+from tests.invariants import check_all
 from tests.scenario import (
     AUTHOR,
     CO_MANAGER,
@@ -33,6 +40,7 @@ from tests.scenario import (
     refused,
     terms,
 )
+from tests.support import memory_engine
 
 _NOW = datetime(2026, 3, 3, tzinfo=UTC)
 
@@ -162,7 +170,7 @@ def test_only_the_prizes_the_policy_names_are_awarded(memory: Engine, story: Sce
     idea_id = story.idea(challenge_id, "accepted")
     story.move(challenge_id, "closed")
 
-    with refused(memory, RewardRefused, "does not reward", "prize-3") as caught:
+    with refused(memory, RewardRefused, "does not reward", "3rd prize") as caught:
         memory.award_prize(MANAGER, idea_id, 3)
     assert caught.value.field == "reason"
 
@@ -180,7 +188,7 @@ def test_only_what_the_policy_names_is_rewarded(memory: Engine, story: Scenario)
     challenge_id = story.challenge("open", implemented_idea_points=0)
     idea_id = story.idea(challenge_id, "implemented")
 
-    with refused(memory, RewardRefused, "does not reward", "idea-implemented") as caught:
+    with refused(memory, RewardRefused, "does not reward", "implemented idea") as caught:
         memory.grant_reward(MANAGER, "idea-implemented", idea_id)
     assert caught.value.field == "reason"
 
@@ -210,7 +218,7 @@ def test_an_idea_is_rewarded_only_for_what_it_achieved(
 ) -> None:
     idea_id = story.idea(story.challenge("open"), status)
 
-    with refused(memory, RewardRefused, status, "does not qualify", reason):
+    with refused(memory, RewardRefused, status, "does not qualify", reward_reason(reason)):
         memory.grant_reward(MANAGER, reason, idea_id)
 
 
@@ -321,7 +329,7 @@ def test_the_same_reward_is_granted_only_once(memory: Engine, story: Scenario) -
     memory.grant_reward(MANAGER, "idea-accepted", idea_id)
 
     for manager in (MANAGER, CO_MANAGER):
-        with refused(memory, AlreadyRewarded, AUTHOR, "already received", "idea-accepted"):
+        with refused(memory, AlreadyRewarded, AUTHOR, "already received", "accepted idea"):
             memory.grant_reward(manager, "idea-accepted", idea_id)
     assert memory.person(AUTHOR).balance == 10
 
@@ -380,7 +388,7 @@ def test_a_team_award_is_split_in_whole_points_that_sum_to_the_award(
     assert_ledger_holds(memory)
 
 
-def test_a_team_member_whose_share_rounds_to_nothing_gets_no_wallet_entry(
+def test_a_team_member_whose_share_rounds_to_nothing_is_not_in_the_award(
     memory: Engine, story: Scenario
 ) -> None:
     challenge_id = story.challenge("open", accepted_idea_points=2)
@@ -388,7 +396,7 @@ def test_a_team_member_whose_share_rounds_to_nothing_gets_no_wallet_entry(
 
     receipt = memory.grant_reward(MANAGER, "idea-accepted", idea_id)
 
-    assert memory.history(challenge_id)[-1].shares == {AUTHOR: 1, TEAMMATE: 1, COLLEAGUE: 0}
+    assert memory.history(challenge_id)[-1].shares == {AUTHOR: 1, TEAMMATE: 1}
     assert receipt.events == 3  # the grant and two wallets
     assert memory.person(COLLEAGUE).balance == 0
     assert_ledger_holds(memory)
@@ -474,3 +482,61 @@ def test_points_are_conserved_through_a_whole_challenge(memory: Engine, story: S
     assert totals[TREASURY] == -95  # funded 130, paid out 95, 35 returned on archiving
     assert totals[person_account(TEAMMATE)] == 20 - 15
     assert memory.challenge(challenge_id).granted == 95
+
+
+# -- team awards smaller than the team -------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(team_size=st.integers(min_value=1, max_value=6), points=st.integers(1, 14))
+def test_a_team_award_splits_exactly_and_nobody_is_paid_or_listed_with_0_points(
+    team_size: int, points: int
+) -> None:
+    """Fewer points than members: one point each to the first members by handle; the
+    others are neither recorded in the award nor listed on the leaderboard."""
+    engine = memory_engine()
+    story = Scenario(engine).with_cast()
+    members = [f"m{n}" for n in range(1, team_size)]
+    for handle in members:
+        engine.register_person(handle, name=f"Member {handle}", department="Sales")
+    challenge_id = story.challenge("open", accepted_idea_points=points)
+    idea_id = story.idea(challenge_id, "accepted", team=tuple(members))
+    team = sorted([AUTHOR, *members])
+
+    engine.grant_reward(MANAGER, "idea-accepted", idea_id)
+
+    granted = all_events(engine)[-1 - min(points, team_size)]
+    assert isinstance(granted, Challenge.RewardGranted)
+    assert sum(granted.shares.values()) == points
+    assert all(share > 0 for share in granted.shares.values())
+    assert set(granted.shares) == set(team[:points])
+    assert max(granted.shares.values()) - min(granted.shares.values()) <= 1
+    board = standings(fold(LeaderboardProjection(), all_events(engine)))
+    assert {s.handle: s.points for s in board} == granted.shares
+    assert {h: engine.person(h).balance for h in team} == {
+        h: granted.shares.get(h, 0) for h in team
+    }
+    check_all(all_events(engine), lambda aggregate_id: engine.repository.get(aggregate_id))
+
+
+def test_a_0_point_share_stored_by_an_older_version_lists_nobody_with_0_points() -> None:
+    challenge_id, idea_id = uuid4(), uuid4()
+    old = Challenge.RewardGranted(
+        originator_id=challenge_id,
+        originator_version=3,
+        timestamp=_NOW,
+        event_id=uuid4(),
+        actor=MANAGER,
+        challenge_id=challenge_id,
+        reason="idea-accepted",
+        subject_kind="idea",
+        subject_id=idea_id,
+        amount=2,
+        shares={"ann": 1, "bob": 1, "cat": 0},
+    )
+
+    board = standings(fold(LeaderboardProjection(), [old]))
+    ledger = fold(BalancesProjection(), [old])
+
+    assert [(s.handle, s.points) for s in board] == [("ann", 1), ("bob", 1)]
+    assert "cat" not in str(ledger.table("entries"))

@@ -1,0 +1,98 @@
+"""Who may record what: the role a command's actor must hold *now*, by the events it records.
+
+The aggregates check who someone is *to them* (one of the challenge's managers, the idea's
+team, its owner); this module adds what a person is allowed to be *today*: auditors write
+nothing, and managing, owning and administering need the role at the moment of the
+command, not when the person was named. Taking the manager role away therefore ends every
+management at once, without touching the challenges the person managed.
+
+The application checks every command's new events here after the aggregates decided and
+before anything is saved, so every interface (HTTP, pages, CLI, demo) inherits the rule.
+Every event class is listed below, so a new event must say which role it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from domain.challenge import Challenge
+from domain.contribution import Contribution
+from domain.idea import Idea
+from domain.person import Person, Role
+
+# The local operator (the CLI on the server, setting people up): no person, holds no role.
+OPERATOR = "system"
+
+MANAGE = "manage challenges, their ideas and their rewards"
+# The role an event's actor must hold now, and what it lets them do (for the refusal).
+ROLE_NEEDED: dict[type, tuple[Role, str]] = {
+    **{
+        event: (Role.MANAGER, MANAGE)
+        for event in (
+            Challenge.Drafted,
+            Challenge.Edited,
+            Challenge.ManagerAdded,
+            Challenge.PotFunded,
+            Challenge.Opened,
+            Challenge.MovedToReview,
+            Challenge.Closed,
+            Challenge.Archived,
+            Challenge.RewardGranted,
+            Idea.ReviewerAsked,
+            Idea.ReviewStarted,
+            Idea.Accepted,
+            Idea.Rejected,
+            Idea.MergedInto,
+            Idea.MergeUndone,
+            Idea.DuplicateAbsorbed,
+            Idea.DuplicateReleased,
+            Idea.TakenOver,
+            Idea.OwnerReassigned,
+            Contribution.MarkedHelpful,
+            Contribution.Hidden,
+            # Recorded on the beneficiary's wallet by whoever grants the reward.
+            Person.RewardReceived,
+        )
+    },
+    Idea.TakeOverRequested: (Role.OWNER, "own an idea's implementation"),
+    Idea.ProgressReported: (Role.OWNER, "report on an idea's implementation"),
+    Idea.Implemented: (Role.OWNER, "report on an idea's implementation"),
+    Idea.Abandoned: (Role.OWNER, "report on an idea's implementation"),
+    Person.Registered: (Role.ADMIN, "manage people"),
+    Person.DepartmentChanged: (Role.ADMIN, "manage people"),
+    Person.RolesChanged: (Role.ADMIN, "manage people"),
+}
+# Events anyone who takes part may record (as themselves; the aggregates check that).
+ANY_PARTICIPANT: frozenset[type] = frozenset(
+    {
+        Idea.Submitted,
+        Idea.Edited,
+        Idea.Withdrawn,
+        Idea.TeamMemberInvited,
+        Idea.TeamMemberJoined,
+        Contribution.Added,
+        Person.PseudonymChosen,
+        Person.PointsRedeemed,
+    }
+)
+
+
+def actors_of(events: Iterable[Any]) -> list[str]:
+    """The people who cause ``events``, in order of appearance (the operator left out)."""
+    found: list[str] = []
+    for event in events:
+        if event.actor != OPERATOR and event.actor not in found:
+            found.append(event.actor)
+    return found
+
+
+def require_may_record(actor: Person, events: Iterable[Any]) -> None:
+    """Refuse, before anything is saved, events their actor may not record today."""
+    actor.require_can_take_part("write")
+    for event in events:
+        if event.actor != actor.handle:
+            continue
+        needed = ROLE_NEEDED.get(type(event))
+        if needed is not None:
+            actor.require_role(*needed)
