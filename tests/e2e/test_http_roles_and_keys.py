@@ -98,7 +98,9 @@ def test_an_auditor_redeems_nothing_and_reports_no_progress_on_the_pages(org: Or
     cheapest = min(range(len(CATALOG)), key=lambda n: CATALOG[n].points)
     assert CATALOG[cheapest].points <= 50
 
-    redeemed = send(org, "owen", "/web/me/redeem", {"form_key": "ab" * 8, "item": cheapest})
+    redeemed = send(
+        org, "owen", "/web/me/redeem", {"form_key": "ab" * 8, "item": cheapest, "confirm": "yes"}
+    )
     reported = send(
         org, "owen", f"/web/ideas/{idea}/progress", {"form_key": "cd" * 8, "note": "Parts in."}
     )
@@ -184,7 +186,7 @@ def test_a_form_refused_once_stays_refused_when_sent_again(org: Org) -> None:
     """The pages' forms keep their refusals under the form's key too."""
     challenge = open_challenge(org)
     cheapest = min(range(len(CATALOG)), key=lambda n: CATALOG[n].points)
-    form = {"form_key": "ef" * 8, "item": cheapest}
+    form = {"form_key": "ef" * 8, "item": cheapest, "confirm": "yes"}
     assert send(org, "cat", "/web/me/redeem", form).status_code == 409
     earn(org, "cat", challenge)
     position = org.engine.last_position
@@ -221,7 +223,7 @@ def test_a_manager_reassigns_the_owner_and_discards_a_draft_on_the_pages(org: Or
     assert "Discard the draft, return its pot" in drafted
     discarded = send(
         org, "mia", f"/web/challenges/{draft}/stage",
-        {"form_key": form_key(drafted), "to": "archive"},
+        {"form_key": form_key(drafted), "to": "archive", "confirm": "yes"},
     )  # fmt: skip
     assert discarded.status_code == 303, discarded.text
     assert org.engine.challenge(UUID(draft)).stage.value == "archived"
