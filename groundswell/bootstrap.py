@@ -16,6 +16,7 @@ from groundswell.relay import DEFAULT_BATCH, DEFAULT_PARTITIONS, Relay, ensure_t
 from groundswell.relay_encoder import Encoder, LocalEncoder, ProcessEncoder
 from groundswell.relay_positions import RelayPositions
 from groundswell.settings import Settings
+from groundswell.stores.files import private_file
 from groundswell.stores.readmodels import ReadModelStore
 from projections.catalog import all_projections
 
@@ -32,7 +33,10 @@ def build_engine(
 ) -> Engine:
     """An engine on SQLite (default) or PostgreSQL (when a database URL is set)."""
     settings = settings or Settings.from_environment()
-    return Engine(env=settings.eventsourcing_env(), clock=clock)
+    engine = Engine(env=settings.eventsourcing_env(), clock=clock)
+    if settings.database_url is None:
+        private_file(settings.data_dir / "groundswell.sqlite")
+    return engine
 
 
 def build_read_model_store(settings: Settings) -> ReadModelStore:
@@ -186,6 +190,7 @@ def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from groundswell import web
     from groundswell.http.app import create_app
     from groundswell.http.common import Api
+    from groundswell.http.gate import Throttle
     from groundswell.http.reads import EmbeddedReadSide, KafkaReadSide, ReadSide
 
     engine = engine or build_engine(settings)
@@ -205,6 +210,9 @@ def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         )
     else:
         reads = EmbeddedReadSide(build_read_models(engine, settings))
-    app = create_app(Api(engine=engine, reads=reads, tokens=build_tokens(settings)))
+    throttle = Throttle(settings.write_limit, settings.sign_in_failure_limit)
+    api = Api(engine=engine, reads=reads, tokens=build_tokens(settings))
+    app = create_app(api, throttle, settings.allowed_hosts)
+    app.state.live_recheck_seconds = settings.live_recheck_seconds
     web.install(app)
     return app

@@ -2,8 +2,9 @@
 
 Its managers are mia, the demo manager whose token `make run` prints, who launched it, and
 grace; its sponsor is ines. Signed in, mia finds the follow-up debt on her own desk, and the
-follow-up process (run by `serve` at start) has reminded her and told grace and ines. Its submission deadline lies after the day the
-demo is written, so a newcomer can submit an idea to it at once.
+follow-up process (run by `serve` at start) has reminded her and told grace and ines. Its
+submission deadline lies after the day the demo is written, so a newcomer can submit an
+idea to it at once.
 """
 
 from __future__ import annotations

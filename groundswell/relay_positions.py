@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from groundswell.stores.files import private_dir, private_file
+
 TABLE = "CREATE TABLE IF NOT EXISTS relay_positions (relay TEXT PRIMARY KEY, position BIGINT)"
 # Per partition, the offset after the last message the relay had acknowledged at its
 # position: a reader that has consumed up to these offsets has seen every event up to it.
@@ -53,11 +55,12 @@ class SQLiteRelayPositions:
     """Positions in the embedded event store's SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         # The engine writes to the same file; wait for its transactions rather than fail.
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute(TABLE)
+        private_file(path)
         self._db.execute(OFFSETS_TABLE)
         self._lock = threading.Lock()
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from groundswell.stores.files import private_dir
+
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_TOPIC = "groundswell.events"
 # Event recorders that keep idempotency keys in the events' transaction.
@@ -15,6 +17,15 @@ RECORDERS = "groundswell.stores.keyed_recorders"
 DEFAULT_GROUP_COMMIT_MS = 2.0
 DEFAULT_GROUP_COMMIT_MAX = 128
 DEFAULT_RELAY_ENCODERS = 1
+# Rate limits (the `limits` library's notation: "N/second;M/minute"). Writes per token:
+# well above a person's pace and an integration's steady rate, well below a flood.
+DEFAULT_WRITE_LIMIT = "20/second;600/minute"
+# Refused tokens per client address (the API's bearer tokens and the sign-in form).
+DEFAULT_SIGN_IN_FAILURE_LIMIT = "10/minute;100/hour"
+# Host headers answered (plus the address `serve` listens on); "*" answers any.
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
+# How often an open live-updates stream checks that its reader's token is still valid.
+DEFAULT_LIVE_RECHECK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,10 @@ class Settings:
     process; always so for a store only this process can open, as in-memory SQLite).
     A projection fed from Kafka reads the topic in a process of its own unless
     ``consumer_process`` is off.
+    The HTTP API and pages allow ``write_limit`` writes per token and
+    ``sign_in_failure_limit`` refused tokens per client address (None: unlimited),
+    answer only requests whose Host is one of ``allowed_hosts``, and end a live-updates
+    stream within ``live_recheck_seconds`` of its token's revocation.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -45,6 +60,10 @@ class Settings:
     group_commit_max: int = DEFAULT_GROUP_COMMIT_MAX
     relay_encoders: int = DEFAULT_RELAY_ENCODERS
     consumer_process: bool = True
+    write_limit: str | None = DEFAULT_WRITE_LIMIT
+    sign_in_failure_limit: str | None = DEFAULT_SIGN_IN_FAILURE_LIMIT
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    live_recheck_seconds: float = DEFAULT_LIVE_RECHECK_SECONDS
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -61,6 +80,14 @@ class Settings:
             ),
             relay_encoders=relay_encoders(env.get("GROUNDSWELL_RELAY_ENCODERS")),
             consumer_process=switch(env, "GROUNDSWELL_CONSUMER_PROCESS", default=True),
+            write_limit=rate_limit(env, "GROUNDSWELL_WRITE_LIMIT", DEFAULT_WRITE_LIMIT),
+            sign_in_failure_limit=rate_limit(
+                env, "GROUNDSWELL_SIGN_IN_FAILURE_LIMIT", DEFAULT_SIGN_IN_FAILURE_LIMIT
+            ),
+            allowed_hosts=hosts(env.get("GROUNDSWELL_ALLOWED_HOSTS")),
+            live_recheck_seconds=seconds(
+                env, "GROUNDSWELL_LIVE_RECHECK_SECONDS", DEFAULT_LIVE_RECHECK_SECONDS
+            ),
         )
 
     @property
@@ -70,7 +97,7 @@ class Settings:
     def eventsourcing_env(self) -> dict[str, str]:
         """The environment the eventsourcing library's Application reads."""
         if self.database_url is None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.data_dir)
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.data_dir / "groundswell.sqlite"),
@@ -142,3 +169,42 @@ def switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {env[name]!r}")
+
+
+def rate_limit(env: Mapping[str, str], name: str, default: str) -> str | None:
+    """A rate limit such as ``10/minute;100/hour``: unset for the default, ``off`` for none."""
+    from limits import parse_many
+
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if text.lower() == "off":
+        return None
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be 'off' or limits such as '10/minute;100/hour', not {text!r}"
+        ) from None
+    return text
+
+
+def hosts(text: str | None) -> tuple[str, ...]:
+    """``GROUNDSWELL_ALLOWED_HOSTS``: comma-separated host names (``*.example.com`` allowed,
+    ``*`` for any); unset for localhost only."""
+    if text is None or not text.strip():
+        return DEFAULT_ALLOWED_HOSTS
+    return tuple(part.strip().lower() for part in text.split(",") if part.strip())
+
+
+def seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise ValueError(f"{name} must be seconds between 0 and 3600, not {text!r}")
+    return value

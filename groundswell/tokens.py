@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from groundswell.stores.files import private_dir, private_file
+
 PREFIX = "gs_"
 TABLE = (
     "CREATE TABLE IF NOT EXISTS api_tokens (token_hash TEXT PRIMARY KEY, token_id TEXT UNIQUE"
@@ -108,10 +110,11 @@ class SqlTokens:
 
 class SQLiteTokens(SqlTokens):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute(TABLE)
+        private_file(path)
         self._lock = threading.Lock()
 
     def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

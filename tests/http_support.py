@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -50,8 +50,15 @@ class Org:
         return self.client.get(path, params=params, headers=self.auth(handle))
 
 
-def served_org(settings: Settings, clock: SteppingClock | None = None) -> Org:
-    """Register ``PEOPLE``, issue each a token, and serve the engine to a test client."""
+def served_org(
+    settings: Settings, clock: SteppingClock | None = None, throttled: bool = False
+) -> Org:
+    """Register ``PEOPLE``, issue each a token, and serve the engine to a test client.
+
+    The test client's Host is ``testserver``; tests write and fail sign-ins far faster
+    than people, so the rate limits are off unless ``throttled`` (then ``settings``'s)."""
+    limits = {} if throttled else {"write_limit": None, "sign_in_failure_limit": None}
+    settings = replace(settings, allowed_hosts=(*settings.allowed_hosts, "testserver"), **limits)
     clock = clock or SteppingClock()
     engine = build_engine(settings, clock=clock)
     for handle, (name, department, roles) in PEOPLE.items():

@@ -117,6 +117,10 @@ class Processes:
             "KAFKA_BOOTSTRAP_SERVERS": servers,
             "GROUNDSWELL_TOPIC": topic,
             "PYTHONUNBUFFERED": "1",
+            # The soak's clients write as fast as they can: a 429 would be a refusal it
+            # does not expect, so the served engine's rate limits are off, explicitly.
+            "GROUNDSWELL_WRITE_LIMIT": "off",
+            "GROUNDSWELL_SIGN_IN_FAILURE_LIMIT": "off",
         }
         cli = [sys.executable, "-m", "groundswell"]
         serve = [*cli, "serve", "--no-relay", "--no-projectors", "--port", str(port)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -68,6 +69,8 @@ def root(
         ),
     ] = None,
 ) -> None:
+    # Whatever a command writes (the store, token files, exports) is its owner's alone.
+    os.umask(0o077)
     # Only settings here: the engine is built when a command first needs it.
     found = Session(Settings(data_dir=data_dir, database_url=database_url))
     ctx.obj = found

@@ -17,10 +17,12 @@ from groundswell.bootstrap import build_http_app, build_relay, build_tokens
 from groundswell.cli.common import fail, out, session
 from groundswell.demo import DemoRefused, run_demo, where
 from groundswell.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
+from groundswell.http.server import ServerLimits, uvicorn_options
 from groundswell.settings import DEFAULT_TOPIC, Settings
 
 # Whose tokens `serve --demo` prints: a manager, a contributor and an implementation owner.
 DEMO_PEOPLE = (("manager", "mia"), ("contributor", "anna.kowalski"), ("owner", "sofia"))
+LIMITS = ServerLimits()
 
 
 def demo_tokens(settings: Settings, fresh: bool = False) -> list[tuple[str, str, str]]:
@@ -81,7 +83,42 @@ def serve(
     follow_up_interval: Annotated[
         float, typer.Option(min=1, help="Seconds between follow-up passes.")
     ] = DEFAULT_INTERVAL,
-) -> None:
+    max_header_bytes: Annotated[
+        int,
+        typer.Option(
+            min=1024, envvar="GROUNDSWELL_MAX_HEADER_BYTES",
+            help="Longest request line and headers, in bytes (431 over).",
+        ),
+    ] = LIMITS.max_head_bytes,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1, envvar="GROUNDSWELL_HEADER_TIMEOUT",
+            help="Seconds a request's headers may take to arrive (408 after).",
+        ),
+    ] = LIMITS.head_seconds,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1, envvar="GROUNDSWELL_BODY_TIMEOUT",
+            help="Seconds a request's body may take to arrive after its headers.",
+        ),
+    ] = LIMITS.body_seconds,
+    keep_alive: Annotated[
+        float,
+        typer.Option(
+            min=0.1, envvar="GROUNDSWELL_KEEP_ALIVE",
+            help="Seconds an idle connection is kept open between requests.",
+        ),
+    ] = LIMITS.keep_alive_seconds,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            min=1, envvar="GROUNDSWELL_MAX_CONNECTIONS",
+            help="Open connections at most (one more is answered 503 and closed).",
+        ),
+    ] = LIMITS.max_connections,
+) -> None:  # fmt: skip
     """Serve the web pages (/web) and the HTTP API (OpenAPI at /docs) until Ctrl-C.
 
     On the embedded default the projections run in-process. With DATABASE_URL the store
@@ -91,8 +128,17 @@ def serve(
     """
     import uvicorn
 
+    env = Settings.from_environment()
+    # The address served is a Host its readers use (not so 0.0.0.0: name the hosts).
+    named = () if host in ("0.0.0.0", "::", "") else (host,)
     settings = dataclasses.replace(
-        session(ctx).settings, kafka_bootstrap_servers=bootstrap_servers, kafka_topic=topic
+        session(ctx).settings,
+        kafka_bootstrap_servers=bootstrap_servers,
+        kafka_topic=topic,
+        write_limit=env.write_limit,
+        sign_in_failure_limit=env.sign_in_failure_limit,
+        allowed_hosts=tuple(dict.fromkeys(env.allowed_hosts + named)),
+        live_recheck_seconds=env.live_recheck_seconds,
     )
     console = out()
     engine = session(ctx).engine
@@ -131,7 +177,20 @@ def serve(
             console.print(f"  {role:<12} {handle:<14} Authorization: Bearer {token}")
         console.print(f"  try: curl -H 'Authorization: Bearer …' {url}/v1/me")
     try:
-        uvicorn.run(app, host=host, port=port, log_level=os.environ.get("LOG_LEVEL", "warning"))
+        limits = ServerLimits(
+            max_head_bytes=max_header_bytes,
+            head_seconds=header_timeout,
+            body_seconds=body_timeout,
+            keep_alive_seconds=keep_alive,
+            max_connections=max_connections,
+        )
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=os.environ.get("LOG_LEVEL", "warning"),
+            **uvicorn_options(limits),
+        )
     finally:
         if halt_follow_up is not None:
             halt_follow_up()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from groundswell.http import (
@@ -22,6 +23,7 @@ from groundswell.http import (
     problems,
 )
 from groundswell.http.common import Api, expected_version, idempotency_key
+from groundswell.http.gate import Gate, NoStore, Throttle
 from groundswell.idempotency import KEY_MAX
 
 # Bytes. The longest body (a challenge: 10,000-character question, 50 departments of 100
@@ -78,7 +80,14 @@ def too_large(limit: int) -> ASGIApp:
     return problems.problem(413, "too-large", f"the request body is over {limit} bytes.")
 
 
-def create_app(api: Api) -> FastAPI:
+def create_app(
+    api: Api,
+    throttle: Throttle | None = None,
+    allowed_hosts: Sequence[str] = ("*",),
+) -> FastAPI:
+    """The API on ``api``; ``throttle`` limits writes and refused tokens (None: unlimited),
+    and only requests whose Host is one of ``allowed_hosts`` are answered (400 otherwise:
+    a DNS-rebinding page cannot talk to a server on the reader's machine)."""
     app = FastAPI(
         # /docs is served offline with the pages (groundswell/web/docs.py); no CDN pages.
         docs_url=None,
@@ -102,7 +111,12 @@ def create_app(api: Api) -> FastAPI:
         app.include_router(router)
     app.state.routes = [route for router in routers for route in router.routes]
     app.openapi = lambda: describe(app, routers)  # type: ignore[method-assign]
+    # The last added runs first: the Host, then the token and limits, then the body's size.
     app.add_middleware(BodyLimit)
+    app.state.throttle = throttle = throttle or Throttle(None, None)
+    app.add_middleware(Gate, throttle=throttle)
+    app.add_middleware(NoStore)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:

@@ -71,6 +71,11 @@ def bearer_token(request: Request) -> str:
 
 
 def current_caller(request: Request) -> Caller:
+    """The caller ``gate.Gate`` found before the route ran (looked up here only for an app
+    served without it)."""
+    found = getattr(request.state, "caller", None)
+    if isinstance(found, Caller):
+        return found
     return caller_holding(request.app.state.api, bearer_token(request))
 
 
@@ -107,7 +112,10 @@ def needs(*roles: Role, reading: bool = False) -> object:
             return caller
         if not reading and caller.only_audits:
             raise ApiProblem(403, "not-permitted", "auditors read but do not write.")
-        wanted = " or ".join(role.value for role in roles)
+        # Reading guards name the roles that read everything (a bare one once said
+        # "needs the  role").
+        names = [role.value for role in roles] + (sorted(READ_ALL) if reading else [])
+        wanted = " or ".join(dict.fromkeys(names))
         raise ApiProblem(403, "not-permitted", f"{caller.handle} needs the {wanted} role.")
 
     return Depends(guard)

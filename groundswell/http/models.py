@@ -20,7 +20,7 @@ Text = Annotated[str, Field(min_length=1, max_length=TEXT_MAX)]
 OptionalText = Annotated[str, Field(max_length=TEXT_MAX)]
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
 Handle = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
-Points = Annotated[int, Field(ge=0, le=1_000_000_000)]
+Points = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
 Names = Annotated[list[Name], Field(max_length=LIST_MAX)]
 Departments = Annotated[list[Name], Field(min_length=1, max_length=LIST_MAX)]
 IsoDate = Annotated[
@@ -29,7 +29,8 @@ IsoDate = Annotated[
 
 
 class Body(BaseModel):
-    """Unknown fields are refused, so a typo never passes silently."""
+    """Unknown fields are refused, so a typo never passes silently; whole numbers are
+    strict (``true``, ``1.0``, ``"1"``, ``1e2`` are refused, never coerced)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -58,7 +59,7 @@ class PseudonymIn(Body):
 
 
 class RedemptionIn(Body):
-    points: Annotated[int, Field(gt=0, le=1_000_000_000)]
+    points: Annotated[int, Field(gt=0, le=1_000_000_000, strict=True)]
     item: Name
 
 
@@ -68,7 +69,7 @@ class ChallengeTerms(Body):
     sponsor: Name
     target_departments: Departments
     submission_deadline: IsoDate
-    decision_deadline_days: Annotated[int, Field(ge=1, le=365)] = 30
+    decision_deadline_days: Annotated[int, Field(ge=1, le=365, strict=True)] = 30
     accepted_idea_points: Points = 0
     implemented_idea_points: Points = 0
     helpful_contribution_points: Points = 0
@@ -89,7 +90,7 @@ class ChallengeEdit(Body):
     sponsor: Name | None = None
     target_departments: Departments | None = None
     submission_deadline: IsoDate | None = None
-    decision_deadline_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    decision_deadline_days: Annotated[int, Field(ge=1, le=365, strict=True)] | None = None
     accepted_idea_points: Points | None = None
     implemented_idea_points: Points | None = None
     helpful_contribution_points: Points | None = None
@@ -101,7 +102,7 @@ class HandleIn(Body):
 
 
 class PointsIn(Body):
-    points: Annotated[int, Field(gt=0, le=1_000_000_000)]
+    points: Annotated[int, Field(gt=0, le=1_000_000_000, strict=True)]
 
 
 class IdeaIn(Body):
@@ -146,7 +147,7 @@ class BuildOnIn(Body):
 
 
 class ScoreIn(Body):
-    score: Annotated[int, Field(ge=1, le=5)]
+    score: Annotated[int, Field(ge=1, le=5, strict=True)]
     body: OptionalText = ""
 
 

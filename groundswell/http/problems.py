@@ -42,6 +42,7 @@ TITLES = {
     413: "Request too large",
     422: "Invalid input",
     428: "Version needed",
+    429: "Too many requests",
     503: "Not ready yet",
 }
 
@@ -175,4 +176,4 @@ def refusal(status: int) -> dict[str, Any]:
 
 # The refusals every endpoint may answer, for the OpenAPI description. 400: a body that is
 # not UTF-8 (FastAPI cannot parse it) or a domain refusal without a status of its own.
-COMMON = {status: refusal(status) for status in (400, 401, 403, 404, 409, 413, 422, 503)}
+COMMON = {status: refusal(status) for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)}

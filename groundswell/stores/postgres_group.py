@@ -27,11 +27,13 @@ events in the look-up, byte for byte, and answers them as saved (see ``_unstored
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from eventsourcing.utils import retry
-from psycopg import Connection, Cursor
+from psycopg import Connection, Cursor, Pipeline
 from psycopg.rows import TupleRow, tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -107,10 +109,14 @@ class PostgresGroupWriter:
         ~0.3 ms of CPU) for each group. On an error the pool's connection context rolls
         the transaction back, as ``transaction()`` did."""
         with self.recorder.datastore.get_connection() as conn:
-            with conn.pipeline(), conn.cursor() as c:
-                c.execute(b"BEGIN")  # the pool's connections are in autocommit mode
-                answers = self._write(conn, batch, accepted, look_up)
-                c.execute(b"COMMIT")
+            with conn.pipeline() as pipeline, conn.cursor() as c:
+                try:
+                    c.execute(b"BEGIN")  # the pool's connections are in autocommit mode
+                    answers = self._write(conn, batch, accepted, look_up)
+                    c.execute(b"COMMIT")
+                except psycopg.Error:
+                    drain(pipeline)
+                    raise
             return answers
 
     def _write(
@@ -206,6 +212,18 @@ class PostgresGroupWriter:
         if key_rows:
             columns = [list(column) for column in zip(*key_rows, strict=True)]
             c.execute(self.insert_keys, columns, prepare=True)
+
+
+def drain(pipeline: Pipeline) -> None:
+    """Collect what the server answered for the statements queued after the one that
+    failed (each "pipeline aborted"), so the pipeline ends empty and the error raised is
+    the first one. Left queued, they were met by the pipeline's exit while the first error
+    was propagating, and psycopg logged and dropped them ("error ignored terminating ...
+    pipeline aborted") whenever the server's answers had not all arrived when the first
+    error was read: a warning that came and went with the timing of the network."""
+    # What it raises follows from the error being raised (or a lost connection it reports).
+    with suppress(psycopg.Error):
+        pipeline.sync()
 
 
 def first_claims(

@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from groundswell.stores.files import private_dir, private_file
 from groundswell.stores.readmodels import Change, Checkpoint
 from projections.rows import VERSIONS, Rows
 
@@ -38,7 +39,7 @@ class SQLiteReadModelStore:
     """Keeps ``<directory>/readmodel-<projection>.sqlite`` per projection."""
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         self._directory = directory
         self._connections: dict[str, sqlite3.Connection] = {}
         self._lock = threading.Lock()
@@ -55,6 +56,7 @@ class SQLiteReadModelStore:
             # other, so the projection resumes from the older checkpoint and loses nothing.
             found.execute("PRAGMA synchronous=NORMAL")
             found.executescript(SCHEMA)
+            private_file(path)
             self._connections[projection] = found
         return found
 

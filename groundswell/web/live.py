@@ -16,8 +16,11 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from groundswell.http.auth import caller_holding
+from groundswell.http.problems import ApiProblem
+from groundswell.settings import DEFAULT_LIVE_RECHECK_SECONDS
 from groundswell.web.render import PageRoute
-from groundswell.web.session import Reader
+from groundswell.web.session import COOKIE, Reader
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 EVERY = 0.4
@@ -49,18 +52,37 @@ def watch_of(request: Request) -> PositionWatch:
     return watch
 
 
+def still_signed_in(request: Request) -> bool:
+    """Whether the stream's token still belongs to a registered person (not revoked)."""
+    try:
+        caller_holding(request.app.state.api, request.cookies.get(COOKIE, ""))
+    except ApiProblem:
+        return False
+    return True
+
+
 @router.get("/web/live")
 async def live(request: Request, _: Reader, since: int = 0) -> EventSourceResponse:
-    """``position`` events: the store's last position, whenever it passes ``since``."""
+    """``position`` events: the store's last position, whenever it passes ``since``.
+
+    The reader's token is checked again every ``live_recheck_seconds``: a stream ends
+    once its token is revoked (the browser's reconnection then meets the sign-in page)."""
     watch = watch_of(request)
+    recheck = getattr(request.app.state, "live_recheck_seconds", DEFAULT_LIVE_RECHECK_SECONDS)
 
     async def positions() -> AsyncIterator[ServerSentEvent]:
         last = since
+        checked = time.monotonic()
         while not await request.is_disconnected():
+            if time.monotonic() - checked >= recheck:
+                if not await anyio.to_thread.run_sync(still_signed_in, request):
+                    yield ServerSentEvent(data="", event="signed-out")
+                    return
+                checked = time.monotonic()
             now = await watch.position()
             if now > last:
                 last = now
                 yield ServerSentEvent(data=str(now), event="position")
-            await asyncio.sleep(EVERY)
+            await asyncio.sleep(min(EVERY, recheck))
 
     return EventSourceResponse(positions(), ping=15)

@@ -17,8 +17,9 @@ from domain.idea import IdeaStatus
 from domain.person import Role
 from groundswell.audit import history
 from groundswell.http import boards, challenges, follow_up, ideas, people
-from groundswell.http.auth import Caller, caller_holding, pasted_token
+from groundswell.http.auth import Caller, pasted_token
 from groundswell.http.common import Api, AtLeast, rows
+from groundswell.http.gate import refused_token
 from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, timeline
 from groundswell.web.render import PageRoute, page
@@ -64,9 +65,14 @@ def sign_in(
 ) -> Response:
     same_origin(request)
     token = pasted_token(token)
+    throttle = request.app.state.throttle
+    address = request.client.host if request.client else "unknown"
     try:
-        caller_holding(api_of(request), token)
+        throttle.check_failures(address)
+        refused_token(api_of(request), token, address, throttle)
     except ApiProblem as refused:
+        if refused.status == 429:
+            raise
         return page(
             request, "sign_in.html", None, 401, next=safe_next(next), problem=refused.detail,
             position=0,

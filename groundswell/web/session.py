@@ -57,19 +57,29 @@ def page_caller(request: Request) -> Caller:
 
 
 def same_origin(request: Request) -> None:
-    """Refuse a form posted by another origin's page (the cookie alone would be sent along
-    by an old browser that ignores SameSite)."""
+    """Refuse a form unless the browser says it was posted by one of our own pages (the
+    cookie alone would be sent along by an old browser that ignores SameSite).
+
+    Browsers send ``Origin`` on every form post and ``Sec-Fetch-Site`` on every request;
+    ``Origin: null`` comes from sandboxed frames, ``data:`` pages and privacy-stripped
+    redirects, which are not our pages. So either header must vouch for us, and neither
+    may point elsewhere: a post carrying neither is foreign."""
     origin = request.headers.get("origin")
     site = request.headers.get("sec-fetch-site")
     ours = f"{request.url.scheme}://{request.url.netloc}"
-    if origin is not None and origin != "null" and origin != ours:
+    if origin is not None and origin != ours:
         raise ForeignOrigin(origin)
     if site is not None and site not in ("same-origin", "none"):
         raise ForeignOrigin(site)
+    if origin is None and site is None:
+        raise ForeignOrigin("neither Origin nor Sec-Fetch-Site")
 
 
 def posting_caller(request: Request, caller: Annotated[Caller, Depends(page_caller)]) -> Caller:
+    """A signed-in reader posting from our own page, within the write limit of their token
+    (429, a page naming when to try again, over it)."""
     same_origin(request)
+    request.app.state.throttle.write(request.cookies.get(COOKIE, ""))
     return caller
 
 

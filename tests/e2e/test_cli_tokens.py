@@ -39,7 +39,8 @@ def test_a_token_is_issued_once_stored_hashed_listed_and_revoked(tmp_path: Path)
     listed = cli(tmp_path, "tokens list")
     assert token_id in listed.stdout and "chat bot" in listed.stdout and token not in listed.stdout
 
-    client = TestClient(build_http_app(Settings(data_dir=tmp_path)))
+    # localhost: a Host the served engine answers by default.
+    client = TestClient(build_http_app(Settings(data_dir=tmp_path)), base_url="http://localhost")
     me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200 and me.json()["handle"] == "anna"
 

@@ -71,7 +71,8 @@ def engine_at(demo: Demo, opened: list[Engine], day: date) -> Engine:
 
 
 def pages_at(demo: Demo, opened: list[Engine], day: date, handle: str) -> TestClient:
-    client = TestClient(build_http_app(demo.settings, engine_at(demo, opened, day)))
+    app = build_http_app(demo.settings, engine_at(demo, opened, day))
+    client = TestClient(app, base_url="http://localhost")  # a Host served by default
     client.cookies.set(COOKIE, demo.tokens[handle])
     return client
 

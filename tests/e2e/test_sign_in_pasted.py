@@ -6,6 +6,7 @@ import pytest
 
 from groundswell.http.auth import pasted_token
 from groundswell.web.session import COOKIE
+from tests.e2e.test_web_pages import OURS
 from tests.http_support import Org
 
 
@@ -34,7 +35,10 @@ def test_the_sign_in_page_takes_the_whole_printed_line(org: Org) -> None:
     token = org.tokens["cat"]
     for pasted in (f"Authorization: Bearer {token}", f"  Bearer {token}  ", f"\n{token}\n"):
         signed = org.client.post(
-            "/web/sign-in", data={"token": pasted, "next": "/web/me"}, follow_redirects=False
+            "/web/sign-in",
+            data={"token": pasted, "next": "/web/me"},
+            headers=OURS,
+            follow_redirects=False,
         )
         assert signed.status_code == 303, signed.text
         assert org.client.cookies.get(COOKIE) == token  # the cookie keeps the bare token
@@ -45,7 +49,9 @@ def test_the_sign_in_page_takes_the_whole_printed_line(org: Org) -> None:
 
 def test_a_wrong_token_is_told_what_a_token_looks_like(org: Org) -> None:
     before = org.engine.last_position
-    wrong = org.client.post("/web/sign-in", data={"token": "Bearer mia", "next": "/web"})
+    wrong = org.client.post(
+        "/web/sign-in", data={"token": "Bearer mia", "next": "/web"}, headers=OURS
+    )
     assert wrong.status_code == 401
     assert "unknown or was revoked" in wrong.text
     assert "a token starts with gs_" in wrong.text

@@ -26,10 +26,15 @@ def page(org: Org, handle: str, path: str, status: int = 200) -> str:
     return answer.text
 
 
+# What a browser sends with a form posted by one of our pages (the client's base URL).
+OURS = {"Origin": "http://testserver"}
+
+
 def send(org: Org, handle: str, path: str, form: dict[str, Any], **headers: str) -> Any:
     return org.client.post(
-        path, data=form, headers={**cookie(org, handle), **headers}, follow_redirects=False
-    )
+        path, data=form, headers={**cookie(org, handle), **OURS, **headers},
+        follow_redirects=False,
+    )  # fmt: skip
 
 
 def form_key(html: str) -> str:
@@ -44,11 +49,14 @@ def test_pages_need_a_signed_in_reader_and_sign_in_sets_a_strict_cookie(org: Org
     assert answer.headers["location"] == "/web/sign-in?next=%2Fweb%2Fchallenges"
     assert org.client.get("/", follow_redirects=False).headers["location"] == "/web"
 
-    wrong = org.client.post("/web/sign-in", data={"token": "gs_nope", "next": "/web/me"})
+    wrong = org.client.post(
+        "/web/sign-in", data={"token": "gs_nope", "next": "/web/me"}, headers=OURS
+    )
     assert wrong.status_code == 401 and "unknown or was revoked" in wrong.text
     signed = org.client.post(
         "/web/sign-in",
         data={"token": org.tokens["cat"], "next": "https://evil.example/"},
+        headers=OURS,
         follow_redirects=False,
     )
     assert signed.status_code == 303 and signed.headers["location"] == "/web"
@@ -234,6 +242,35 @@ def test_refusals_show_the_reason_and_write_nothing(org: Org) -> None:
     )  # fmt: skip
     assert answer.status_code == 403 and "another site" in answer.text
     assert org.engine.last_position == before
+
+
+def test_a_form_no_page_of_ours_vouches_for_is_foreign(org: Org) -> None:
+    """Issue 16: ``Origin: null`` (a sandboxed frame, a data: page) and a post with neither
+    ``Origin`` nor ``Sec-Fetch-Site`` were accepted."""
+    challenge = open_challenge(org)
+    idea = submit(org, "cat", challenge, "Quick-release clamps")
+    before = org.engine.last_position
+    comment = f"/web/ideas/{idea}/comment"
+    for n, headers in enumerate(
+        [{"Origin": "null"}, {"Origin": "null", "Sec-Fetch-Site": "same-origin"}, {},
+         {"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://testserver.evil.example"}]
+    ):  # fmt: skip
+        form = {"form_key": f"{n:02d}" * 8, "body": "hi"}
+        answer = org.client.post(
+            comment, data=form, headers={**cookie(org, "cat"), **headers}, follow_redirects=False
+        )
+        assert answer.status_code == 403 and "another site" in answer.text, headers
+    signing_in = org.client.post("/web/sign-in", data={"token": org.tokens["cat"]})
+    assert signing_in.status_code == 403 and "set-cookie" not in signing_in.headers
+    assert org.engine.last_position == before
+    # Either header alone vouches for our own page.
+    for n, headers in enumerate([{"Sec-Fetch-Site": "same-origin"}, OURS]):
+        form = {"form_key": f"e{n}" * 8, "body": f"hi {n}"}
+        answer = org.client.post(
+            comment, data=form, headers={**cookie(org, "cat"), **headers}, follow_redirects=False
+        )
+        assert answer.status_code == 303, answer.text
+    assert org.engine.last_position > before
 
 
 def test_an_owner_reports_progress_from_the_handed_to_me_page(org: Org) -> None:
