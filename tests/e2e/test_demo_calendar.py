@@ -156,6 +156,10 @@ def test_the_pages_say_submissions_closed_once_the_deadline_passed(
         assert "Open for ideas" not in html
         assert said in html
         assert f'action="/web/challenges/{OPEN}/ideas"' not in html
+        # Said once, not again as "ideas until …", and not in the open stage's colour.
+        head = html.split(said, 1)[1].split("</p>", 1)[0]
+        assert "until" not in head.lower()
+        assert 'class="badge stage-past-deadline"' in html
     # On the deadline itself ideas are still taken; the day after the engine refuses them.
     on_the_day = pages_at(demo, engine_on, deadline, "anna.kowalski")
     assert "Submit an idea" in on_the_day.get(f"/web/challenges/{OPEN}").text
