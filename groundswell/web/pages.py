@@ -43,9 +43,13 @@ def root() -> RedirectResponse:
 
 @router.get("/web")
 def start(caller: Reader) -> RedirectResponse:
-    """Managers, auditors and admins start at the challenges; everyone else at home."""
-    steering = caller.has(Role.MANAGER) or caller.reads_all
-    return RedirectResponse("/web/challenges" if steering else "/web/me", status_code=303)
+    """Managers, auditors and admins start at the challenges, implementation owners at the
+    ideas handed to them (their work, which their home does not show); everyone else at home."""
+    if caller.has(Role.MANAGER) or caller.reads_all:
+        return RedirectResponse("/web/challenges", status_code=303)
+    if caller.has(Role.OWNER):
+        return RedirectResponse("/web/owner", status_code=303)
+    return RedirectResponse("/web/me", status_code=303)
 
 
 @router.get("/web/sign-in")
