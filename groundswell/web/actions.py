@@ -333,6 +333,8 @@ def decide(
         {"decision": decision, "words": words, "reward": "true" if reward else ""},
         [("Note" if accept else "Reason", words)] if words.strip() else [],
     )
+    if not accept and not words.strip():
+        asked = None  # refused for want of a reason: said at once, nothing to confirm
     return idea_action(request, caller, idea_id, form_key, fields, commands, asked, confirmed)
 
 
