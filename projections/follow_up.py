@@ -30,7 +30,7 @@ class FollowUpProjection:
     (idea id → team), ``open_on_idea`` (idea id → unanswered contribution ids)."""
 
     name = "follow_up"
-    version = 2
+    version = 3  # 3: each item names its idea (a comment's desk row links to where it was said)
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -69,7 +69,8 @@ def _archived(rows: Rows, event: Any) -> None:
 
 def _idea_submitted(rows: Rows, event: Any) -> None:
     rows.put("teams", key_of(event.originator_id), [event.author])
-    _wait(rows, event, "idea", key_of(event.originator_id), event.title, event.author)
+    key = key_of(event.originator_id)
+    _wait(rows, event, "idea", key, event.title, event.author, key)
 
 
 def _member_joined(rows: Rows, event: Any) -> None:
@@ -113,17 +114,20 @@ def _contribution_added(rows: Rows, event: Any) -> None:
             rows.put("open_on_idea", idea_id, still_waiting)
     else:
         key = key_of(event.originator_id)
-        _wait(rows, event, "contribution", key, event.body[:80], event.author)
+        _wait(rows, event, "contribution", key, event.body[:80], event.author, idea_id)
         rows.row("open_on_idea", idea_id, list).append(key)
 
 
-def _wait(rows: Rows, event: Any, kind: str, key: str, title: str, author: str) -> None:
+def _wait(
+    rows: Rows, event: Any, kind: str, key: str, title: str, author: str, idea_id: str
+) -> None:
     rows.row("waiting", key_of(event.challenge_id), list).append(key)
     rows.put(
         "items",
         key,
         {
             "kind": kind,
+            "idea_id": idea_id,
             "challenge_id": key_of(event.challenge_id),
             "title": title,
             "author": author,
@@ -163,10 +167,12 @@ def follow_up_debt(
         due = since + timedelta(days=challenge.get("decision_deadline_days", 30))
         if now <= due:
             continue
+        idea = rows.get("items", item.get("idea_id") or key) or {}
         debt.append(
             {
                 "id": key,
                 **item,
+                "idea_title": idea.get("title", ""),
                 "challenge": challenge.get("title", ""),
                 "desk": managers,
                 "waited_days": round((now - since).total_seconds() / 86400, 1),

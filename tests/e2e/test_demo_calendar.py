@@ -129,6 +129,9 @@ def test_signed_in_mia_sees_her_desk_first(demo: Demo, engine_on: list[Engine]) 
     assert "waited past the decision deadline" in desk
     assert demo_onboarding.TERMS["title"] in desk
     assert first.text.index('id="desk"') < first.text.index('id="challenge-list"')
+    # Every row leads to the idea it waits on, a comment's row too.
+    rows = desk.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr>")[1:]
+    assert rows and all('href="/web/ideas/' in row for row in rows)
 
 
 def test_the_pages_invite_ideas_while_the_deadline_holds(

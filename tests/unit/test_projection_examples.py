@@ -391,6 +391,9 @@ def test_follow_up_debt_lists_what_waits_past_the_decision_deadline_and_on_whose
         (17.0, 10.0),
     ]
     assert [d["desk"] for d in debt] == [["mia", "max"], ["mia", "max"], ["max"]]
+    # Each item names the idea it waits on (a comment: the idea it was said on).
+    assert [d["idea_id"] for d in debt] == [story["S1"], story["D1"], story["E2"]]
+    assert debt[1]["idea_title"] == story.rows("follow_up").get("items", story["D1"])["title"]
     assert [d["challenge"] for d in debt] == ["Less paper in the warehouse"] * 2 + [
         "Greener commute"
     ]
