@@ -326,7 +326,7 @@ def decide(
         )
     else:
         question = "Decide not to take this idea forward, with the reason you wrote?"
-    asked = Confirm(
+    asked: Confirm | None = Confirm(
         question + " Everyone involved is told, and a decision cannot be undone.",
         "Accept it" if accept else "Do not take it forward",
         f"/web/ideas/{idea_id}",
