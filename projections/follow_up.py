@@ -38,7 +38,7 @@ class FollowUpProjection:
     ``progress_of`` (idea id → the key of its progress report now due)."""
 
     name = "follow_up"
-    version = 3
+    version = 4  # 3: progress reports and review leads; 4: each item names its idea
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -101,9 +101,8 @@ def _taken_over(rows: Rows, event: Any) -> None:
 
 def _open_progress(rows: Rows, event: Any, idea_id: str, n: int, title: str, owner: str) -> None:
     key = f"{idea_id}/progress/{n}"
-    _wait(rows, event, "progress", key, title, owner)
+    _wait(rows, event, "progress", key, title, owner, idea_id)
     item = rows.touch("items", key)
-    item["idea_id"] = idea_id
     item["owner"] = owner
     rows.put("progress_of", idea_id, key)
 
@@ -157,7 +156,8 @@ def _archived(rows: Rows, event: Any) -> None:
 
 def _idea_submitted(rows: Rows, event: Any) -> None:
     rows.put("teams", key_of(event.originator_id), [event.author])
-    _wait(rows, event, "idea", key_of(event.originator_id), event.title, event.author)
+    key = key_of(event.originator_id)
+    _wait(rows, event, "idea", key, event.title, event.author, key)
 
 
 def _member_joined(rows: Rows, event: Any) -> None:
@@ -201,18 +201,20 @@ def _contribution_added(rows: Rows, event: Any) -> None:
             rows.put("open_on_idea", idea_id, still_waiting)
     else:
         key = key_of(event.originator_id)
-        _wait(rows, event, "contribution", key, event.body[:80], event.author)
-        rows.touch("items", key)["idea_id"] = idea_id
+        _wait(rows, event, "contribution", key, event.body[:80], event.author, idea_id)
         rows.row("open_on_idea", idea_id, list).append(key)
 
 
-def _wait(rows: Rows, event: Any, kind: str, key: str, title: str, author: str) -> None:
+def _wait(
+    rows: Rows, event: Any, kind: str, key: str, title: str, author: str, idea_id: str
+) -> None:
     rows.row("waiting", key_of(event.challenge_id), list).append(key)
     rows.put(
         "items",
         key,
         {
             "kind": kind,
+            "idea_id": idea_id,
             "challenge_id": key_of(event.challenge_id),
             "title": title,
             "author": author,
@@ -252,10 +254,12 @@ def follow_up_debt(
         due = since + timedelta(days=challenge.get("decision_deadline_days", 30))
         if now <= due:
             continue
+        idea = rows.get("items", item.get("idea_id") or key) or {}
         debt.append(
             {
                 "id": key,
                 **item,
+                "idea_title": idea.get("title", ""),
                 "challenge": challenge.get("title", ""),
                 "desk": managers,
                 "waited_days": round((now - since).total_seconds() / 86400, 1),

@@ -55,7 +55,7 @@ class NotificationsProjection:
     """
 
     name = "notifications"
-    version = 6  # 5: reasons and kinds in plain words; 6: reminders and escalations
+    version = 7  # 5: plain words; 6: reminders and escalations; 7: the owner an idea is handed to
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -73,6 +73,7 @@ class NotificationsProjection:
             FollowUp.ReminderSent: _followed_up,
             FollowUp.Escalated: _followed_up,
             **{news: _idea_news for news in IDEA_NEWS},
+            Idea.TakenOver: _handed_over,
             **{news: _challenge_news for news in CHALLENGE_NEWS},
         }
 
@@ -111,6 +112,15 @@ def _idea_news(rows: Rows, event: Any) -> None:
     idea_id = key_of(event.originator_id)
     people = (rows.get("ideas", idea_id) or {"people": {}})["people"]
     _notify(rows, sorted(people), event, "idea", idea_id, text + ".")
+
+
+def _handed_over(rows: Rows, event: Any) -> None:
+    # The owner hears of the hand-over (and of what happens to the idea from then on) with
+    # everyone who took part; of the idea only, not of the challenge's stages.
+    idea = rows.touch("ideas", key_of(event.originator_id))
+    if idea is not None:
+        add_sorted(idea["people"].setdefault(event.owner, []), "owner")
+    _idea_news(rows, event)
 
 
 def _contribution_added(rows: Rows, event: Any) -> None:

@@ -46,7 +46,11 @@ AvroCodec = Annotated[
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `groundswell audit`."""
-    app.command("export")(export_command)
+    app.command(
+        "export",
+        short_help="Export the history (or one challenge's) as Avro and JSON lines, with "
+        "a manifest.",
+    )(export_command)
 
 
 def export_command(

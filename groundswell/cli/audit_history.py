@@ -34,7 +34,11 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines inst
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `groundswell audit`."""
-    app.command("history")(history_command)
+    app.command(
+        "history",
+        short_help="Every event of one challenge, idea, contribution or person, oldest "
+        "first; for an idea, its whole story.",
+    )(history_command)
 
 
 def history_command(

@@ -110,8 +110,15 @@ Topic = Annotated[str, typer.Option(envvar="GROUNDSWELL_TOPIC", help="The events
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `groundswell audit`."""
-    app.command("replay")(replay_command)
-    app.command("as-of")(as_of_command)
+    app.command(
+        "replay",
+        short_help="Rebuild read models from zero in memory and diff them with the live "
+        "ones, row by row.",
+    )(replay_command)
+    app.command(
+        "as-of",
+        short_help="A read model as it was at a moment, folded from the history up to it.",
+    )(as_of_command)
 
 
 def refuse(message: str) -> NoReturn:

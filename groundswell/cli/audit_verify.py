@@ -38,7 +38,11 @@ Anchor = Annotated[
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `groundswell audit`."""
-    app.command("verify")(verify_command)
+    app.command(
+        "verify",
+        short_help="Check that the stored history is exactly what was written (the hash "
+        "chain); exit 0 intact, 1 a problem, 2 nothing verified.",
+    )(verify_command)
 
 
 def verify_command(ctx: typer.Context, as_json: Json = False, anchor: Anchor = None) -> None:

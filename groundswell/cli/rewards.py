@@ -8,6 +8,7 @@ from uuid import UUID
 import typer
 
 from domain.challenge import Challenge
+from domain.words import ordinal, reward_reason
 from groundswell.application import Receipt
 from groundswell.cli.common import Actor, act, engine, id_argument, out
 from groundswell.engine import Engine
@@ -36,7 +37,7 @@ def grant(ctx: typer.Context, reason: str, subject_id: SubjectId, actor: Actor) 
     """Grant REASON (idea-accepted, idea-implemented, helpful-contribution, prize-N)."""
     receipt = act(
         ctx,
-        f"granted {reason} from the pot of challenge",
+        f"granted the reward for the {reward_reason(reason)} from the pot of challenge",
         lambda e: e.grant_reward(actor, reason, subject_id),
     )
     say_shares(engine(ctx), receipt, reason, subject_id)
@@ -52,7 +53,7 @@ def prize(
     """Award the challenge's prize of RANK to an accepted idea's team."""
     receipt = act(
         ctx,
-        f"awarded prize {rank} from the pot of challenge",
+        f"awarded the {ordinal(rank)} prize from the pot of challenge",
         lambda e: e.award_prize(actor, idea_id, rank),
     )
     say_shares(engine(ctx), receipt, f"prize-{rank}", idea_id)

@@ -400,6 +400,8 @@ class FunnelOut(BaseModel):
 class WaitingOut(BaseModel):
     id: str
     kind: str
+    idea_id: str
+    idea_title: str
     challenge_id: str
     challenge: str
     title: str

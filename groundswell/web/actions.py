@@ -326,13 +326,15 @@ def decide(
         )
     else:
         question = "Decide not to take this idea forward, with the reason you wrote?"
-    asked = Confirm(
+    asked: Confirm | None = Confirm(
         question + " Everyone involved is told, and a decision cannot be undone.",
         "Accept it" if accept else "Do not take it forward",
         f"/web/ideas/{idea_id}",
         {"decision": decision, "words": words, "reward": "true" if reward else ""},
         [("Note" if accept else "Reason", words)] if words.strip() else [],
     )
+    if not accept and not words.strip():
+        asked = None  # refused for want of a reason: said at once, nothing to confirm
     return idea_action(request, caller, idea_id, form_key, fields, commands, asked, confirmed)
 
 

@@ -47,6 +47,13 @@ def _options(**extra: Any) -> dict[str, Any]:
     }
 
 
+def _count_axis(chart: pygal.graph.graph.Graph, counts: Sequence[int | None]) -> None:
+    """At most six whole-number ticks, so none is cut to "…" in a narrow chart."""
+    top = max((c for c in counts if c), default=0)
+    step = max(1, -(-top // 5))
+    chart.y_labels = list(range(0, top + step, step))
+
+
 def _svg(chart: pygal.graph.graph.Graph) -> Markup:
     rendered = chart.render(is_unicode=True)
     return Markup(SCRIPT.sub("", rendered))
@@ -66,6 +73,7 @@ def funnel(steps: Sequence[dict[str, Any]], small: bool = False) -> Markup:
     # pygal draws the first label at the bottom; a funnel reads from the top.
     chart.x_labels = list(reversed(labels))
     chart.add("ideas", [step["ideas"] for step in reversed(steps)])
+    _count_axis(chart, [step["ideas"] for step in steps])
     return _svg(chart)
 
 
@@ -84,6 +92,7 @@ def breadth(targeted: Sequence[str], per_department: dict[str, int]) -> Markup:
         "not targeted",
         [None if d in targeted else per_department.get(d, 0) for d in reversed(departments)],
     )
+    _count_axis(chart, list(per_department.values()))
     return _svg(chart)
 
 

@@ -96,6 +96,7 @@ def test_a_challenge_end_to_end(cli: Cli, engine: Engine) -> None:
     granted = cli(f"reward grant idea-accepted {idea} --as mia")
     assert granted.exit_code == 0, granted.output
     assert f"id {challenge}" in granted.stdout
+    assert "granted the reward for the accepted idea" in granted.stdout  # words, not the code
     assert "100 points: anna +50, ben +50" in granted.stdout
     redeemed = cli("reward redeem 30 --item Mug --as anna")
     assert redeemed.exit_code == 0, redeemed.output

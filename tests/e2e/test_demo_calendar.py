@@ -129,6 +129,9 @@ def test_signed_in_mia_sees_her_desk_first(demo: Demo, engine_on: list[Engine]) 
     desk = first.text.split('id="desk"', 1)[1].split("</section>", 1)[0]
     assert 'class="overdue"' in desk  # some of it is overdue ...
     assert demo_onboarding.TERMS["title"] in desk  # ... on her own open challenge
+    # Every row leads to the idea it waits on, a comment's row too.
+    rows = desk.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr")[1:]
+    assert rows and all('href="/web/ideas/' in row for row in rows)
 
 
 def test_the_pages_invite_ideas_while_the_deadline_holds(
@@ -156,6 +159,10 @@ def test_the_pages_say_submissions_closed_once_the_deadline_passed(
         assert "Open for ideas" not in html
         assert said in html
         assert f'action="/web/challenges/{OPEN}/ideas"' not in html
+        # Said once, not again as "ideas until …", and not in the open stage's colour.
+        head = html.split(said, 1)[1].split("</p>", 1)[0]
+        assert "until" not in head.lower()
+        assert 'class="badge stage-past-deadline"' in html
     # On the deadline itself ideas are still taken; the day after the engine refuses them.
     on_the_day = pages_at(demo, engine_on, deadline, "anna.kowalski")
     assert "Submit an idea" in on_the_day.get(f"/web/challenges/{OPEN}").text

@@ -77,6 +77,18 @@ def test_a_refused_decision_keeps_the_choice(org: Org) -> None:
     assert 'id="decide-reward" name="reward" type="checkbox" value="true">' in shown
 
 
+def test_a_rejection_without_a_reason_is_refused_before_any_confirmation(org: Org) -> None:
+    """Nothing to confirm "with the reason you wrote" when none was written: the refusal
+    comes at the first click, the choice kept."""
+    challenge = open_challenge(org)
+    idea = submit(org, "cat", challenge, "Quick-release clamps")
+    action = f"/web/ideas/{idea}/decide"
+    key = keys_of(page(org, "mia", f"/web/ideas/{idea}"), action)
+    form = {"form_key": key, "decision": "reject", "words": "  "}
+    shown = refused_keeps(org, "mia", action, form)
+    assert "Please confirm" not in shown and 'value="reject" checked>' in shown
+
+
 def test_a_refused_hand_over_keeps_its_fields_and_names_no_command(org: Org) -> None:
     challenge = open_challenge(org)
     idea = accepted(org, "cat", challenge, "Quick-release clamps")

@@ -391,6 +391,9 @@ def test_follow_up_debt_lists_what_waits_past_the_decision_deadline_and_on_whose
         (17.0, 10.0),
     ]
     assert [d["desk"] for d in debt] == [["mia", "max"], ["mia", "max"], ["max"]]
+    # Each item names the idea it waits on (a comment: the idea it was said on).
+    assert [d["idea_id"] for d in debt] == [story["S1"], story["D1"], story["E2"]]
+    assert debt[1]["idea_title"] == story.rows("follow_up").get("items", story["D1"])["title"]
     assert [d["challenge"] for d in debt] == ["Less paper in the warehouse"] * 2 + [
         "Greener commute"
     ]
@@ -554,7 +557,10 @@ def test_nobody_is_told_what_they_did_themselves(story: Story) -> None:
     ann = [n["text"] for n in notifications.inbox(rows, "ann")]
     assert not [t for t in ann if "Paperless Fridays" in t]  # she withdrew it herself
     assert "You redeemed 25 points for Team lunch." not in ann
-    assert notifications.inbox(rows, "olo") == []  # took over and implemented A1 himself
+    # mia handed A1 to olo, who implemented it himself: he hears of the hand-over only.
+    assert [n["text"] for n in notifications.inbox(rows, "olo")] == [
+        "“Scan delivery notes” was taken over for implementation."
+    ]
     assert notifications.inbox(rows, "mia") == []
 
 
