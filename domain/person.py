@@ -9,7 +9,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.base import GroundswellAggregate
 from domain.errors import InsufficientBalance, InvalidInput, NotPermitted
-from domain.validation import NAME_MAX, optional_text, text, whole_points
+from domain.validation import (
+    NAME_MAX,
+    optional_person_name,
+    person_name,
+    text,
+    whole_points,
+)
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 
@@ -141,9 +147,9 @@ class Person(GroundswellAggregate):
             at,
             challenge_id=None,
             handle=handle,
-            name=text("name", name, max_len=NAME_MAX),
+            name=person_name("name", name),
             department=text("department", department, max_len=NAME_MAX),
-            pseudonym=optional_text("pseudonym", pseudonym),
+            pseudonym=optional_person_name("pseudonym", pseudonym),
             roles=checked_roles,
         )
 
@@ -162,7 +168,7 @@ class Person(GroundswellAggregate):
     def choose_pseudonym(self, pseudonym: str | None, *, actor: str, at: datetime) -> None:
         self._require_self(actor, "choose a pseudonym")
         self._record(
-            self.PseudonymChosen, actor, at, pseudonym=optional_text("pseudonym", pseudonym)
+            self.PseudonymChosen, actor, at, pseudonym=optional_person_name("pseudonym", pseudonym)
         )
 
     def change_department(self, department: str, *, actor: str, at: datetime) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from domain.errors import AlreadyDone, InvalidInput, NotFound
 from domain.person import Person, Role, checked_handle, person_id
+from domain.public_names import Identity, require_free_pseudonym, require_not_a_pseudonym
 from groundswell.application import GroundswellApplication, Receipt
 from groundswell.services.unit_of_work import UnitOfWork
 
@@ -40,6 +43,8 @@ class PeopleService(GroundswellApplication):
                 )
             if uow.exists(person_id(handle)):
                 raise AlreadyDone(f"{handle!r} is already registered.", field="handle")
+            people = self.identities()
+            require_not_a_pseudonym(handle, name if isinstance(name, str) else "", people)
             person = Person.register(
                 handle=handle,
                 name=name,
@@ -49,6 +54,7 @@ class PeopleService(GroundswellApplication):
                 actor=actor,
                 at=uow.now,
             )
+            require_free_pseudonym(person.pseudonym, handle, people)
             uow.add(person)
             return person.id
 
@@ -60,6 +66,7 @@ class PeopleService(GroundswellApplication):
         def command(uow: UnitOfWork) -> UUID:
             person = uow.person(actor)
             person.choose_pseudonym(pseudonym, actor=actor, at=uow.now)
+            require_free_pseudonym(person.pseudonym, actor, self.identities())
             return person.id
 
         return self.run(command)
@@ -91,6 +98,29 @@ class PeopleService(GroundswellApplication):
             return person.id
 
         return self.run(command)
+
+    def identities(self) -> list[Identity]:
+        """Everyone's handle, name and current pseudonym, read from the history.
+
+        Read from the notification log (only people's naming events), not a read model, so
+        a command sees every person already stored whatever the projections' lag.
+        """
+        people: dict[object, Identity] = {}
+        topics = [get_topic(Person.Registered), get_topic(Person.PseudonymChosen)]
+        start = 1
+        while batch := self.recorder.select_notifications(start, 1000, topics=topics):
+            for notification in batch:
+                event = self.mapper.to_domain_event(notification)
+                if isinstance(event, Person.Registered):
+                    people[event.originator_id] = Identity(
+                        event.handle, event.name, event.pseudonym
+                    )
+                elif (known := people.get(event.originator_id)) is not None:
+                    people[event.originator_id] = Identity(
+                        known.handle, known.name, event.pseudonym
+                    )
+            start = batch[-1].id + 1
+        return list(people.values())
 
     def person(self, handle: str) -> Person:
         try:
