@@ -7,8 +7,15 @@ from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
 from domain.person import Person
+from domain.store import StoreItem
 
-AGGREGATES: tuple[type[GroundswellAggregate], ...] = (Challenge, Idea, Contribution, Person)
+AGGREGATES: tuple[type[GroundswellAggregate], ...] = (
+    Challenge,
+    Idea,
+    Contribution,
+    Person,
+    StoreItem,
+)
 
 
 def _events_of(aggregate: type[GroundswellAggregate]) -> dict[str, type]:

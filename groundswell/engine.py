@@ -7,7 +7,15 @@ from groundswell.services.contributions import ContributionService
 from groundswell.services.ideas import IdeaService
 from groundswell.services.people import PeopleService
 from groundswell.services.rewards import RewardService
+from groundswell.services.store import StoreService
 
 
-class Engine(ChallengeService, IdeaService, ContributionService, RewardService, PeopleService):
+class Engine(
+    ChallengeService,
+    IdeaService,
+    ContributionService,
+    RewardService,
+    PeopleService,
+    StoreService,
+):
     """Commands for managers, contributors and owners; reads of single aggregates."""

@@ -19,6 +19,7 @@ from groundswell.http import (
     ideas,
     people,
     problems,
+    store,
 )
 from groundswell.http.common import Api, expected_version, idempotency_key
 from groundswell.idempotency import KEY_MAX
@@ -92,7 +93,7 @@ def create_app(api: Api) -> FastAPI:
     )
     app.state.api = api
     problems.install(app)
-    modules = (people, challenges, ideas, contributions, boards, audit)
+    modules = (people, challenges, ideas, contributions, boards, store, audit)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

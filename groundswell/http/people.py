@@ -228,13 +228,3 @@ def choose_pseudonym(
 ) -> models.Receipt:
     """Be shown on public boards under a pseudonym (null: under one's name)."""
     return answer(api, key, response, lambda e: e.choose_pseudonym(caller.handle, body.pseudonym))
-
-
-@router.post("/v1/me/redemptions", status_code=201, tags=["me", "rewards"])
-def redeem(
-    body: models.RedemptionIn, caller: Writer, api: ApiDep, key: KeyDep, response: Response
-) -> models.Receipt:
-    """Spend points in the reward store; never more than one's balance."""
-    return answer(
-        api, key, response, lambda e: e.redeem_points(caller.handle, body.points, body.item)
-    )

@@ -1,4 +1,4 @@
-"""Commands about people: register, pseudonym, department, roles, redemption."""
+"""Commands about people: register, pseudonym, department, roles."""
 
 from __future__ import annotations
 
@@ -85,16 +85,6 @@ class PeopleService(GroundswellApplication):
             require_admin(uow, actor, "change roles")
             person = uow.person(handle)
             person.change_roles(roles, actor=actor, at=uow.now)
-            return person.id
-
-        return self.run(command)
-
-    def redeem_points(self, actor: str, points: int, item: str) -> Receipt:
-        """Spend points from one's own balance in the reward store; never overdraws."""
-
-        def command(uow: UnitOfWork) -> UUID:
-            person = uow.person(actor)
-            person.redeem(points, item, actor=actor, at=uow.now)
             return person.id
 
         return self.run(command)

@@ -16,10 +16,17 @@ from domain.contribution import Contribution
 from domain.errors import NotFound, StaleVersion
 from domain.idea import Idea
 from domain.person import Person, person_id
+from domain.store import StoreItem
 
 A = TypeVar("A", bound=GroundswellAggregate)
 
-KIND_NAMES = {Challenge: "challenge", Idea: "idea", Contribution: "contribution", Person: "person"}
+KIND_NAMES = {
+    Challenge: "challenge",
+    Idea: "idea",
+    Contribution: "contribution",
+    Person: "person",
+    StoreItem: "store item",
+}
 
 
 # Every event of several aggregates, read in one query: each one's oldest first.

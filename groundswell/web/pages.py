@@ -16,15 +16,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from domain.idea import IdeaStatus
 from domain.person import Role
 from groundswell.audit import history
-from groundswell.http import boards, challenges, ideas, people
+from groundswell.http import boards, challenges, ideas, people, store
 from groundswell.http.auth import Caller, caller_holding
 from groundswell.http.common import Api, AtLeast, rows
 from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, timeline
 from groundswell.web.render import PageRoute, page
 from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
-from groundswell.web.store import CATALOG
-from projections import implementation
+from projections import balances, implementation
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 MANY = 500
@@ -241,6 +240,8 @@ def home_page(
     said = people.my_contributions(caller, api, at_least=at_least, limit=MANY, offset=0)
     news = people.my_notifications(caller, api, at_least=at_least, limit=RECENT, offset=0)
     ledger = people.my_ledger(caller, api, at_least=at_least, limit=RECENT, offset=0)
+    catalog = store.list_items(caller, api, at_least=at_least, limit=MANY, offset=0)
+    redeemed = store.my_redemptions(caller, api, at_least=at_least, limit=RECENT, offset=0)
     with rows(api, "directory", at_least) as found:
         titles = {k: i["title"] for k, i in found.table("ideas").items()}
     return page(
@@ -254,7 +255,8 @@ def home_page(
         titles=titles,
         notifications=news.items,
         ledger=ledger.entries.items,
-        catalog=CATALOG,
+        catalog=catalog.items,
+        redemptions=redeemed.items,
         **context,
     )
 
@@ -272,3 +274,25 @@ def owner_page(
         mine = [i for i in found.table("ideas").values() if i["owner"] == caller.handle]
     mine.sort(key=lambda i: (i["status"] != IdeaStatus.IN_IMPLEMENTATION.value, i["updated_at"]))
     return page(request, "owner.html", caller, status, ideas=mine, **context)
+
+
+@router.get("/web/store")
+def store_admin(request: Request, caller: Reader, at_least: AtLeast = 0) -> HTMLResponse:
+    return store_page(request, caller, at_least)
+
+
+def store_page(
+    request: Request, caller: Caller, at_least: int = 0, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """The store as administrators keep it: every item, and the redemptions to settle."""
+    if not caller.has(Role.ADMIN):
+        raise ApiProblem(403, "not-permitted", f"{caller.handle} needs the admin role.")
+    api = api_of(request)
+    with rows(api, "balances", at_least) as found:
+        items = balances.store_items(found, retired=True)
+        pending = balances.redemptions(found, status="requested")
+        settled = [r for r in balances.redemptions(found) if r["status"] != "requested"]
+    return page(
+        request, "store.html", caller, status, items=items, pending=pending,
+        settled=settled[:RECENT], **context,
+    )  # fmt: skip

@@ -69,6 +69,8 @@ def nav(caller: Caller) -> list[tuple[str, str]]:
     links = [("/web/challenges", "Challenges"), ("/web/me", "My home")]
     if caller.has(Role.OWNER):
         links.append(("/web/owner", "Handed to me"))
+    if caller.has(Role.ADMIN):
+        links.append(("/web/store", "Reward store"))
     return links
 
 
