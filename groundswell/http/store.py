@@ -45,6 +45,18 @@ def list_items(
     return models.Page[models.StoreItemOut](**paged(items, limit, offset, api))
 
 
+@router.get("/v1/store/items/{item_id}")
+def get_item(
+    item_id: UUID, _: AnyCaller, api: ApiDep, at_least: AtLeast = 0
+) -> models.StoreItemOut:
+    """One store item: price, stock, offered or retired."""
+    with rows(api, "balances", at_least) as found:
+        item = found.get("items", str(item_id))
+    if item is None:
+        raise NotFound(f"no store item with id {item_id}.")
+    return models.StoreItemOut(**item)
+
+
 @router.post("/v1/store/items", status_code=201, dependencies=[ADMIN])
 def offer_item(
     body: models.StoreItemIn, caller: Writer, api: ApiDep, key: KeyDep, response: Response
