@@ -24,6 +24,7 @@ from groundswell.http.common import (
     rows,
 )
 from groundswell.http.contributions import shown_contribution
+from groundswell.http.privacy import masks_for
 from groundswell.http.problems import COMMON
 from projections import balances, notifications
 from projections.directory import listed
@@ -177,7 +178,8 @@ def my_ideas(
             if i["author"] == caller.handle or caller.handle in i["team"]
         ]
     items.sort(key=lambda i: (i["updated_at"], i["idea_id"]), reverse=True)
-    return models.Page[models.IdeaRow](**paged(items, limit, offset, api))
+    shown = masks_for(api, caller, at_least).shown(items)
+    return models.Page[models.IdeaRow](**paged(shown, limit, offset, api))
 
 
 @router.get("/v1/me/contributions", tags=["me"])
@@ -192,7 +194,7 @@ def my_contributions(
     with rows(api, "directory", at_least) as found:
         items = listed(found, "contributions", author=caller.handle)
     items.sort(key=lambda c: (c["added_at"], c["contribution_id"]), reverse=True)
-    shown = [shown_contribution(c, caller) for c in items]
+    shown = masks_for(api, caller, at_least).shown([shown_contribution(c, caller) for c in items])
     return models.Page[models.ContributionOut](**paged(shown, limit, offset, api))
 
 

@@ -19,6 +19,7 @@ from groundswell.audit import history
 from groundswell.http import boards, challenges, ideas, people, store
 from groundswell.http.auth import Caller, caller_holding
 from groundswell.http.common import Api, AtLeast, rows
+from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, timeline
 from groundswell.web.render import PageRoute, page
@@ -195,8 +196,10 @@ def idea_page(
     said = ideas.list_contributions_on(
         idea_id, caller, api, kind=None, at_least=at_least, limit=MANY, offset=0
     )
+    # Names as this reader may see them: a pseudonym for those behind one (issue 16.5),
+    # in the team list and in the story, where reward shares name each beneficiary.
+    names = public_names(api, caller, at_least)
     with rows(api, "directory", at_least) as found:
-        names = {h: p["name"] for h, p in found.table("people").items()}
         others = [
             i for i in found.table("ideas").values()
             if i["challenge_id"] == str(idea.challenge_id) and i["idea_id"] != str(idea_id)
@@ -270,8 +273,10 @@ def owner_page(
     request: Request, caller: Caller, at_least: int = 0, status: int = 200, **context: Any
 ) -> HTMLResponse:
     """Ideas handed to me for implementation, with their progress so far."""
-    with rows(api_of(request), "directory", at_least) as found:
+    api = api_of(request)
+    with rows(api, "directory", at_least) as found:
         mine = [i for i in found.table("ideas").values() if i["owner"] == caller.handle]
+    mine = masks_for(api, caller, at_least).shown(mine)
     mine.sort(key=lambda i: (i["status"] != IdeaStatus.IN_IMPLEMENTATION.value, i["updated_at"]))
     return page(request, "owner.html", caller, status, ideas=mine, **context)
 
