@@ -22,6 +22,7 @@ from domain.errors import NotPermitted
 from domain.follow_up import PROCESS_ACTOR, FollowUp
 from domain.idea import Idea
 from domain.person import Person, Role
+from domain.store import StoreItem
 
 # The local operator (the CLI on the server, setting people up): no person, holds no role.
 OPERATOR = "system"
@@ -67,6 +68,19 @@ ROLE_NEEDED: dict[type, tuple[Role, str]] = {
     Person.Registered: (Role.ADMIN, "manage people"),
     Person.DepartmentChanged: (Role.ADMIN, "manage people"),
     Person.RolesChanged: (Role.ADMIN, "manage people"),
+    **{
+        event: (Role.ADMIN, "keep the reward store")
+        for event in (
+            StoreItem.Listed,
+            StoreItem.Repriced,
+            StoreItem.Restocked,
+            StoreItem.Retired,
+            StoreItem.Reactivated,
+            StoreItem.Returned,
+            Person.RedemptionFulfilled,
+            Person.RedemptionCancelled,
+        )
+    },
 }
 # Events anyone who takes part may record (as themselves; the aggregates check that).
 ANY_PARTICIPANT: frozenset[type] = frozenset(
@@ -79,6 +93,7 @@ ANY_PARTICIPANT: frozenset[type] = frozenset(
         Contribution.Added,
         Person.PseudonymChosen,
         Person.PointsRedeemed,
+        StoreItem.Taken,  # with the redemption, by the person who redeems
     }
 )
 

@@ -8,6 +8,7 @@ from domain.contribution import Contribution
 from domain.follow_up import FollowUp
 from domain.idea import Idea
 from domain.person import Person
+from domain.store import StoreItem
 
 AGGREGATES: tuple[type[GroundswellAggregate], ...] = (
     Challenge,
@@ -15,6 +16,7 @@ AGGREGATES: tuple[type[GroundswellAggregate], ...] = (
     Contribution,
     Person,
     FollowUp,
+    StoreItem,
 )
 
 

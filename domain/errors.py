@@ -86,3 +86,15 @@ class StaleVersion(DomainError):
     def __init__(self, message: str, *, current_version: int) -> None:
         super().__init__(message, field="If-Match")
         self.current_version = current_version
+
+
+class NotAvailable(DomainError):
+    """A store item is retired or out of stock."""
+
+    code = "not-available"
+
+
+class PriceChanged(DomainError):
+    """A redemption named another price than the item's current one."""
+
+    code = "price-changed"

@@ -45,6 +45,8 @@ def postings_of(event: object) -> list[Posting]:
         return [Posting(pot_account(event.originator_id), TREASURY, event.returned_points)]
     if isinstance(event, Person.PointsRedeemed):
         return [Posting(person_account(event.actor), REDEEMED, event.points)]
+    if isinstance(event, Person.RedemptionCancelled):
+        return [Posting(REDEEMED, person_account(event.person), event.points)]
     return []
 
 

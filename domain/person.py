@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.base import GroundswellAggregate
-from domain.errors import InsufficientBalance, InvalidInput, NotPermitted
-from domain.validation import NAME_MAX, optional_text, text, whole_points
+from domain.errors import InsufficientBalance, InvalidInput, NotFound, NotPermitted, WrongStage
+from domain.validation import (
+    NAME_MAX,
+    optional_person_name,
+    person_name,
+    text,
+    whole_points,
+)
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 
@@ -35,6 +42,20 @@ def checked_handle(handle: object) -> str:
             field="handle",
         )
     return handle
+
+
+class RedemptionStatus(StrEnum):
+    REQUESTED = "requested"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class Redemption:
+    points: int
+    item: str
+    item_id: UUID | None
+    status: RedemptionStatus = RedemptionStatus.REQUESTED
 
 
 class Person(GroundswellAggregate):
@@ -84,11 +105,42 @@ class Person(GroundswellAggregate):
             person.earned += self.points
 
     class PointsRedeemed(GroundswellAggregate.Event):
+        """A redemption requested; its points leave the wallet at once.
+
+        So they cannot be spent twice; they come back if an administrator cancels it.
+        Redemptions stored before the catalogue existed have no item id nor redemption id
+        (their event id stands for the redemption)."""
+
         points: int
         item: str
+        item_id: UUID | None = None
+        redemption_id: UUID | None = None
 
         def apply(self, person: Person) -> None:
             person.balance -= self.points
+            rid = self.redemption_id or self.event_id
+            person.redemptions[rid] = Redemption(self.points, self.item, self.item_id)
+
+    class RedemptionFulfilled(GroundswellAggregate.Event):
+        """An administrator handed the item over."""
+
+        redemption_id: UUID
+        person: str
+
+        def apply(self, person: Person) -> None:
+            person.redemptions[self.redemption_id].status = RedemptionStatus.FULFILLED
+
+    class RedemptionCancelled(GroundswellAggregate.Event):
+        """An administrator cancelled a redemption: exactly its points come back."""
+
+        redemption_id: UUID
+        person: str
+        points: int
+        reason: str
+
+        def apply(self, person: Person) -> None:
+            person.balance += self.points
+            person.redemptions[self.redemption_id].status = RedemptionStatus.CANCELLED
 
     def __init__(
         self,
@@ -109,6 +161,7 @@ class Person(GroundswellAggregate):
         self.roles = list(roles)
         self.balance = 0
         self.earned = 0
+        self.redemptions: dict[UUID, Redemption] = {}
 
     def _scope(self) -> UUID | None:
         return None
@@ -141,9 +194,9 @@ class Person(GroundswellAggregate):
             at,
             challenge_id=None,
             handle=handle,
-            name=text("name", name, max_len=NAME_MAX),
+            name=person_name("name", name),
             department=text("department", department, max_len=NAME_MAX),
-            pseudonym=optional_text("pseudonym", pseudonym),
+            pseudonym=optional_person_name("pseudonym", pseudonym),
             roles=checked_roles,
         )
 
@@ -163,7 +216,7 @@ class Person(GroundswellAggregate):
         self._require_self(actor, "choose a pseudonym")
         self.require_can_take_part("choose a pseudonym")
         self._record(
-            self.PseudonymChosen, actor, at, pseudonym=optional_text("pseudonym", pseudonym)
+            self.PseudonymChosen, actor, at, pseudonym=optional_person_name("pseudonym", pseudonym)
         )
 
     def change_department(self, department: str, *, actor: str, at: datetime) -> None:
@@ -201,19 +254,68 @@ class Person(GroundswellAggregate):
             points=points,
         )
 
-    def redeem(self, points: int, item: str, *, actor: str, at: datetime) -> None:
-        """Spend points in the reward store; never below zero."""
+    def redeem(
+        self,
+        points: int,
+        item: str,
+        *,
+        item_id: UUID,
+        redemption_id: UUID,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        """Spend ``points`` (the store item's price) on ``item``; never below zero."""
         self._require_self(actor, "redeem points")
         # Before the balance is looked at: an auditor is refused as one, whatever they hold.
         self.require_can_take_part("redeem points")
         points = whole_points("points", points, positive=True)
-        item = text("item", item, max_len=NAME_MAX)
         if points > self.balance:
             raise InsufficientBalance(
                 f"{self.handle} holds {self.balance} points; {points} cannot be redeemed.",
                 field="points",
             )
-        self._record(self.PointsRedeemed, actor, at, points=points, item=item)
+        self._record(
+            self.PointsRedeemed,
+            actor,
+            at,
+            points=points,
+            item=text("item", item, max_len=NAME_MAX),
+            item_id=item_id,
+            redemption_id=redemption_id,
+        )
+
+    def fulfil_redemption(self, redemption_id: UUID, *, actor: str, at: datetime) -> None:
+        """The item was handed over (administrators; the service checks the role)."""
+        self._requested(redemption_id, "fulfilled")
+        self._record(
+            self.RedemptionFulfilled, actor, at, redemption_id=redemption_id, person=self.handle
+        )
+
+    def cancel_redemption(
+        self, redemption_id: UUID, reason: str, *, actor: str, at: datetime
+    ) -> Redemption:
+        """Cancel a requested redemption and give back exactly the points it took."""
+        redemption = self._requested(redemption_id, "cancelled")
+        self._record(
+            self.RedemptionCancelled,
+            actor,
+            at,
+            redemption_id=redemption_id,
+            person=self.handle,
+            points=redemption.points,
+            reason=text("reason", reason),
+        )
+        return redemption
+
+    def _requested(self, redemption_id: UUID, doing: str) -> Redemption:
+        found = self.redemptions.get(redemption_id)
+        if found is None:
+            raise NotFound(f"{self.handle} has no redemption {redemption_id}.")
+        if found.status is not RedemptionStatus.REQUESTED:
+            raise WrongStage(
+                f"this redemption is {found.status.value} and cannot be {doing}.",
+            )
+        return found
 
     def _require_self(self, actor: str, doing: str) -> None:
         if actor != self.handle:

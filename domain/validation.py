@@ -25,6 +25,12 @@ def text(field: str, value: object, *, max_len: int = TEXT_MAX, required: bool =
         )
     if required and not cleaned:
         raise InvalidInput(f"{field} must not be empty.", field=field)
+    if cleaned and not visible_part(cleaned):
+        raise InvalidInput(
+            f"{field} must contain readable characters, not only invisible ones "
+            "(spaces, zero-width or direction marks).",
+            field=field,
+        )
     if len(cleaned) > max_len:
         raise InvalidInput(
             f"{field} is {len(cleaned)} characters long; at most {max_len} are allowed.",
@@ -48,6 +54,42 @@ def _unreadable(value: str) -> str | None:
     return None
 
 
+def visible_part(value: str) -> str:
+    """``value`` without format characters (category Cf: zero-width spaces and joiners,
+    direction overrides such as U+202E) and whitespace: what a reader actually sees."""
+    return "".join(
+        c for c in value if not c.isspace() and unicodedata.category(c) not in ("Cf", "Zs")
+    )
+
+
+def comparable(value: str) -> str:
+    """The form two names are compared in: format characters dropped, NFKC (so look-alike
+    compatibility forms such as fullwidth letters or ligatures fold together), casefolded,
+    whitespace dropped. Two names with the same comparable form look the same to a reader."""
+    no_format = "".join(c for c in value if unicodedata.category(c) != "Cf")
+    folded = unicodedata.normalize("NFKC", no_format).casefold()
+    # NFKC after casefold again: casefolding can produce forms NFKC would change.
+    folded = unicodedata.normalize("NFKC", folded)
+    return "".join(folded.split())
+
+
+# Direction overrides, embeddings and isolates reorder what follows them on screen: in a
+# name they let "\u202eloH nnA" show as another name than the one compared.
+DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def person_name(field: str, value: object) -> str:
+    """A person's name or pseudonym: readable text without direction controls."""
+    cleaned = text(field, value, max_len=NAME_MAX)
+    if found := next((c for c in cleaned if c in DIRECTION_CONTROLS), None):
+        raise InvalidInput(
+            f"{field} must not contain direction controls (U+{ord(found):04X}): they make a "
+            "name show differently from what it is.",
+            field=field,
+        )
+    return cleaned
+
+
 def _noncharacter(char: str) -> bool:
     code = ord(char)
     return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
@@ -58,6 +100,13 @@ def optional_text(field: str, value: object, *, max_len: int = NAME_MAX) -> str 
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return text(field, value, max_len=max_len)
+
+
+def optional_person_name(field: str, value: object) -> str | None:
+    """Like :func:`person_name`, but ``None`` or blank means "not given"."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return person_name(field, value)
 
 
 def whole_points(field: str, value: object, *, positive: bool = False) -> int:

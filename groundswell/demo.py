@@ -25,6 +25,16 @@ from groundswell.engine import Engine
 from groundswell.settings import DEFAULT_DATA_DIR, Settings
 
 STORIES = (demo_changeover, demo_quotes, demo_onboarding)
+# The reward store's catalogue as the demo's administrator sets it up: name, price in
+# points, stock (None: unlimited), what it is.
+STORE = (
+    ("Coffee with the sponsor", 20, None, "Half an hour with a challenge's sponsor, on you."),
+    ("Book of your choice", 100, None, "Any book up to 40 €, ordered by the office."),
+    ("Noise-cancelling headphones", 150, 3, "For the open-plan office."),
+    ("Donation to charity", 150, None, "150 € to a charity the works council lists."),
+    ("An extra day off", 250, 5, "One more day of holiday this year."),
+    ("Conference ticket", 400, 2, "A ticket to a conference in your field."),
+)
 PERSON = "anna.kowalski"  # whose ledger and notifications the demo shows
 # What --fresh deletes: the store, and the demo tokens kept for it (groundswell/demo_tokens.py).
 SQLITE_FILES = ("*.sqlite", "*.sqlite-wal", "*.sqlite-shm", "*.sqlite-journal", "demo-tokens.json")
@@ -47,6 +57,11 @@ def write_story(start: datetime) -> Script:
             pseudonym=pseudonym,
             roles=roles,
         )
+    for n, (name, price, stock, description) in enumerate(STORE):
+        script.at(
+            0.2 + n / 10_000, "offer_item", name, price=price, stock=stock,
+            description=description, keep=f"item:{name}",
+        )  # fmt: skip
     for story in STORIES:
         story.write(script)
     return script

@@ -163,7 +163,9 @@ def write(s: Script) -> None:
 
     s.at(30.5, "choose_pseudonym", "nora.eriksen", "Pallet Poet")
     s.at(65.4, "change_department", "helena.costa", "Finance")
-    s.at(100.4, "redeem_points", "anna.kowalski", 150, "Noise-cancelling headphones")
+    item = Ref("item:Noise-cancelling headphones")
+    s.at(100.4, "redeem_item", "anna.kowalski", item, 150, keep="redeemed:headphones")
+    s.at(103.2, "fulfil_redemption", "anna.kowalski", Ref("redeemed:headphones"))
     s.at(
         135.4,
         "comment",

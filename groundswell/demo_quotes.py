@@ -200,4 +200,4 @@ def write(s: Script) -> None:
     s.at(105.4, "grant_reward", "omar", "idea-implemented", idea_id("template"))
     s.at(108.4, "award_prize", "omar", idea_id("template"), 1)
     s.at(110.4, "close_challenge", "omar", cid)
-    s.at(112.4, "redeem_points", "kevin.obrien", 250, "An extra day off")
+    s.at(112.4, "redeem_item", "kevin.obrien", Ref("item:An extra day off"), 250)

@@ -8,6 +8,7 @@ from groundswell.services.follow_up import FollowUpService
 from groundswell.services.ideas import IdeaService
 from groundswell.services.people import PeopleService
 from groundswell.services.rewards import RewardService
+from groundswell.services.store import StoreService
 
 
 class Engine(
@@ -17,5 +18,6 @@ class Engine(
     RewardService,
     PeopleService,
     FollowUpService,
+    StoreService,
 ):
     """Commands for managers, contributors and owners; reads of single aggregates."""

@@ -20,7 +20,7 @@ from domain.contribution import Contribution
 from domain.errors import DomainError
 from domain.idea import Idea, IdeaStatus
 from groundswell.engine import Engine
-from tests.support import SteppingClock, memory_engine
+from tests.support import SteppingClock, memory_engine, redeem
 
 Positioned = tuple[int, Any]
 
@@ -427,7 +427,7 @@ class _Player:
         person = self._pick([p for p in people if p.balance > 0], a)
         # Now and then ask for one point more than the balance: refused, writes nothing.
         points = person.balance + 1 if b % 7 == 0 else 1 + c % person.balance
-        self.engine.redeem_points(person.handle, points, f"Voucher {b}")
+        redeem(self.engine, person.handle, points, f"Voucher {b}")
 
     def _stage(self, a: int, b: int, c: int) -> None:
         challenge_id = self._pick(self.challenges, a)

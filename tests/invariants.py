@@ -20,6 +20,7 @@ from domain.idea import Idea
 from domain.ledger import TREASURY, balances, person_account, pot_account
 from domain.person import Person, person_id
 from domain.reward_policy import RewardPolicy, prize_rank
+from domain.store import StoreItem
 
 REWARDING_STAGES = {"open", "review", "closed"}
 PRIZE_STAGES = {"review", "closed"}
@@ -259,6 +260,8 @@ def check_envelopes(events: list[Any]) -> None:
             scope[event.originator_id] = event.originator_id
         elif isinstance(event, (Idea.Submitted, Contribution.Added)):
             scope[event.originator_id] = event.challenge_id
+        elif isinstance(event, StoreItem.Listed):
+            scope[event.originator_id] = None
         assert event.challenge_id == scope[event.originator_id], f"{event!r}: wrong scope"
 
 
@@ -297,6 +300,73 @@ def check_reload(events: list[Any], load: Callable[[UUID], Any]) -> dict[UUID, A
     return reloaded
 
 
+@dataclass
+class _ItemView:
+    price: int
+    stock: int | None
+    active: bool = True
+
+
+def check_store(events: list[Any]) -> None:
+    """The reward store: stock never below zero; each redemption takes one item, active, at
+    its price then, in the same transaction as the points leave the wallet; it is settled
+    at most once, and a cancellation gives back exactly its points (and the item)."""
+    items: dict[UUID, _ItemView] = {}
+    taken: dict[UUID, tuple[UUID, str, int]] = {}  # redemption id -> item, person, price
+    requested: dict[UUID, tuple[str, int, UUID | None]] = {}  # -> person, points, item
+    settled: set[UUID] = set()
+    returned: set[UUID] = set()
+    for event in events:
+        if isinstance(event, StoreItem.Listed):
+            items[event.originator_id] = _ItemView(event.price, event.stock)
+        elif isinstance(event, StoreItem.Repriced):
+            items[event.originator_id].price = event.price
+        elif isinstance(event, StoreItem.Restocked):
+            items[event.originator_id].stock = event.stock
+        elif isinstance(event, (StoreItem.Retired, StoreItem.Reactivated)):
+            items[event.originator_id].active = isinstance(event, StoreItem.Reactivated)
+        elif isinstance(event, StoreItem.Taken):
+            item = items[event.originator_id]
+            assert item.active, f"a retired item was taken: {event!r}"
+            assert event.price == item.price, f"taken at another price: {event!r}"
+            if item.stock is not None:
+                item.stock -= 1
+                assert item.stock >= 0, f"stock below zero: {event!r}"
+            assert event.redemption_id not in taken, f"taken twice: {event!r}"
+            taken[event.redemption_id] = (event.originator_id, event.person, event.price)
+        elif isinstance(event, StoreItem.Returned):
+            assert taken[event.redemption_id][0] == event.originator_id, repr(event)
+            assert event.redemption_id not in returned, f"returned twice: {event!r}"
+            returned.add(event.redemption_id)
+            stock = items[event.originator_id].stock
+            if stock is not None:
+                items[event.originator_id].stock = stock + 1
+        elif isinstance(event, Person.PointsRedeemed):
+            rid = event.redemption_id or event.event_id
+            requested[rid] = (event.actor, event.points, event.item_id)
+        elif isinstance(event, (Person.RedemptionFulfilled, Person.RedemptionCancelled)):
+            assert event.redemption_id in requested, f"settles nothing: {event!r}"
+            assert event.redemption_id not in settled, f"settled twice: {event!r}"
+            settled.add(event.redemption_id)
+            person, points, _ = requested[event.redemption_id]
+            assert event.person == person, repr(event)
+            if isinstance(event, Person.RedemptionCancelled):
+                assert event.points == points, f"gives back other points than taken: {event!r}"
+    # One transaction saves both sides, in no particular order: paired once all are read.
+    for rid, (person, points, item_id) in requested.items():
+        if item_id is not None:
+            assert taken.get(rid) == (item_id, person, points), (
+                f"redemption {rid} did not take its item at its price"
+            )
+    assert set(taken) == {r for r, (_, _, item) in requested.items() if item is not None}
+    cancelled_items = {
+        e.redemption_id
+        for e in events
+        if isinstance(e, Person.RedemptionCancelled) and requested[e.redemption_id][2]
+    }
+    assert returned == cancelled_items, "a cancelled item was not put back (or the reverse)"
+
+
 def check_all(events: list[Any], load: Callable[[UUID], Any]) -> dict[UUID, Any]:
     """Every check above; returns the reloaded aggregates by id."""
     check_conservation(events)
@@ -306,6 +376,7 @@ def check_all(events: list[Any], load: Callable[[UUID], Any]) -> dict[UUID, Any]
     check_exact_splits(events)
     check_reward_mirrors(events)
     check_envelopes(events)
+    check_store(events)
     reloaded = check_reload(events, load)
     aggregates = reloaded.values()
     check_wallets(

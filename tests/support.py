@@ -10,12 +10,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from eventsourcing.utils import get_topic
 
+from domain.store import StoreItem
+from groundswell.application import Receipt
 from groundswell.bootstrap import build_engine
 from groundswell.engine import Engine
 from groundswell.settings import Settings
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+STORE_LISTED = get_topic(StoreItem.Listed)
 
 
 class SteppingClock:
@@ -35,6 +39,23 @@ class SteppingClock:
 def memory_engine(clock: SteppingClock | None = None) -> Engine:
     """An engine on the library's in-memory store: for fast domain-level tests."""
     return Engine(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock or SteppingClock())
+
+
+def store_item(engine: Engine, name: str, price: int, stock: int | None = None) -> uuid.UUID:
+    """The id of the store item called ``name`` at ``price``, offered by the operator if this
+    engine's store has none yet (for stories that need something to redeem)."""
+    for event in engine.recorder.select_notifications(1, 100_000, topics=[STORE_LISTED]):
+        listed = engine.mapper.to_domain_event(event)
+        if (listed.name, listed.price) == (name, price):
+            return uuid.UUID(str(listed.originator_id))
+    found = engine.offer_item(name, price=price, stock=stock).id
+    assert found is not None
+    return found
+
+
+def redeem(engine: Engine, handle: str, points: int, item: str = "Voucher") -> Receipt:
+    """``handle`` redeems a store item called ``item`` costing ``points``."""
+    return engine.redeem_item(handle, store_item(engine, item, points))
 
 
 def database_url_or_fail() -> str:

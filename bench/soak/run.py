@@ -106,6 +106,7 @@ def set_up(url: str, contributors: int) -> tuple[dict[str, str], int]:
         for n, handle in enumerate([*handles, PROBER]):
             department = workload.DEPARTMENTS[n % len(workload.DEPARTMENTS)]
             engine.register_person(handle, name=f"Contributor {n}", department=department)
+        engine.offer_item("Team lunch", price=10, item_id=workload.TEAM_LUNCH)
         position = engine.last_position
     finally:
         engine.close()

@@ -14,6 +14,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from uuid import NAMESPACE_URL, uuid5
 
 from bench.soak.clients import Client, Command
 
@@ -25,6 +26,8 @@ POLICY = {
 POT = 3_000
 OPEN_CHALLENGES = 2  # per manager
 DEPARTMENTS = ["Production", "Logistics", "Sales", "R&D", "Finance"]
+# The one store item contributors redeem (run.py offers it before the clients start).
+TEAM_LUNCH = uuid5(NAMESPACE_URL, "groundswell:soak:team-lunch")
 
 
 @dataclass
@@ -238,7 +241,7 @@ async def contributor(me: Client, world: World, stop: asyncio.Event) -> None:
             if ok(await me.command("endorse", "POST", f"/v1/ideas/{idea.id}/endorsements")):
                 world.endorsed.add((me.handle, idea.id))
         elif world.earned[me.handle] - world.redeemed[me.handle] >= 10 and roll < 0.9:
-            body = {"points": 10, "item": "Team lunch"}
+            body = {"item_id": str(TEAM_LUNCH), "points": 10}
             if ok(await me.command("redeem", "POST", "/v1/me/redemptions", body)):
                 world.redeemed[me.handle] += 10
         else:

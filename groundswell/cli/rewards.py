@@ -1,4 +1,4 @@
-"""`groundswell reward ...`: grant what the policy names, award prizes, redeem points."""
+"""`groundswell reward ...`: grant what the policy names, award prizes, redeem store items."""
 
 from __future__ import annotations
 
@@ -62,14 +62,12 @@ def prize(
 @app.command("redeem")
 def redeem(
     ctx: typer.Context,
-    points: Annotated[int, typer.Argument(help="How many points to spend.")],
-    item: Annotated[str, typer.Option(help="What you take from the reward store.")],
+    item_id: Annotated[UUID, id_argument("ITEM", "The store item ('groundswell store items').")],
     actor: Actor,
+    points: Annotated[
+        int | None, typer.Option(help="The price you expect; another price is refused.")
+    ] = None,
 ) -> None:
-    """Spend your own points in the reward store."""
-    act(
-        ctx,
-        f"{actor} redeemed {points} points for {item!r}",
-        lambda e: e.redeem_points(actor, points, item),
-    )
+    """Spend your own points on a store item, at its current price."""
+    act(ctx, f"{actor} redeemed", lambda e: e.redeem_item(actor, item_id, points))
     out().print(f"  balance now {engine(ctx).person(actor).balance} points")

@@ -18,6 +18,7 @@ from groundswell.cli import (
     people,
     projections,
     rewards,
+    store,
     tokens,
 )
 from groundswell.cli.common import Session, fail, out, session
@@ -39,6 +40,7 @@ app.add_typer(challenges.app, name="challenge")
 app.add_typer(ideas.app, name="idea")
 app.add_typer(contributions.app, name="contribution")
 app.add_typer(rewards.app, name="reward")
+app.add_typer(store.app, name="store")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
 boards.register(app)

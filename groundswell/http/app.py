@@ -21,6 +21,7 @@ from groundswell.http import (
     ideas,
     people,
     problems,
+    store,
 )
 from groundswell.http.common import Api, expected_version, idempotency_key
 from groundswell.http.gate import Gate, NoStore, Throttle
@@ -105,7 +106,7 @@ def create_app(
     )
     app.state.api = api
     problems.install(app)
-    modules = (people, challenges, ideas, contributions, boards, audit, follow_up)
+    modules = (people, challenges, ideas, contributions, boards, store, audit, follow_up)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

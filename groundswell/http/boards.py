@@ -14,6 +14,7 @@ from groundswell.http import models
 from groundswell.http.auth import AnyCaller, Caller, needs
 from groundswell.http.challenges import visible
 from groundswell.http.common import Api, ApiDep, AtLeast, Filter, Limit, Offset, paged, rows
+from groundswell.http.privacy import masks_for
 from groundswell.http.problems import COMMON
 from projections import balances, breadth, follow_up, implementation, leaderboard
 
@@ -97,7 +98,7 @@ def get_treasury(
 
 @router.get("/funnel")
 def get_funnel(
-    _: AnyCaller,
+    caller: AnyCaller,
     api: ApiDep,
     challenge: Filter = None,
     stage: Filter = None,
@@ -109,7 +110,8 @@ def get_funnel(
     implemented) with conversion rates, and where each idea stands now."""
     with rows(api, "implementation", at_least) as found:
         view = implementation.funnel_view(found, api.engine.clock(), challenge, stage)
-    return models.FunnelOut(funnel=view["funnel"], ideas=paged(view["ideas"], limit, offset, api))
+    ideas = masks_for(api, caller, at_least).shown(view["ideas"])
+    return models.FunnelOut(funnel=view["funnel"], ideas=paged(ideas, limit, offset, api))
 
 
 @router.get("/follow-up", dependencies=[STEERING])

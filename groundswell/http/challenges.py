@@ -23,6 +23,7 @@ from groundswell.http.common import (
     paged,
     rows,
 )
+from groundswell.http.privacy import masks_for
 from groundswell.http.problems import COMMON, etag
 from projections.directory import listed
 
@@ -82,7 +83,8 @@ def list_challenges(
             if visible(caller, c["stage"], c["managers"])
         ]
     items.sort(key=lambda c: (c["drafted_at"], c["challenge_id"]), reverse=True)
-    return models.Page[models.ChallengeRow](**paged(items, limit, offset, api))
+    shown = masks_for(api, caller, at_least).shown(items)
+    return models.Page[models.ChallengeRow](**paged(shown, limit, offset, api))
 
 
 @router.get("/{challenge_id}")
@@ -94,7 +96,7 @@ def get_challenge(
     if not visible(caller, challenge.stage.value, challenge.managers):
         raise NotFound(f"no challenge with id {challenge_id}.")
     response.headers["ETag"] = etag(challenge.version)
-    return models.ChallengeOut(**challenge_out(challenge))
+    return models.ChallengeOut(**masks_for(api, caller).shown(challenge_out(challenge)))
 
 
 @router.patch("/{challenge_id}")

@@ -21,6 +21,7 @@ from groundswell.http.common import (
     paged,
     rows,
 )
+from groundswell.http.privacy import masks_for
 from groundswell.http.problems import COMMON
 from projections.directory import listed
 
@@ -47,13 +48,14 @@ def list_contributions(
     offset: Offset = 0,
 ) -> models.Page[models.ContributionOut]:
     """Contributions, newest first, filtered by challenge id, kind, department or author."""
+    masks = masks_for(api, caller, at_least)
     with rows(api, "directory", at_least) as found:
         items = listed(
             found, "contributions", challenge_id=challenge, kind=kind, department=department,
-            author=author,
+            author=masks.wanted(author),
         )  # fmt: skip
     items.sort(key=lambda c: (c["added_at"], c["contribution_id"]), reverse=True)
-    shown = [shown_contribution(c, caller) for c in items]
+    shown = masks.shown([shown_contribution(c, caller) for c in items])
     return models.Page[models.ContributionOut](**paged(shown, limit, offset, api))
 
 
@@ -65,7 +67,8 @@ def get_contribution(
         row = found.get("contributions", str(contribution_id))
     if row is None:
         raise NotFound(f"no contribution with id {contribution_id}.")
-    return models.ContributionOut(**shown_contribution(row, caller))
+    masks = masks_for(api, caller, at_least)
+    return models.ContributionOut(**masks.shown(shown_contribution(row, caller)))
 
 
 @router.post("/v1/contributions/{contribution_id}/helpful")

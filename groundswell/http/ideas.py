@@ -27,6 +27,7 @@ from groundswell.http.common import (
     rows,
 )
 from groundswell.http.contributions import shown_contribution
+from groundswell.http.privacy import masks_for
 from groundswell.http.problems import COMMON, etag
 from projections.directory import listed
 
@@ -59,7 +60,7 @@ def idea_out(idea: Idea) -> dict[str, Any]:
 
 @router.get("")
 def list_ideas(
-    _: AnyCaller,
+    caller: AnyCaller,
     api: ApiDep,
     challenge: Filter = None,
     status: Filter = None,
@@ -70,21 +71,22 @@ def list_ideas(
     offset: Offset = 0,
 ) -> models.Page[models.IdeaRow]:
     """Ideas, newest first, filtered by challenge id, status, department or author."""
+    masks = masks_for(api, caller, at_least)
     with rows(api, "directory", at_least) as found:
         items = listed(
             found, "ideas", challenge_id=challenge, status=status, department=department,
-            author=author,
+            author=masks.wanted(author),
         )  # fmt: skip
     items.sort(key=lambda i: (i["submitted_at"], i["idea_id"]), reverse=True)
-    return models.Page[models.IdeaRow](**paged(items, limit, offset, api))
+    return models.Page[models.IdeaRow](**paged(masks.shown(items), limit, offset, api))
 
 
 @router.get("/{idea_id}")
-def get_idea(idea_id: UUID, _: AnyCaller, api: ApiDep, response: Response) -> models.IdeaOut:
+def get_idea(idea_id: UUID, caller: AnyCaller, api: ApiDep, response: Response) -> models.IdeaOut:
     """One idea as it is now; its ETag is the version an edit must name in If-Match."""
     idea = api.engine.idea(idea_id)
     response.headers["ETag"] = etag(idea.version)
-    return models.IdeaOut(**idea_out(idea))
+    return models.IdeaOut(**masks_for(api, caller).shown(idea_out(idea)))
 
 
 @router.patch("/{idea_id}")
@@ -126,7 +128,7 @@ def list_contributions_on(
     with rows(api, "directory", at_least) as found:
         items = listed(found, "contributions", idea_id=str(idea_id), kind=kind)
     items.sort(key=lambda c: (c["added_at"], c["contribution_id"]))
-    shown = [shown_contribution(c, caller) for c in items]
+    shown = masks_for(api, caller, at_least).shown([shown_contribution(c, caller) for c in items])
     return models.Page[models.ContributionOut](**paged(shown, limit, offset, api))
 
 

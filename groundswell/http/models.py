@@ -58,9 +58,35 @@ class PseudonymIn(Body):
     pseudonym: Name | None = None
 
 
+# Strict: "2", true or 2.0 are refused, not read as a price.
+Price = Annotated[int, Field(gt=0, le=1_000_000_000, strict=True)]
+Stock = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
+
+
 class RedemptionIn(Body):
-    points: Annotated[int, Field(gt=0, le=1_000_000_000, strict=True)]
-    item: Name
+    """One store item by id; ``points``, if sent, must be its current price."""
+
+    item_id: UUID
+    points: Price | None = None
+
+
+class StoreItemIn(Body):
+    name: Name
+    price: Price
+    stock: Stock | None = Field(default=None, description="None: unlimited.")
+    description: Annotated[str, Field(max_length=500)] = ""
+
+
+class PriceIn(Body):
+    price: Price
+
+
+class StockIn(Body):
+    stock: Stock | None = Field(description="How many are left; null: unlimited.")
+
+
+class CancelIn(Body):
+    reason: Text
 
 
 class ChallengeTerms(Body):
@@ -347,6 +373,28 @@ class BalanceOut(BaseModel):
     handle: str
     balance: int
     entries: Page[LedgerEntry]
+
+
+class StoreItemOut(BaseModel):
+    item_id: str
+    name: str
+    description: str
+    price: int
+    stock: int | None
+    active: bool
+
+
+class RedemptionOut(BaseModel):
+    redemption_id: str
+    handle: str
+    item_id: str | None
+    item: str
+    points: int
+    status: str = Field(description="requested, fulfilled or cancelled.")
+    requested_at: str
+    settled_at: str | None
+    settled_by: str | None
+    reason: str | None
 
 
 class PotOut(BaseModel):

@@ -23,6 +23,7 @@ from groundswell.http.common import (
     rows,
 )
 from groundswell.http.contributions import shown_contribution
+from groundswell.http.privacy import masks_for
 from groundswell.http.problems import COMMON
 from projections import balances, notifications
 from projections.directory import listed
@@ -184,7 +185,8 @@ def my_ideas(
     items.sort(key=lambda i: (i["updated_at"], i["idea_id"]), reverse=True)
     with rows(api, "follow_up", at_least) as waiting:
         items = [{**i, "answer_expected_by": expected_by(waiting, i["idea_id"])} for i in items]
-    return models.Page[models.IdeaRow](**paged(items, limit, offset, api))
+    shown = masks_for(api, caller, at_least).shown(items)
+    return models.Page[models.IdeaRow](**paged(shown, limit, offset, api))
 
 
 @router.get("/v1/me/contributions", tags=["me"])
@@ -204,6 +206,7 @@ def my_contributions(
         shown = [
             {**c, "answer_expected_by": expected_by(waiting, c["contribution_id"])} for c in shown
         ]
+    shown = masks_for(api, caller, at_least).shown(shown)
     return models.Page[models.ContributionOut](**paged(shown, limit, offset, api))
 
 
@@ -239,13 +242,3 @@ def choose_pseudonym(
 ) -> models.Receipt:
     """Be shown on public boards under a pseudonym (null: under one's name)."""
     return answer(api, key, response, lambda e: e.choose_pseudonym(caller.handle, body.pseudonym))
-
-
-@router.post("/v1/me/redemptions", status_code=201, tags=["me", "rewards"])
-def redeem(
-    body: models.RedemptionIn, caller: Writer, api: ApiDep, key: KeyDep, response: Response
-) -> models.Receipt:
-    """Spend points in the reward store; never more than one's balance."""
-    return answer(
-        api, key, response, lambda e: e.redeem_points(caller.handle, body.points, body.item)
-    )

@@ -29,6 +29,8 @@ STATUS_OF = {
     errors.AlreadyDone: 409,
     errors.RewardRefused: 409,
     errors.InsufficientBalance: 409,
+    errors.NotAvailable: 409,
+    errors.PriceChanged: 409,
     errors.ConcurrencyConflict: 409,
     errors.StaleVersion: 409,
 }

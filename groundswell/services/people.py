@@ -1,12 +1,15 @@
-"""Commands about people: register, pseudonym, department, roles, redemption."""
+"""Commands about people: register, pseudonym, department, roles."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from domain.authority import OPERATOR
 from domain.errors import AlreadyDone, InvalidInput, NotFound
 from domain.person import Person, Role, checked_handle, person_id
+from domain.public_names import Identity, require_free_pseudonym, require_not_a_pseudonym
 from groundswell.application import GroundswellApplication, Receipt
 from groundswell.services.unit_of_work import UnitOfWork
 
@@ -41,6 +44,8 @@ class PeopleService(GroundswellApplication):
                 )
             if uow.exists(person_id(handle)):
                 raise AlreadyDone(f"{handle!r} is already registered.", field="handle")
+            people = self.identities()
+            require_not_a_pseudonym(handle, name if isinstance(name, str) else "", people)
             person = Person.register(
                 handle=handle,
                 name=name,
@@ -50,6 +55,7 @@ class PeopleService(GroundswellApplication):
                 actor=actor,
                 at=uow.now,
             )
+            require_free_pseudonym(person.pseudonym, handle, people)
             uow.add(person)
             return person.id
 
@@ -61,6 +67,7 @@ class PeopleService(GroundswellApplication):
         def command(uow: UnitOfWork) -> UUID:
             person = uow.person(actor)
             person.choose_pseudonym(pseudonym, actor=actor, at=uow.now)
+            require_free_pseudonym(person.pseudonym, actor, self.identities())
             return person.id
 
         return self.run(command)
@@ -83,15 +90,28 @@ class PeopleService(GroundswellApplication):
 
         return self.run(command)
 
-    def redeem_points(self, actor: str, points: int, item: str) -> Receipt:
-        """Spend points from one's own balance in the reward store; never overdraws."""
+    def identities(self) -> list[Identity]:
+        """Everyone's handle, name and current pseudonym, read from the history.
 
-        def command(uow: UnitOfWork) -> UUID:
-            person = uow.person(actor)
-            person.redeem(points, item, actor=actor, at=uow.now)
-            return person.id
-
-        return self.run(command)
+        Read from the notification log (only people's naming events), not a read model, so
+        a command sees every person already stored whatever the projections' lag.
+        """
+        people: dict[object, Identity] = {}
+        topics = [get_topic(Person.Registered), get_topic(Person.PseudonymChosen)]
+        start = 1
+        while batch := self.recorder.select_notifications(start, 1000, topics=topics):
+            for notification in batch:
+                event = self.mapper.to_domain_event(notification)
+                if isinstance(event, Person.Registered):
+                    people[event.originator_id] = Identity(
+                        event.handle, event.name, event.pseudonym
+                    )
+                elif (known := people.get(event.originator_id)) is not None:
+                    people[event.originator_id] = Identity(
+                        known.handle, known.name, event.pseudonym
+                    )
+            start = batch[-1].id + 1
+        return list(people.values())
 
     def person(self, handle: str) -> Person:
         try:

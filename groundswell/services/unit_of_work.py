@@ -17,6 +17,7 @@ from domain.errors import NotFound, StaleVersion
 from domain.follow_up import FollowUp
 from domain.idea import Idea
 from domain.person import Person, person_id
+from domain.store import StoreItem
 
 A = TypeVar("A", bound=GroundswellAggregate)
 
@@ -26,6 +27,7 @@ KIND_NAMES = {
     Contribution: "contribution",
     Person: "person",
     FollowUp: "follow-up",
+    StoreItem: "store item",
 }
 
 

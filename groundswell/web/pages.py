@@ -16,16 +16,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from domain.idea import IdeaStatus
 from domain.person import Role
 from groundswell.audit import history
-from groundswell.http import boards, challenges, follow_up, ideas, people
+from groundswell.http import boards, challenges, follow_up, ideas, people, store
 from groundswell.http.auth import Caller, pasted_token
 from groundswell.http.common import Api, AtLeast, rows
 from groundswell.http.gate import refused_token
+from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, timeline
 from groundswell.web.render import PageRoute, page
 from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
-from groundswell.web.store import CATALOG
-from projections import implementation
+from projections import balances, implementation
 from projections.follow_up_due import answer_expected
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -219,8 +219,10 @@ def idea_page(
     said = ideas.list_contributions_on(
         idea_id, caller, api, kind=None, at_least=at_least, limit=MANY, offset=0
     )
+    # Names as this reader may see them: a pseudonym for those behind one (issue 16.5),
+    # in the team list and in the story, where reward shares name each beneficiary.
+    names = public_names(api, caller, at_least)
     with rows(api, "directory", at_least) as found:
-        names = {h: p["name"] for h, p in found.table("people").items()}
         others = [
             i for i in found.table("ideas").values()
             if i["challenge_id"] == str(idea.challenge_id) and i["idea_id"] != str(idea_id)
@@ -268,6 +270,8 @@ def home_page(
     said = people.my_contributions(caller, api, at_least=at_least, limit=MANY, offset=0)
     news = people.my_notifications(caller, api, at_least=at_least, limit=RECENT, offset=0)
     ledger = people.my_ledger(caller, api, at_least=at_least, limit=RECENT, offset=0)
+    catalog = store.list_items(caller, api, at_least=at_least, limit=MANY, offset=0)
+    redeemed = store.my_redemptions(caller, api, at_least=at_least, limit=RECENT, offset=0)
     with rows(api, "directory", at_least) as found:
         titles = {k: i["title"] for k, i in found.table("ideas").items()}
     return page(
@@ -281,7 +285,8 @@ def home_page(
         titles=titles,
         notifications=news.items,
         ledger=ledger.entries.items,
-        catalog=CATALOG,
+        catalog=catalog.items,
+        redemptions=redeemed.items,
         **context,
     )
 
@@ -295,7 +300,31 @@ def owner_page(
     request: Request, caller: Caller, at_least: int = 0, status: int = 200, **context: Any
 ) -> HTMLResponse:
     """Ideas handed to me for implementation, with their progress so far."""
-    with rows(api_of(request), "directory", at_least) as found:
+    api = api_of(request)
+    with rows(api, "directory", at_least) as found:
         mine = [i for i in found.table("ideas").values() if i["owner"] == caller.handle]
+    mine = masks_for(api, caller, at_least).shown(mine)
     mine.sort(key=lambda i: (i["status"] != IdeaStatus.IN_IMPLEMENTATION.value, i["updated_at"]))
     return page(request, "owner.html", caller, status, ideas=mine, **context)
+
+
+@router.get("/web/store")
+def store_admin(request: Request, caller: Reader, at_least: AtLeast = 0) -> HTMLResponse:
+    return store_page(request, caller, at_least)
+
+
+def store_page(
+    request: Request, caller: Caller, at_least: int = 0, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """The store as administrators keep it: every item, and the redemptions to settle."""
+    if not caller.has(Role.ADMIN):
+        raise ApiProblem(403, "not-permitted", f"{caller.handle} needs the admin role.")
+    api = api_of(request)
+    with rows(api, "balances", at_least) as found:
+        items = balances.store_items(found, retired=True)
+        pending = balances.redemptions(found, status="requested")
+        settled = [r for r in balances.redemptions(found) if r["status"] != "requested"]
+    return page(
+        request, "store.html", caller, status, items=items, pending=pending,
+        settled=settled[:RECENT], **context,
+    )  # fmt: skip

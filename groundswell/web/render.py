@@ -107,6 +107,8 @@ def nav(caller: Caller) -> list[tuple[str, str]]:
         links.insert(0, ("/web/desk", "My desk"))
     if caller.has(Role.OWNER):
         links.append(("/web/owner", "Handed to me"))
+    if caller.has(Role.ADMIN):
+        links.append(("/web/store", "Reward store"))
     return links
 
 

@@ -98,7 +98,8 @@ def test_a_challenge_end_to_end(cli: Cli, engine: Engine) -> None:
     assert f"id {challenge}" in granted.stdout
     assert "granted the reward for the accepted idea" in granted.stdout  # words, not the code
     assert "100 points: anna +50, ben +50" in granted.stdout
-    redeemed = cli("reward redeem 30 --item Mug --as anna")
+    mug = cli.ok("store offer Mug --price 30 --stock 2")
+    redeemed = cli(f"reward redeem {mug} --as anna")
     assert redeemed.exit_code == 0, redeemed.output
     assert "balance now 20 points" in redeemed.stdout
 
@@ -185,8 +186,8 @@ def test_every_engine_command_has_its_cli_command(cli: Cli, engine: Engine) -> N
     ("command", "message"),
     [
         (
-            "reward redeem 1000 --item 'A car' --as anna",
-            "error: anna holds 0 points; 1000 cannot be redeemed. (field: points)",
+            "reward redeem 00000000-0000-0000-0000-000000000001 --as anna",
+            "error: no store item with id 00000000-0000-0000-0000-000000000001.",
         ),
         ("challenge open {c} --as anna", "error: only the managers of"),
         ("idea submit {c} --as anna --title T --description D", "only into an open challenge"),

@@ -15,7 +15,7 @@ from groundswell.bootstrap import build_engine
 from groundswell.cli import app
 from groundswell.settings import Settings
 from projections.catalog import PROJECTION_NAMES
-from tests.support import SteppingClock
+from tests.support import SteppingClock, redeem
 
 # The story happened fifty days ago, so what is still undecided is past its 30-day deadline.
 STORY_START = datetime.now(UTC) - timedelta(days=50)
@@ -91,7 +91,7 @@ def cli(tmp_path: Path) -> Cli:
         engine.take_over_idea(
             "mia", carts, core_process="Line supply", external_ref="SAP-4711", owner="lars"
         )
-        engine.redeem_points("anna", 20, "Mug")
+        redeem(engine, "anna", 20, "Mug")
     finally:
         engine.close()
     ids = {"challenge": str(challenge), "carts": str(carts), "clamps": str(clamps)}

@@ -138,6 +138,26 @@ def points(w: World, me: str | None) -> Params:
     return {}
 
 
+def offered(w: World, me: str | None) -> Params:
+    """A 10-point item in the store, and (for those who take part) 10 points to spend."""
+    points(w, me)
+    return {"item_id": str(w.e.offer_item(f"Mug {next(_serial)}", price=10).id)}
+
+
+def retired(w: World, me: str | None) -> Params:
+    found = offered(w, me)
+    w.e.retire_item(UUID(found["item_id"]))
+    return found
+
+
+def redeemed(w: World, me: str | None) -> Params:
+    """dan's redemption of a store item, waiting to be settled."""
+    w.earn("dan")
+    item = w.e.offer_item(f"Mug {next(_serial)}", price=10).id
+    assert item is not None
+    return {"redemption_id": str(w.e.redeem_item("dan", item).id)}
+
+
 def fixed(**params: str) -> Prepare:
     return lambda w, me: params
 
@@ -161,6 +181,7 @@ PERSON = {"handle": "n{n}", "name": "N. Ew", "department": "Ops"}
 IDEA = {"title": "Clamps", "description": "Quick-release."}
 REWARD = {"reason": "idea-accepted", "subject_id": "{idea_id}"}
 CH, ID, PE = "/v1/challenges/{challenge_id}", "/v1/ideas/{idea_id}", "/v1/people/{handle}"
+ST, RE = "/v1/store/items/{item_id}", "/v1/redemptions/{redemption_id}"
 # (method, path) → (roles allowed, the state to build, the body; "{name}" is filled in)
 TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("POST", "/v1/people"): (ADMIN, nothing, PERSON),
@@ -174,8 +195,19 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("GET", "/v1/me/contributions"): (EVERYONE, nothing, None),
     ("GET", "/v1/me/ledger"): (EVERYONE, nothing, None),
     ("GET", "/v1/me/notifications"): (EVERYONE, nothing, None),
-    ("PUT", "/v1/me/pseudonym"): (WRITERS, nothing, {"pseudonym": "Fox"}),
-    ("POST", "/v1/me/redemptions"): (WRITERS, points, {"points": 10, "item": "Mug"}),
+    ("PUT", "/v1/me/pseudonym"): (WRITERS, nothing, {"pseudonym": "Fox {n}"}),  # each unique
+    ("POST", "/v1/me/redemptions"): (WRITERS, offered, {"item_id": "{item_id}", "points": 10}),
+    ("GET", "/v1/me/redemptions"): (EVERYONE, nothing, None),
+    ("GET", "/v1/store/items"): (EVERYONE, nothing, None),
+    ("POST", "/v1/store/items"): (ADMIN, nothing, {"name": "Mug {n}", "price": 5}),
+    ("GET", ST): (EVERYONE, offered, None),
+    ("PUT", ST + "/price"): (ADMIN, offered, {"price": 7}),
+    ("PUT", ST + "/stock"): (ADMIN, offered, {"stock": 3}),
+    ("POST", ST + "/retire"): (ADMIN, offered, None),
+    ("POST", ST + "/reactivate"): (ADMIN, retired, None),
+    ("GET", "/v1/redemptions"): (ADMIN, nothing, None),
+    ("POST", RE + "/fulfil"): (ADMIN, redeemed, None),
+    ("POST", RE + "/cancel"): (ADMIN, redeemed, {"reason": "Out of mugs."}),
     ("POST", "/v1/challenges"): (MANAGER_ROLE, nothing, challenge_terms()),
     ("GET", "/v1/challenges"): (EVERYONE, nothing, None),
     ("GET", CH): (EVERYONE, challenge(), None),  # open; drafts: test_a_draft_is_seen_...

@@ -71,6 +71,15 @@ class Field:
     required: bool = True  # blank refused (else blank is stored as ``blank``)
     min_one: bool = True  # "" refused before stripping (the request schema's min_length=1)
     blank: Any = ""
+    person_name: bool = False  # a name or pseudonym: no direction controls either
+
+
+# Bidi embeddings, overrides and isolates: refused in names, which they could disguise.
+DIRECTIONS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def invisible(value: str) -> bool:
+    return all(c.isspace() or unicodedata.category(c) in ("Cf", "Zs") for c in value)
 
 
 def unreadable(value: str) -> bool:
@@ -91,6 +100,10 @@ def verdict(field: Field, arrived: str) -> tuple[bool, Any]:
         return False, None
     if not stripped:
         return not field.required, field.blank
+    if invisible(stripped):  # only spaces and format characters: empty to the eye
+        return False, None
+    if field.person_name and any(c in DIRECTIONS for c in stripped):
+        return False, None
     return True, stripped
 
 
@@ -113,7 +126,8 @@ class Target:
 def t(name: str, limit: int, *rest: Any, optional: bool = False, blank: Any = "") -> Target:
     """``optional``: blank is stored as ``blank`` (and "" passes the schema unless ``blank``
     is None, as for pseudonyms)."""
-    field = Field(name, limit, not optional, not optional or blank is None, blank)
+    person_name = name in ("name", "pseudonym") and rest[1] != "POST /v1/store/items"
+    field = Field(name, limit, not optional, not optional or blank is None, blank, person_name)
     return Target(field, *rest)
 
 
@@ -173,8 +187,8 @@ TARGETS = {
                             {"department": V}, "", DAN, "department"),
     "chosen pseudonym": t("pseudonym", NAME, "dan", "PUT /v1/me/pseudonym", {"pseudonym": V},
                           "", DAN, "pseudonym", optional=True, blank=None),
-    "redemption item": t("item", NAME, "dan", "POST /v1/me/redemptions", {"points": 1, "item": V},
-                         "points", DAN + "/balance", "entries.items.0.reason"),
+    "store item name": t("name", NAME, "ada", "POST /v1/store/items", {"name": V, "price": 1},
+                         "", "/v1/store/items/{id}", "name"),
 }
 for term, limit in [("title", TITLE), ("question", TEXT), ("sponsor", NAME)]:
     TARGETS[f"drafted {term}"] = t(term, limit, "mia", "POST " + CHALLENGE,
@@ -233,6 +247,17 @@ class World:
         self.e.grant_reward("ada", "helpful-contribution", comment)
 
 
+def looks_taken(org: Org, name: str, me: str) -> bool:
+    def folded(value: str) -> str:
+        plain = "".join(c for c in value if unicodedata.category(c) != "Cf")
+        twice = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", plain).casefold())
+        return "".join(twice.split())
+
+    people = [p for p in org.engine.identities() if p.handle != me]
+    names = {folded(n) for p in people for n in (p.handle, p.name, p.pseudonym or "") if n}
+    return folded(name) in names
+
+
 def filled(body: Any, value: str, params: dict[str, Any]) -> Any:
     if body == V:
         return value
@@ -254,6 +279,11 @@ def attempt(org: Org, w: World, name: str, value: str) -> None:
     method, path = aim.call.format(**params).split(" ", 1)
     payload = encoded(filled(aim.body, value, params))
     accepted, expected = verdict(aim.field, json.loads(encoded(value)))
+    if accepted and aim.field.name == "pseudonym" and expected:
+        # A pseudonym like anyone else's name, handle or pseudonym is refused; an earlier
+        # target of this example may have registered a person named with this very value.
+        me = aim.who if aim.who == "dan" else params["handle"]
+        accepted = not looks_taken(org, expected, me)
     before = org.engine.last_position
     headers = {**org.auth(aim.who), "Content-Type": "application/json"}
     headers.update({"If-Match": params["If-Match"]} if method == "PATCH" else {})
@@ -276,6 +306,9 @@ def attempt(org: Org, w: World, name: str, value: str) -> None:
         for step in aim.key.split("."):
             found = found[int(step) if step.lstrip("-").isdigit() else step]
         assert found == expected, f"{said}; read back {ascii(found)[:150]}"
+        if aim.field.name == "pseudonym" and expected:
+            # Pseudonyms are unique: the next example may send the same one.
+            org.engine.choose_pseudonym("dan" if aim.who == "dan" else params["handle"], None)
         return
     else:
         assert 400 <= answer.status_code < 500, said

@@ -309,7 +309,7 @@ def test_auditors_read_everything_and_write_nothing(org: Org) -> None:
         org.post("aud", f"/v1/challenges/{challenge}/ideas", IDEA),
         org.post("aud", f"/v1/ideas/{idea}/comments", {"body": "Noted."}),
         org.post("aud", f"/v1/ideas/{idea}/endorsements"),
-        org.post("aud", "/v1/me/redemptions", {"points": 1, "item": "Pen"}),
+        org.post("aud", "/v1/me/redemptions", {"item_id": idea, "points": 1}),
         org.client.put("/v1/me/pseudonym", json={"pseudonym": "A"}, headers=org.auth("aud")),
         patch(org, "aud", f"/v1/ideas/{idea}", IDEA, '"1"'),
     ):
@@ -325,6 +325,7 @@ def test_commands_the_domain_refuses_write_nothing(org: Org) -> None:
     draft = ok(org.post("mia", "/v1/challenges", challenge_terms()), 201)["id"]
     idea = ok(submit(org, challenge), 201)["id"]
     reward = {"reason": "idea-accepted", "subject_id": idea}
+    pen = str(org.engine.offer_item("Pen", price=1).id)
     position = org.engine.last_position
     for response, status, field in (
         (submit(org, draft), 409, None),  # a draft takes no ideas
@@ -334,7 +335,7 @@ def test_commands_the_domain_refuses_write_nothing(org: Org) -> None:
         (org.post("mia", f"/v1/ideas/{idea}/reject", {"reason": ""}), 422, "reason"),
         (org.post("mia", "/v1/rewards", reward), 409, "reason"),  # not accepted
         (org.post("mia", "/v1/rewards", {**reward, "reason": "luck"}), 422, "reason"),
-        (org.post("cat", "/v1/me/redemptions", {"points": 1, "item": "Pen"}), 409, "points"),
+        (org.post("cat", "/v1/me/redemptions", {"item_id": pen, "points": 1}), 409, "points"),
         (org.post("mia", f"/v1/challenges/{challenge}/close"), 409, None),
         (org.post("cat", f"/v1/challenges/{challenge}/review"), 403, None),
     ):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from groundswell.web.store import CATALOG
 from tests.e2e.test_http_stories import accepted, do, open_challenge, put
 from tests.e2e.test_web_pages import cookie, form_key, page, send
 from tests.http_support import Org, challenge_terms
+from tests.support import store_item
 
 PROBLEM = "application/problem+json"
 
@@ -94,12 +94,14 @@ def test_an_auditor_redeems_nothing_and_reports_no_progress_on_the_pages(org: Or
     idea = accepted(org, "cat", challenge, "Quick-release clamps")
     do(org, "mia", f"/v1/ideas/{idea}/take-over", {"core_process": "Line 3", "owner": "owen"})
     put(org, "ada", "/v1/people/owen/roles", {"roles": ["auditor"]})  # ... then audits
+    pen = str(store_item(org.engine, "Pen", 40))
     position = org.engine.last_position
-    cheapest = min(range(len(CATALOG)), key=lambda n: CATALOG[n].points)
-    assert CATALOG[cheapest].points <= 50
 
     redeemed = send(
-        org, "owen", "/web/me/redeem", {"form_key": "ab" * 8, "item": cheapest, "confirm": "yes"}
+        org,
+        "owen",
+        "/web/me/redeem",
+        {"form_key": "ab" * 8, "item_id": pen, "points": "40", "confirm": "yes"},
     )
     reported = send(
         org, "owen", f"/web/ideas/{idea}/progress", {"form_key": "cd" * 8, "note": "Parts in."}
@@ -107,7 +109,7 @@ def test_an_auditor_redeems_nothing_and_reports_no_progress_on_the_pages(org: Or
     for answer in (redeemed, reported):
         assert answer.status_code == 403 and "auditor" in answer.text, answer.text
     for path, body in (
-        ("/v1/me/redemptions", {"points": 1, "item": "Pen"}),
+        ("/v1/me/redemptions", {"item_id": pen}),
         (f"/v1/ideas/{idea}/progress", {"note": "Parts in."}),
     ):
         refused(org.post("owen", path, body), 403, "auditor")
@@ -133,7 +135,7 @@ def test_a_retry_answers_the_first_receipt_after_the_caller_lost_the_role(org: O
 
 def test_a_refused_redemption_retried_with_its_key_stays_refused(org: Org) -> None:
     challenge = open_challenge(org)
-    redemption = {"points": 5, "item": "Pen"}
+    redemption = {"item_id": str(store_item(org.engine, "Pen", 5))}
     first = org.post("cat", "/v1/me/redemptions", redemption, **keyed("pen-1"))
     problem = refused(first, 409, "holds 0 points")
     earn(org, "cat", challenge)  # now cat could pay for it
@@ -155,7 +157,7 @@ def test_a_refused_redemption_retried_with_its_key_stays_refused(org: Org) -> No
 def test_a_kept_refusal_is_its_callers_alone(org: Org) -> None:
     challenge = open_challenge(org)
     earn(org, "dan", challenge)
-    redemption = {"points": 5, "item": "Pen"}
+    redemption = {"item_id": str(store_item(org.engine, "Pen", 5))}
     refused(org.post("cat", "/v1/me/redemptions", redemption, **keyed("shared")), 409)
 
     answer = org.post("dan", "/v1/me/redemptions", redemption, **keyed("shared"))
@@ -185,8 +187,8 @@ def test_a_kept_stale_edit_answers_the_same_current_version(org: Org) -> None:
 def test_a_form_refused_once_stays_refused_when_sent_again(org: Org) -> None:
     """The pages' forms keep their refusals under the form's key too."""
     challenge = open_challenge(org)
-    cheapest = min(range(len(CATALOG)), key=lambda n: CATALOG[n].points)
-    form = {"form_key": "ef" * 8, "item": cheapest, "confirm": "yes"}
+    pen = str(store_item(org.engine, "Pen", 40))
+    form = {"form_key": "ef" * 8, "item_id": pen, "points": "40", "confirm": "yes"}
     assert send(org, "cat", "/web/me/redeem", form).status_code == 409
     earn(org, "cat", challenge)
     position = org.engine.last_position

@@ -251,12 +251,14 @@ def test_helpful_contributions_and_prizes_are_paid_and_redeemed_within_the_balan
     pot = read(org, "mia", f"/v1/pots/{challenge}")
     assert (pot["granted"], pot["remaining"]) == (310, 1690)
 
-    receipt = do(org, "cat", "/v1/me/redemptions", {"points": 150, "item": "Team lunch"}, 201)
+    lunch = do(org, "ada", "/v1/store/items", {"name": "Team lunch", "price": 150}, 201)["id"]
+    bike = do(org, "ada", "/v1/store/items", {"name": "Bike", "price": 51, "stock": 1}, 201)["id"]
+    receipt = do(org, "cat", "/v1/me/redemptions", {"item_id": lunch, "points": 150}, 201)
     balance, entries = ledger(org, "cat")
     assert balance == 50 and ("redemption", -150) in [(e[0], e[1]) for e in entries]
     assert read(org, "mia", "/v1/treasury", at_least=receipt["position"])["redeemed"] == 150
     position = org.engine.last_position
-    problem = refused(org.post("cat", "/v1/me/redemptions", {"points": 51, "item": "Bike"}), 409)
+    problem = refused(org.post("cat", "/v1/me/redemptions", {"item_id": bike}), 409)
     assert problem["field"] == "points" and "50" in problem["detail"]
     assert org.engine.last_position == position
     assert read(org, "cat", "/v1/me")["balance"] == 50

@@ -302,16 +302,32 @@ def test_redeeming_in_the_store_spends_points_once(org: Org) -> None:
     challenge = open_challenge(org, accepted_idea_points=150)
     idea = accepted(org, "cat", challenge, "Quick-release clamps")
     do(org, "mia", "/v1/rewards", {"reason": "idea-accepted", "subject_id": idea})
+    book = org.engine.offer_item("Book of your choice", price=100).id
+    day_off = org.engine.offer_item("Extra day off", price=500).id
     home = page(org, "cat", "/web/me")
+    assert "Book of your choice" in home and "500 points" in home
     keys = KEY.findall(home)
-    book = {"form_key": keys[1], "item": "1", "confirm": "yes"}  # the second item: a book
-    assert send(org, "cat", "/web/me/redeem", book).status_code == 303
-    assert send(org, "cat", "/web/me/redeem", book).status_code == 303  # a reload: once
-    assert '<strong id="balance-points">50</strong>' in page(org, "cat", "/web/me")
+    chosen = {"form_key": keys[0], "item_id": str(book), "points": "100", "confirm": "yes"}
+    assert send(org, "cat", "/web/me/redeem", chosen).status_code == 303
+    assert send(org, "cat", "/web/me/redeem", chosen).status_code == 303  # a reload: once
+    home = page(org, "cat", "/web/me")
+    assert '<strong id="balance-points">50</strong>' in home
+    assert "Book of your choice — 100 points" in home and "requested" in home
     too_dear = send(
-        org, "cat", "/web/me/redeem", {"form_key": keys[4], "item": "4", "confirm": "yes"}
+        org,
+        "cat",
+        "/web/me/redeem",
+        {"form_key": uuid.uuid4().hex, "item_id": str(day_off), "points": "500", "confirm": "yes"},
     )
     assert too_dear.status_code == 409 and "Not done" in too_dear.text
+    cheap = send(
+        org,
+        "cat",
+        "/web/me/redeem",
+        {"form_key": uuid.uuid4().hex, "item_id": str(day_off), "points": "1", "confirm": "yes"},
+    )
+    assert cheap.status_code == 409 and "costs 500 points, not 1" in cheap.text
+    assert '<strong id="balance-points">50</strong>' in page(org, "cat", "/web/me")
 
 
 def test_pages_send_headers_that_keep_other_sites_out(org: Org) -> None:

@@ -27,7 +27,7 @@ from groundswell.engine import Engine
 from schemas.codec import from_record, to_record
 from tests.histories import History, played_histories
 from tests.scenario import AUTHOR, CO_MANAGER, COLLEAGUE, MANAGER, REVIEWER, TEAMMATE, Scenario
-from tests.support import SteppingClock
+from tests.support import SteppingClock, redeem
 
 Positioned = tuple[int, Any]
 
@@ -54,7 +54,7 @@ def realistic_history(engine: Engine, clock: SteppingClock) -> tuple[UUID, UUID]
     other = s.idea(second, "accepted", author=COLLEAGUE, title="Mirrors at corners")
     engine.grant_reward(MANAGER, "idea-accepted", other)
     engine.build_on(AUTHOR, other, "Add lights to the mirrors.", idea)
-    engine.redeem_points(AUTHOR, 5, "Coffee")
+    redeem(engine, AUTHOR, 5, "Coffee")
     engine.choose_pseudonym(COLLEAGUE, "Night Owl")
     engine.change_department(TEAMMATE, "Logistics")
     engine.change_roles(REVIEWER, ["contributor", "owner"])

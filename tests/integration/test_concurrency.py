@@ -21,11 +21,13 @@ from domain.errors import (
     ConcurrencyConflict,
     DomainError,
     InsufficientBalance,
+    NotAvailable,
     PotTooSmall,
 )
 from domain.idea import Idea
 from domain.ledger import TREASURY, balances
 from domain.person import Person
+from domain.store import StoreItem
 from groundswell.application import Receipt
 from groundswell.engine import Engine
 from tests.scenario import (
@@ -38,7 +40,7 @@ from tests.scenario import (
     all_events,
     twin_engine,
 )
-from tests.support import SteppingClock
+from tests.support import SteppingClock, store_item
 
 THREADS = 8
 Outcome = Receipt | DomainError
@@ -136,7 +138,8 @@ def test_racing_redemptions_by_one_person_never_overdraw(engines: list[Engine]) 
     idea_id = story.idea(challenge_id, "implemented")
     engine.grant_reward(MANAGER, "idea-implemented", idea_id)  # AUTHOR holds 30
 
-    outcomes = race(engines, lambda e, i: e.redeem_points(AUTHOR, 10, f"Voucher {i}"))
+    voucher = store_item(engine, "Voucher", 10)
+    outcomes = race(engines, lambda e, i: e.redeem_item(AUTHOR, voucher))
 
     assert set(refusal_kinds(outcomes)) <= {InsufficientBalance, ConcurrencyConflict}
     redeemed = [
@@ -202,6 +205,29 @@ def test_racing_changes_to_one_idea_are_retried_and_none_is_lost(engines: list[E
     assert sorted(e.invitee for e in invited) == landed_invitees
 
 
+def test_racing_redemptions_of_the_last_in_stock_take_it_once(engines: list[Engine]) -> None:
+    """Stock never goes below zero: the item's version guards it, across processes."""
+    engine = engines[0]
+    story = Scenario(engine).with_cast()
+    challenge_id = story.challenge("open", pot=100, implemented_idea_points=30)
+    idea_id = story.idea(challenge_id, "implemented", team=(TEAMMATE, COLLEAGUE))
+    engine.grant_reward(MANAGER, "idea-implemented", idea_id)  # 10 points each
+    last = store_item(engine, "Last mug", 5, stock=1)
+    buyers = [AUTHOR, TEAMMATE, COLLEAGUE]
+
+    outcomes = race(engines, lambda e, i: e.redeem_item(buyers[i % 3], last))
+
+    assert set(refusal_kinds(outcomes)) <= {NotAvailable, ConcurrencyConflict}
+    taken = [e for e in engine.history(last) if isinstance(e, StoreItem.Taken)]
+    assert len(taken) == len(landed(outcomes)) <= 1
+    if ConcurrencyConflict not in refusal_kinds(outcomes):
+        assert len(taken) == 1
+    assert engine.store_item(last).stock == 1 - len(taken) >= 0
+    spent = sum(10 - engine.person(h).balance for h in buyers)
+    assert spent == 5 * len(taken)
+    assert_no_point_made_or_lost(engine)
+
+
 def test_a_grant_and_a_redemption_racing_on_one_wallet_both_count(engines: list[Engine]) -> None:
     engine = engines[0]
     story = Scenario(engine).with_cast()
@@ -210,10 +236,12 @@ def test_a_grant_and_a_redemption_racing_on_one_wallet_both_count(engines: list[
     engine.grant_reward(MANAGER, "idea-accepted", first)  # AUTHOR holds 10
     others = [story.idea(challenge_id, "accepted", title=f"More {i}") for i in range(3)]
 
+    sticker = store_item(engine, "Sticker", 2)
+
     def command(e: Engine, i: int) -> Receipt:
         if i < 3:
             return e.grant_reward(MANAGER, "idea-accepted", others[i])
-        return e.redeem_points(AUTHOR, 2, f"Sticker {i}")
+        return e.redeem_item(AUTHOR, sticker)
 
     outcomes = race(engines, command)
 

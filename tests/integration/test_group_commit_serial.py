@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from groundswell.application import Receipt
 from groundswell.audit.chain import verify
+from groundswell.engine import Engine
 from groundswell.group_commit import GroupStats
 from tests import invariants
 from tests.group_commit_world import (
@@ -49,7 +50,7 @@ def command_of(step: tuple[str, int, int], n: int) -> Command:
     if op == "grant":
         return lambda e: e.grant_reward(MANAGER, "idea-accepted", idea)
     assert op == "redeem"
-    return lambda e: e.redeem_points(AUTHORS[a % len(AUTHORS)], 5, f"Voucher {n}")
+    return lambda e: e.redeem_item(AUTHORS[a % len(AUTHORS)], VOUCHER)
 
 
 steps = st.lists(
@@ -61,6 +62,15 @@ steps = st.lists(
     min_size=2,
     max_size=16,
 )
+
+
+VOUCHER = fixed("voucher")
+
+
+def set_up_with_store(engine: Engine) -> None:
+    """The shared world, and a 5-point voucher in the store to redeem."""
+    set_up(engine)
+    engine.offer_item("Voucher", price=5, item_id=VOUCHER)
 
 
 def normalised(events: list[Any]) -> list[tuple[str, Any]]:
@@ -87,7 +97,7 @@ def assert_serial(plan: list[tuple[str, int, int]]) -> GroupStats:
     with postgres_schema(database_url_or_fail()) as schema:
         engine = grouped_engine(schema, window_ms=20)
         try:
-            set_up(engine)
+            set_up_with_store(engine)
             before = len(all_events(engine))
             assert engine.committer is not None
             engine.committer.stats = GroupStats()
@@ -106,7 +116,7 @@ def assert_serial(plan: list[tuple[str, int, int]]) -> GroupStats:
             )
             assert sum(o.events for o in outcomes if isinstance(o, Receipt)) == len(events) - before
             serial = memory_engine()
-            set_up(serial)
+            set_up_with_store(serial)
             for _, n in accepted:
                 commands[n](serial)
             assert normalised(all_events(serial)) == normalised(events)

@@ -37,7 +37,7 @@ from projections.projection import fold
 from schemas.codec import MAGIC, EventCodec
 from tests.integration.kafka_support import kafka_servers_fixture, unique_topic  # noqa: F401
 from tests.scenario import all_events
-from tests.support import database_url_or_fail, memory_engine, postgres_schema
+from tests.support import database_url_or_fail, memory_engine, postgres_schema, redeem
 
 pytestmark = pytest.mark.postgres
 PROJECTIONS = {p.name: p for p in all_projections()}
@@ -72,7 +72,7 @@ def realistic_history() -> list[Any]:
     drafted = next(e for e in events if type(e).__name__ == "Drafted")
     for n, handle in enumerate(handles[10:]):
         with contextlib.suppress(DomainError):  # those who earned nothing cannot redeem
-            engine.redeem_points(handle, 10, "Team lunch")
+            redeem(engine, handle, 10, "Team lunch")
         if n % 11 == 0:
             engine.choose_pseudonym(handle, f"Owl {n}")
         if n % 13 == 0:

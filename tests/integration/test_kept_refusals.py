@@ -26,7 +26,7 @@ from groundswell.idempotency import (
 )
 from groundswell.settings import Settings
 from tests.scenario import AUTHOR, MANAGER, Scenario
-from tests.support import SteppingClock
+from tests.support import SteppingClock, store_item
 
 
 def key(name: str, scope: str = AUTHOR, fingerprint: str = "f1") -> CommandKey:
@@ -54,37 +54,39 @@ def test_a_refused_redemption_stays_refused_under_its_key_after_a_restart(
     engine: Engine, tmp_path: Path
 ) -> None:
     story = Scenario(engine).with_cast()
+    pen, dear_pen = store_item(engine, "Pen", 5), store_item(engine, "Pen", 6)
     with keyed(key("pen")), pytest.raises(InsufficientBalance) as first:
-        engine.redeem_points(AUTHOR, 5, "Pen")
+        engine.redeem_item(AUTHOR, pen)
     idea = story.idea(story.challenge("open"), "accepted")
     engine.grant_reward(MANAGER, "idea-accepted", idea)
     position = engine.last_position
 
     with keyed(key("pen")), pytest.raises(InsufficientBalance) as again:
-        engine.redeem_points(AUTHOR, 5, "Pen")
+        engine.redeem_item(AUTHOR, pen)
     assert str(again.value) == str(first.value) and again.value.field == "points"
     with keyed(key("pen", fingerprint="other")), pytest.raises(KeyReused):
-        engine.redeem_points(AUTHOR, 6, "Pen")
+        engine.redeem_item(AUTHOR, dear_pen)
     # Another caller's key of the same name is theirs: not a reuse of ann's, not her answer.
     with keyed(key("pen", scope="bob", fingerprint="other")), pytest.raises(InsufficientBalance):
-        engine.redeem_points("bob", 6, "Pen")
+        engine.redeem_item("bob", dear_pen)
     assert engine.last_position == position
     with keyed(key("pen-2")):
-        assert engine.redeem_points(AUTHOR, 5, "Pen").events == 1
+        assert engine.redeem_item(AUTHOR, pen).events == 2  # the item taken, the points spent
 
 
 def test_a_kept_refusal_outlives_the_engine(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     first = build_engine(settings, clock=SteppingClock())
     Scenario(first).with_cast()
+    pen = store_item(first, "Pen", 5)
     with keyed(key("pen")), pytest.raises(InsufficientBalance):
-        first.redeem_points(AUTHOR, 5, "Pen")
+        first.redeem_item(AUTHOR, pen)
     first.close()
 
     second = build_engine(settings, clock=SteppingClock())
     try:
         with keyed(key("pen")), pytest.raises(InsufficientBalance, match="holds 0 points"):
-            second.redeem_points(AUTHOR, 5, "Pen")
+            second.redeem_item(AUTHOR, pen)
     finally:
         second.close()
 

@@ -37,6 +37,7 @@ from tests.support import (
     database_url_or_fail,
     postgres_engine,
     postgres_schema,
+    redeem,
 )
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -131,7 +132,7 @@ def _lifecycle(engine: Engine) -> dict[str, UUID]:
     engine.grant_reward(MANAGER, "helpful-contribution", helpful)
     story.move(challenge_id, "closed")
     engine.award_prize(MANAGER, implemented, 1)
-    engine.redeem_points(TEAMMATE, 20, "Team lunch")
+    redeem(engine, TEAMMATE, 20, "Team lunch")
     engine.choose_pseudonym(COLLEAGUE, "Quiet Fox")
     story.move(challenge_id, "archived")
     return {
@@ -307,7 +308,7 @@ def test_what_one_engine_writes_the_other_builds_on(engine: Engine, twin: Engine
     twin.grant_reward(MANAGER, "idea-accepted", idea_id)
     with refused(engine, AlreadyRewarded, AUTHOR):
         engine.grant_reward(MANAGER, "idea-accepted", idea_id)
-    engine.redeem_points(AUTHOR, 10, "Mug")
+    redeem(engine, AUTHOR, 10, "Mug")
 
     assert twin.person(AUTHOR).balance == 0
     assert twin.challenge(challenge_id).pot == 90

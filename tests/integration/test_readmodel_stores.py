@@ -24,7 +24,7 @@ from projections.catalog import PROJECTION_NAMES, all_projections
 from projections.leaderboard import LeaderboardProjection
 from projections.projection import fold
 from projections.rows import VERSIONS
-from tests.support import SteppingClock
+from tests.support import SteppingClock, redeem
 
 PEOPLE = {
     "mia": ("Innovation", ["manager"]),
@@ -75,7 +75,7 @@ def first_day(e: Engine, clock: SteppingClock) -> dict[str, UUID]:
     e.mark_helpful("mia", comment)
     e.grant_reward("max", "idea-accepted", idea)
     e.grant_reward("max", "helpful-contribution", comment)
-    e.redeem_points("ann", 4, "Coffee")
+    redeem(e, "ann", 4, "Coffee")
     return {"challenge": challenge, "idea": idea}
 
 
@@ -85,7 +85,7 @@ def next_day(e: Engine, clock: SteppingClock, ids: dict[str, UUID]) -> None:
     e.comment("bob", ids["idea"], "On it.")
     e.report_progress("olo", ids["idea"], "Scanners ordered")
     e.move_challenge_to_review("mia", ids["challenge"])
-    e.redeem_points("bob", 2, "Tea")
+    redeem(e, "bob", 2, "Tea")
 
 
 def expected(engine: Engine) -> dict[str, dict[str, Any]]:

@@ -25,6 +25,7 @@ from tests.scenario import (
     refused,
     terms,
 )
+from tests.support import store_item
 
 
 @pytest.fixture
@@ -174,9 +175,10 @@ def test_an_auditor_writes_nothing_even_where_they_took_part_before(
     for handle in (AUTHOR, OWNER):
         memory.change_roles(handle, ["auditor"])
     assert memory.person(AUTHOR).balance == 10
+    lunch = store_item(memory, "Team lunch", 5)
 
     attempts: list[Callable[[], object]] = [
-        lambda: memory.redeem_points(AUTHOR, 5, "Team lunch"),
+        lambda: memory.redeem_item(AUTHOR, lunch),
         lambda: memory.report_progress(OWNER, owned, "Pilot on line 3."),
         lambda: memory.mark_implemented(OWNER, owned, "Done."),
         lambda: memory.edit_idea(AUTHOR, ideas["submitted"], title="New", description="New."),

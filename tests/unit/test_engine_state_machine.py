@@ -37,6 +37,7 @@ from hypothesis.stateful import (
 from domain.errors import DomainError
 from domain.person import person_id
 from groundswell.application import Receipt
+from groundswell.services.people import SYSTEM
 from tests import invariants
 from tests.support import START, SteppingClock, memory_engine
 
@@ -212,6 +213,21 @@ class IdeaModel:
 
 
 @dataclass
+class ItemModel:
+    price: int
+    stock: int | None
+    active: bool = True
+
+
+@dataclass
+class RedemptionModel:
+    handle: str
+    points: int
+    item_id: UUID
+    status: str = "requested"
+
+
+@dataclass
 class ContributionModel:
     idea_id: UUID
     challenge_id: UUID
@@ -248,6 +264,8 @@ class EngineMachine(RuleBasedStateMachine):
         self.idea_models: dict[UUID, IdeaModel] = {}
         self.contribution_models: dict[UUID, ContributionModel] = {}
         self.given_once: set[tuple[str, UUID, str]] = set()
+        self.item_models: dict[UUID, ItemModel] = {}
+        self.redemption_models: dict[UUID, RedemptionModel] = {}
         self.eager = False  # True while a push_* rule makes only fitting choices
         self.balances: dict[str, int] = dict.fromkeys(PEOPLE, 0)
         self.demoted: set[str] = set()  # managers whose manager role was taken away
@@ -387,19 +405,137 @@ class EngineMachine(RuleBasedStateMachine):
         self.attempt(None, 1, self.engine.change_roles, handle, roles)
         self.demoted ^= {handle}
 
-    @rule(data=st.data(), points=POINTS, item=st.sampled_from(["Mug", "Day off", ""]))
-    def redeem_points(self, data: st.DataObject, points: int, item: str) -> None:
+    # -- the reward store ------------------------------------------------------------------
+
+    def admin(self, data: st.DataObject) -> str:
+        """The local operator (an administrator), mostly; sometimes someone who is not."""
+        return self.pick(data, "admin", [SYSTEM], [SYSTEM, "mia", "ann", "aud", GHOST])
+
+    def store_refusal(self, actor: str) -> str | None:
+        return None if actor == SYSTEM else "not an admin"
+
+    @rule(data=st.data(), price=POINTS, stock=st.sampled_from([None, None, 0, 1, 2, -1]))
+    def offer_item(self, data: st.DataObject, price: int, stock: int | None) -> None:
+        actor = self.admin(data)
+        refusal = self.store_refusal(actor)
+        if not 0 < price <= 10**9 or (stock is not None and stock < 0):
+            refusal = refusal or "bad input"
+        command = self.engine.offer_item
+        receipt = self.attempt(refusal, 1, command, "Mug", price=price, stock=stock, actor=actor)
+        if receipt is not None:
+            assert receipt.id is not None
+            self.item_models[receipt.id] = ItemModel(price, stock)
+
+    def item(self, data: st.DataObject) -> UUID:
+        """A listed item, mostly; sometimes an id that is none."""
+        if self.item_models and (self.eager or data.draw(st.integers(0, 5), label="known item")):
+            return data.draw(st.sampled_from(in_order(self.item_models)), label="item")
+        return data.draw(st.sampled_from([person_id("ann"), UUID(int=7)]), label="no item")
+
+    @rule(data=st.data(), price=POINTS, stock=st.sampled_from([None, 0, 1, 3, -1]))
+    def change_item(self, data: st.DataObject, price: int, stock: int | None) -> None:
+        """Reprice, restock, retire or reactivate an item (administrators)."""
+        actor, item = self.admin(data), self.item(data)
+        model = self.item_models.get(item)
+        what = data.draw(st.sampled_from(["price", "stock", "retire", "reactivate"]), label="do")
+        refusal = self.store_refusal(actor) or (None if model else "no such item")
+        if what == "price":
+            if not 0 < price <= 10**9:
+                refusal = refusal or "bad price"
+            if self.attempt(refusal, 1, self.engine.reprice_item, item, price, actor=actor):
+                assert model is not None
+                model.price = price
+        elif what == "stock":
+            if stock is not None and stock < 0:
+                refusal = refusal or "bad stock"
+            if self.attempt(refusal, 1, self.engine.restock_item, item, stock, actor=actor):
+                assert model is not None
+                model.stock = stock
+        else:
+            retiring = what == "retire"
+            if model is not None and model.active != retiring:
+                refusal = refusal or "already so"
+            command = self.engine.retire_item if retiring else self.engine.reactivate_item
+            if self.attempt(refusal, 1, command, item, actor=actor):
+                assert model is not None
+                model.active = not retiring
+
+    @rule(data=st.data(), offer=st.sampled_from(["none", "price", "price", "other"]))
+    def redeem_item(self, data: st.DataObject, offer: str) -> None:
+        """Redeem an item at its price: never another price, a retired item, one out of
+        stock, or more than one's balance."""
         rich = [h for h, b in self.balances.items() if b > 0]
         actor = self.pick(data, "actor", rich, EVERYONE)
+        affordable = [
+            i
+            for i, m in self.item_models.items()
+            if m.active and m.stock != 0 and m.price <= self.balances.get(actor, 0)
+        ]
+        if self.eager and affordable:
+            item = data.draw(st.sampled_from(in_order(affordable)), label="affordable item")
+        else:
+            item = self.item(data)
+        model = self.item_models.get(item)
+        offered = None
+        if model is not None and offer != "none":
+            offered = model.price if offer == "price" else model.price + 1
         refusal = None
         if actor not in PEOPLE:
             refusal = "unknown person"
-        elif not 0 < points <= 10**9 or not item:
-            refusal = "bad input"
-        elif points > self.balances[actor]:
+        elif model is None:
+            refusal = "no such item"
+        elif offered is not None and offered != model.price:
+            refusal = "another price"
+        elif not model.active:
+            refusal = "retired"
+        elif model.stock == 0:
+            refusal = "out of stock"
+        elif model.price > self.balances[actor]:
             refusal = "overdraw"
-        if self.attempt(refusal, 1, self.engine.redeem_points, actor, points, item):
-            self.balances[actor] -= points
+        receipt = self.attempt(refusal, 2, self.engine.redeem_item, actor, item, offered)
+        if receipt is not None:
+            assert receipt.id is not None and model is not None
+            self.balances[actor] -= model.price
+            if model.stock is not None:
+                model.stock -= 1
+            self.redemption_models[receipt.id] = RedemptionModel(actor, model.price, item)
+
+    @rule(data=st.data(), cancel=st.booleans())
+    def settle_redemption(self, data: st.DataObject, cancel: bool) -> None:
+        """Fulfil a redemption, or cancel it with the points (and the item) given back."""
+        actor = self.admin(data)
+        pending = [r for r, m in self.redemption_models.items() if m.status == "requested"]
+        fitting = pending if self.eager else in_order(self.redemption_models)
+        redemption = self.pick(data, "redemption", fitting, [*fitting, UUID(int=9)])
+        model = self.redemption_models.get(redemption)
+        handle = model.handle if model else "ann"
+        refusal = self.store_refusal(actor)
+        if model is None:
+            refusal = refusal or "no such redemption"
+        elif model.status != "requested":
+            refusal = refusal or f"already {model.status}"
+        if cancel:
+            command = self.engine.cancel_redemption
+            if self.attempt(refusal, 2, command, handle, redemption, "Gone", actor=actor):
+                assert model is not None
+                model.status = "cancelled"
+                self.balances[handle] += model.points
+                item = self.item_models[model.item_id]
+                if item.stock is not None:
+                    item.stock += 1
+        elif self.attempt(
+            refusal, 1, self.engine.fulfil_redemption, handle, redemption, actor=actor
+        ):
+            assert model is not None
+            model.status = "fulfilled"
+
+    @rule(data=st.data(), cancel=st.booleans(), stock=st.sampled_from([0, 1, None]))
+    def push_the_store_forward(self, data: st.DataObject, cancel: bool, stock: int | None) -> None:
+        """Settle a requested redemption; or else change an item (its stock, price or state)."""
+        if any(m.status == "requested" for m in self.redemption_models.values()):
+            self.eagerly(self.settle_redemption, data, cancel)
+        elif self.item_models:
+            self.eagerly(self.change_item, data, 1, stock)
 
     # -- challenges -------------------------------------------------------------------------
 
@@ -1170,7 +1306,9 @@ class EngineMachine(RuleBasedStateMachine):
         model = self.contribution_models[contribution]
         if self.balances.get(model.author):
             points = data.draw(st.integers(1, self.balances[model.author] + 1), label="points")
-            self.eagerly(self.redeem_points, data, points, "Mug")
+            stock = data.draw(st.sampled_from([None, 1]), label="stock")
+            self.eagerly(self.offer_item, data, points, stock)
+            self.eagerly(self.redeem_item, data, "price")
         elif model.helpful:
             self.eagerly(self.grant_contribution_reward, data, contribution, "helpful-contribution")
         else:
@@ -1195,7 +1333,14 @@ class EngineMachine(RuleBasedStateMachine):
             assert reloaded[person_id(handle)].balance == balance, handle
         assert set(self.challenge_models) | set(self.idea_models) | set(
             self.contribution_models
-        ) | {person_id(h) for h in PEOPLE} == set(reloaded)
+        ) | set(self.item_models) | {person_id(h) for h in PEOPLE} == set(reloaded)
+        for item_id, item in self.item_models.items():
+            found = reloaded[item_id]
+            assert (found.price, found.stock, found.active) == (item.price, item.stock, item.active)
+            assert found.stock is None or found.stock >= 0
+        for redemption_id, redemption in self.redemption_models.items():
+            found = reloaded[person_id(redemption.handle)].redemptions[redemption_id]
+            assert (found.status.value, found.points) == (redemption.status, redemption.points)
         for challenge_id, challenge in self.challenge_models.items():
             found = reloaded[challenge_id]
             assert (found.stage.value, found.pot, found.managers) == (

@@ -32,7 +32,7 @@ from projections import balances, breadth, follow_up, implementation, leaderboar
 from projections.catalog import all_projections
 from projections.projection import fold
 from projections.rows import Rows
-from tests.support import SteppingClock
+from tests.support import SteppingClock, redeem
 
 PEOPLE = {
     "mia": ("Mia Manager", "Innovation", ["manager"], None),
@@ -176,7 +176,7 @@ def story(memory: Engine, clock: SteppingClock) -> Story:
     e.move_challenge_to_review("mia", c1)
     e.award_prize("max", a1, 1)
     clock.advance(days=2)  # day 12
-    e.redeem_points("ann", 25, "Team lunch")
+    redeem(e, "ann", 25, "Team lunch")
     clock.advance(days=8)  # day 20
     return Story(e, clock, ids)
 
