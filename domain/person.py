@@ -9,7 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.base import GroundswellAggregate
 from domain.errors import InsufficientBalance, InvalidInput, NotPermitted
-from domain.validation import NAME_MAX, optional_text, text, whole_points
+from domain.validation import NAME_MAX, email_address, optional_text, text, whole_points
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 
@@ -71,6 +71,14 @@ class Person(GroundswellAggregate):
         def apply(self, person: Person) -> None:
             person.roles = list(self.roles)
 
+    class EmailChanged(GroundswellAggregate.Event):
+        """The address notifications are e-mailed to (None: none, nothing is e-mailed)."""
+
+        email: str | None
+
+        def apply(self, person: Person) -> None:
+            person.email = self.email
+
     class RewardReceived(GroundswellAggregate.Event):
         """Mirror of one share of a ``RewardGranted``; moves no points by itself."""
 
@@ -107,6 +115,7 @@ class Person(GroundswellAggregate):
         self.department = department
         self.pseudonym = pseudonym
         self.roles = list(roles)
+        self.email: str | None = None
         self.balance = 0
         self.earned = 0
 
@@ -179,6 +188,13 @@ class Person(GroundswellAggregate):
         if unknown or not roles:
             raise InvalidInput(f"roles must be some of {sorted(valid)}.", field="roles")
         self._record(self.RolesChanged, actor, at, roles=sorted(set(roles)))
+
+    def change_email(self, email: str | None, *, actor: str, at: datetime) -> None:
+        """Set (or with None, remove) the address notifications are e-mailed to."""
+        checked = email_address(email)
+        if checked == self.email:
+            return
+        self._record(self.EmailChanged, actor, at, email=checked)
 
     def receive_reward(
         self,

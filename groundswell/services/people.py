@@ -28,9 +28,11 @@ class PeopleService(GroundswellApplication):
         department: str,
         pseudonym: str | None = None,
         roles: list[str] | None = None,
+        email: str | None = None,
         actor: str = SYSTEM,
     ) -> Receipt:
-        """Register someone who may take part (an administrator's command)."""
+        """Register someone who may take part (an administrator's command); with ``email``,
+        notifications can reach them by e-mail."""
 
         def command(uow: UnitOfWork) -> UUID:
             require_admin(uow, actor, "register people")
@@ -49,6 +51,8 @@ class PeopleService(GroundswellApplication):
                 actor=actor,
                 at=uow.now,
             )
+            if email is not None:
+                person.change_email(email, actor=actor, at=uow.now)
             uow.add(person)
             return person.id
 
@@ -78,6 +82,18 @@ class PeopleService(GroundswellApplication):
             require_admin(uow, actor, "change roles")
             person = uow.person(handle)
             person.change_roles(roles, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
+    def change_email(self, handle: str, email: str | None, *, actor: str = SYSTEM) -> Receipt:
+        """Set or remove someone's e-mail address (themselves, or an administrator)."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            if actor != handle:
+                require_admin(uow, actor, "change other people's e-mail addresses")
+            person = uow.person(handle)
+            person.change_email(email, actor=actor, at=uow.now)
             return person.id
 
         return self.run(command)

@@ -174,3 +174,45 @@ def test_an_administrator_may_do_what_any_role_may(memory: Engine, story: Scenar
     memory.draft_challenge("root", **terms())
     assert memory.person("root").has_role(Role.MANAGER)
     assert not memory.person(MANAGER).has_role(Role.OWNER)
+
+
+def test_a_person_is_registered_with_an_email_address_in_its_normal_form(memory: Engine) -> None:
+    memory.register_person("dan", name="Dan", department="IT", email="Dan.Driver@Example.COM ")
+
+    dan = memory.person("dan")
+    assert dan.email == "Dan.Driver@example.com"
+    changed = memory.history(dan.id)[1]
+    assert isinstance(changed, Person.EmailChanged)
+    assert changed.email == "Dan.Driver@example.com"
+
+
+@pytest.mark.parametrize("email", ["dan", "dan@", "dan@example", "a b@example.com", "@x.org"])
+def test_what_is_not_an_email_address_is_refused_and_nobody_registered(
+    memory: Engine, email: str
+) -> None:
+    with refused(memory, InvalidInput, "is not an e-mail address") as caught:
+        memory.register_person("dan", name="Dan", department="IT", email=email)
+    assert caught.value.field == "email"
+
+
+def test_a_person_changes_and_removes_their_own_email_address(
+    memory: Engine, story: Scenario
+) -> None:
+    memory.change_email(AUTHOR, "ann@example.org", actor=AUTHOR)
+    assert memory.person(AUTHOR).email == "ann@example.org"
+    before = memory.last_position
+    memory.change_email(AUTHOR, "ann@example.org", actor=AUTHOR)
+    assert memory.last_position == before, "the same address again records nothing"
+
+    memory.change_email(AUTHOR, None, actor=AUTHOR)
+    assert memory.person(AUTHOR).email is None
+
+
+def test_only_an_administrator_changes_someone_elses_email_address(
+    memory: Engine, story: Scenario
+) -> None:
+    with refused(memory, NotPermitted, "admin", "e-mail"):
+        memory.change_email(AUTHOR, "evil@example.org", actor=COLLEAGUE)
+
+    memory.change_email(AUTHOR, "ann@example.org")
+    assert memory.person(AUTHOR).email == "ann@example.org"
