@@ -1,0 +1,165 @@
+"""Deriving the outbox from the event log: the notifications fold, plus who has which address.
+
+The deriver folds the log in memory with the same notifications projection the pages read
+(so an e-mail says what the inbox says) and writes one outbox row per notice, recipient and
+channel, with the position reached, in one transaction. Its fold starts from the beginning of
+the log in every process, but rows are written only past the stored position, and a row
+written twice (two deliverers) is kept once: derived idempotently, never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, uuid5
+
+from domain.challenge import Challenge
+from domain.contribution import Contribution
+from domain.idea import Idea
+from domain.person import Person
+from groundswell.delivery.outbox import PENDING, SKIPPED, Message, Outbox, stamp
+from projections.notifications import NotificationsProjection
+from projections.projection import apply_all
+from projections.rows import Rows, key_of
+
+EMAIL = "email"
+CHANNELS = (EMAIL,)
+BATCH = 500
+
+# Kinds of notification people choose about; open-ended (a new kind of notice is its own
+# kind until named here), so reminders and escalations can join without changing the outbox.
+KIND_OF_EVENT: dict[type, str] = {
+    Idea.ReviewerAsked: "review-requests",
+    Challenge.RewardGranted: "points",
+    Contribution.MarkedHelpful: "contributions",
+    Contribution.Hidden: "contributions",
+    Challenge.MovedToReview: "challenges",
+    Challenge.Closed: "challenges",
+    Challenge.Archived: "challenges",
+}
+KINDS = {
+    "ideas": "decisions and news on ideas you took part in",
+    "contributions": "what happened to your comments and other contributions",
+    "points": "points you received",
+    "review-requests": "ideas you were asked to review",
+    "challenges": "challenges you took part in moving on",
+}
+
+
+def kind_of(event: Any) -> str:
+    kind = KIND_OF_EVENT.get(type(event))
+    if kind is not None:
+        return kind
+    if type(event).__qualname__.startswith("Idea."):
+        return "ideas"
+    return type(event).__qualname__.lower()
+
+
+def message_id(event_id: str, handle: str, channel: str) -> str:
+    """The same message always has the same id, however often it is derived or sent."""
+    return str(uuid5(NAMESPACE_URL, f"groundswell:delivery:{event_id}:{handle}:{channel}"))
+
+
+def _registered(rows: Rows, event: Any) -> None:
+    rows.put("handles", key_of(event.originator_id), event.handle)
+
+
+def _email_changed(rows: Rows, event: Any) -> None:
+    handle = rows.get("handles", key_of(event.originator_id))
+    rows.put("emails", handle, event.email)
+
+
+class ContactsFold:
+    """Tables: ``handles`` (person id → handle), ``emails`` (handle → address or None)."""
+
+    name = "delivery-contacts"
+    version = 1
+
+    def __init__(self) -> None:
+        self.handlers = {Person.Registered: _registered, Person.EmailChanged: _email_changed}
+
+
+class Deriver:
+    """Writes the outbox rows the event log calls for, once each."""
+
+    def __init__(
+        self, engine: Any, outbox: Outbox, clock: Callable[[], datetime], batch: int = BATCH
+    ) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.clock = clock
+        self.batch = batch
+        self.rows = Rows(track_changes=False)
+        self.folds = [NotificationsProjection(), ContactsFold()]
+        self.position = 0
+
+    def email_of(self, handle: str) -> str | None:
+        found = self.rows.get("emails", handle)
+        return str(found) if found else None
+
+    def derive(self) -> int:
+        """Fold what is new in the log and write the messages it calls for; how many."""
+        written = 0
+        for batch in self._batches():
+            stored = self.outbox.derived_position()
+            messages: list[Message] = []
+            for position, event in batch:
+                for fold in self.folds:
+                    apply_all(fold, self.rows, [event], dedupe=False)  # type: ignore[arg-type]
+                if position > stored:
+                    messages.extend(self._messages(event))
+            self.outbox.add(messages, batch[-1][0])
+            self.position = batch[-1][0]
+            written += len(messages)
+        return written
+
+    def _batches(self) -> Iterator[Sequence[tuple[int, Any]]]:
+        to_event = self.engine.mapper.to_domain_event
+        while True:
+            found = self.engine.recorder.select_notifications(
+                start=self.position + 1, limit=self.batch
+            )
+            if not found:
+                return
+            yield [(n.id, to_event(n)) for n in found]
+            if len(found) < self.batch:
+                return
+
+    def _messages(self, event: Any) -> list[Message]:
+        notice = self.rows.get("notices", key_of(event.event_id))
+        if notice is None:
+            return []
+        kind = kind_of(event)
+        now = stamp(self.clock())
+        messages = []
+        for handle in notice["to"]:
+            points = notice["points"]
+            text = notice["text"].format(points=points[handle]) if points else notice["text"]
+            told = {**notice, "to": [handle], "text": text, "points": None}
+            choices = self.outbox.preferences(handle)
+            for channel in CHANNELS:
+                address = self.email_of(handle)
+                state, why = PENDING, None
+                if address is None:
+                    state, why = SKIPPED, "no e-mail address"
+                elif choices.get((kind, channel)) == "off":
+                    state, why = SKIPPED, f"{handle} turned off e-mails about {kind}"
+                messages.append(
+                    Message(
+                        message_id(notice["event_id"], handle, channel),
+                        channel,
+                        handle,
+                        address,
+                        notice["event_id"],
+                        kind,
+                        notice["at"],
+                        told,
+                        state,
+                        0,
+                        now,
+                        why,
+                        None,
+                    )
+                )
+        return messages
