@@ -11,6 +11,19 @@ from domain.base import GroundswellAggregate
 from domain.errors import InsufficientBalance, InvalidInput, NotPermitted
 from domain.validation import NAME_MAX, email_address, optional_text, text, whole_points
 
+# Kinds of notification people choose about (open: reminders and escalations join later),
+# what each is about in words, the channels, and the choices.
+NOTIFICATION_KINDS = {
+    "ideas": "decisions and news on ideas you took part in",
+    "contributions": "what happened to your comments and other contributions",
+    "points": "points you received",
+    "review-requests": "ideas you were asked to review",
+    "challenges": "challenges you took part in moving on",
+}
+CHANNELS = ("email",)
+IMMEDIATELY, OFF = "immediately", "off"
+CHOICES = (IMMEDIATELY, OFF)
+
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 
 
@@ -79,6 +92,16 @@ class Person(GroundswellAggregate):
         def apply(self, person: Person) -> None:
             person.email = self.email
 
+    class NotificationsChosen(GroundswellAggregate.Event):
+        """How the person wants to hear of one kind of notification over one channel."""
+
+        kind: str
+        channel: str
+        choice: str
+
+        def apply(self, person: Person) -> None:
+            person.notification_choices[f"{self.kind}/{self.channel}"] = self.choice
+
     class RewardReceived(GroundswellAggregate.Event):
         """Mirror of one share of a ``RewardGranted``; moves no points by itself."""
 
@@ -116,6 +139,8 @@ class Person(GroundswellAggregate):
         self.pseudonym = pseudonym
         self.roles = list(roles)
         self.email: str | None = None
+        # "kind/channel" -> choice; a kind not chosen is sent immediately.
+        self.notification_choices: dict[str, str] = {}
         self.balance = 0
         self.earned = 0
 
@@ -195,6 +220,28 @@ class Person(GroundswellAggregate):
         if checked == self.email:
             return
         self._record(self.EmailChanged, actor, at, email=checked)
+
+    def choose_notifications(
+        self, kind: str, choice: str, *, channel: str = "email", actor: str, at: datetime
+    ) -> None:
+        """Choose how to hear of one kind of notification (for oneself only)."""
+        self._require_self(actor, "choose how they are notified")
+        if kind not in NOTIFICATION_KINDS:
+            known = ", ".join(NOTIFICATION_KINDS)
+            raise InvalidInput(
+                f"{kind!r} is no kind of notification; kinds are {known}.", field="kind"
+            )
+        if channel not in CHANNELS:
+            raise InvalidInput(
+                f"{channel!r} is no channel; channels are {', '.join(CHANNELS)}.", field="channel"
+            )
+        if choice not in CHOICES:
+            raise InvalidInput(
+                f"{kind} can be sent {' or '.join(CHOICES)}, not {choice!r}.", field="choice"
+            )
+        if self.notification_choices.get(f"{kind}/{channel}", IMMEDIATELY) == choice:
+            return
+        self._record(self.NotificationsChosen, actor, at, kind=kind, channel=channel, choice=choice)
 
     def receive_reward(
         self,

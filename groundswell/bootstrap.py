@@ -207,4 +207,7 @@ def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         reads = EmbeddedReadSide(build_read_models(engine, settings))
     app = create_app(Api(engine=engine, reads=reads, tokens=build_tokens(settings)))
     web.install(app)
+    from groundswell.delivery.bootstrap import install_delivery
+
+    install_delivery(app, engine, settings)
     return app

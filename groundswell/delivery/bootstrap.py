@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,3 +72,20 @@ def build_deliverer(
         clock,
         **options,
     )
+
+
+def install_delivery(app: Any, engine: Any, settings: Settings) -> Deliverer | None:
+    """Give the served app the delivery routes and, when an SMTP server is set, a deliverer
+    running in a thread of this process (the embedded way; ``groundswell deliver`` is the
+    production one, and both may run together)."""
+    from groundswell.http.delivery import install
+
+    install(app, lambda: build_outbox(settings))
+    delivery = DeliverySettings.from_environment()
+    if not delivery.smtp_url:
+        return None
+    deliverer = build_deliverer(engine, app.state.open_outbox(), delivery)
+    stop = threading.Event()
+    app.state.delivery_stop = stop
+    threading.Thread(target=deliverer.run, args=(stop,), name="deliverer", daemon=True).start()
+    return deliverer

@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, uuid5
 from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
-from domain.person import Person
+from domain.person import NOTIFICATION_KINDS, OFF, Person
 from groundswell.delivery.outbox import PENDING, SKIPPED, Message, Outbox, stamp
 from projections.notifications import NotificationsProjection
 from projections.projection import apply_all
@@ -38,13 +38,7 @@ KIND_OF_EVENT: dict[type, str] = {
     Challenge.Closed: "challenges",
     Challenge.Archived: "challenges",
 }
-KINDS = {
-    "ideas": "decisions and news on ideas you took part in",
-    "contributions": "what happened to your comments and other contributions",
-    "points": "points you received",
-    "review-requests": "ideas you were asked to review",
-    "challenges": "challenges you took part in moving on",
-}
+KINDS = NOTIFICATION_KINDS
 
 
 def kind_of(event: Any) -> str:
@@ -70,14 +64,25 @@ def _email_changed(rows: Rows, event: Any) -> None:
     rows.put("emails", handle, event.email)
 
 
+def _chosen(rows: Rows, event: Any) -> None:
+    handle = rows.get("handles", key_of(event.originator_id))
+    rows.row("choices", handle, dict)[f"{event.kind}/{event.channel}"] = event.choice
+
+
 class ContactsFold:
-    """Tables: ``handles`` (person id → handle), ``emails`` (handle → address or None)."""
+    """Tables: ``handles`` (person id → handle), ``emails`` (handle → address or None),
+    ``choices`` (handle → "kind/channel" → choice). Folded in log order with the notices, so
+    a notice is sent as its recipient had chosen when it happened."""
 
     name = "delivery-contacts"
     version = 1
 
     def __init__(self) -> None:
-        self.handlers = {Person.Registered: _registered, Person.EmailChanged: _email_changed}
+        self.handlers = {
+            Person.Registered: _registered,
+            Person.EmailChanged: _email_changed,
+            Person.NotificationsChosen: _chosen,
+        }
 
 
 class Deriver:
@@ -137,13 +142,13 @@ class Deriver:
             points = notice["points"]
             text = notice["text"].format(points=points[handle]) if points else notice["text"]
             told = {**notice, "to": [handle], "text": text, "points": None}
-            choices = self.outbox.preferences(handle)
+            choices = self.rows.get("choices", handle) or {}
             for channel in CHANNELS:
                 address = self.email_of(handle)
                 state, why = PENDING, None
                 if address is None:
                     state, why = SKIPPED, "no e-mail address"
-                elif choices.get((kind, channel)) == "off":
+                elif choices.get(f"{kind}/{channel}") == OFF:
                     state, why = SKIPPED, f"{handle} turned off e-mails about {kind}"
                 messages.append(
                     Message(

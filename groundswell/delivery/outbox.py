@@ -42,10 +42,6 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
     detail TEXT NOT NULL, ms REAL NOT NULL, PRIMARY KEY (message_id, attempt)
 );
 CREATE TABLE IF NOT EXISTS delivery_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS delivery_preferences (
-    handle TEXT NOT NULL, kind TEXT NOT NULL, channel TEXT NOT NULL, choice TEXT NOT NULL,
-    PRIMARY KEY (handle, kind, channel)
-);
 """
 
 
@@ -253,24 +249,6 @@ class Outbox:
             (message_id,),
         )
         return [Attempt(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in found]
-
-    # -- preferences ------------------------------------------------------------------
-
-    def choose(self, handle: str, kind: str, channel: str, choice: str) -> None:
-        m = self.mark
-        self._run(
-            "INSERT INTO delivery_preferences (handle, kind, channel, choice)"
-            f" VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (handle, kind, channel)"
-            " DO UPDATE SET choice = excluded.choice",
-            (handle, kind, channel, choice),
-        )
-
-    def preferences(self, handle: str) -> dict[tuple[str, str], str]:
-        found = self._run(
-            f"SELECT kind, channel, choice FROM delivery_preferences WHERE handle = {self.mark}",
-            (handle,),
-        )
-        return {(kind, channel): choice for kind, channel, choice in found}
 
 
 class SQLiteOutbox(Outbox):

@@ -16,6 +16,7 @@ from groundswell.http import (
     boards,
     challenges,
     contributions,
+    delivery,
     ideas,
     people,
     problems,
@@ -92,7 +93,7 @@ def create_app(api: Api) -> FastAPI:
     )
     app.state.api = api
     problems.install(app)
-    modules = (people, challenges, ideas, contributions, boards, audit)
+    modules = (people, challenges, ideas, contributions, boards, audit, delivery)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

@@ -98,6 +98,19 @@ class PeopleService(GroundswellApplication):
 
         return self.run(command)
 
+    def choose_notifications(
+        self, handle: str, kind: str, choice: str, *, channel: str = "email", actor: str
+    ) -> Receipt:
+        """Choose how ``handle`` hears of one kind of notification (themselves only; an
+        unsubscribe link acts as the person it was made for)."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            person = uow.person(handle)
+            person.choose_notifications(kind, choice, channel=channel, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
     def redeem_points(self, actor: str, points: int, item: str) -> Receipt:
         """Spend points from one's own balance in the reward store; never overdraws."""
 

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from groundswell.bootstrap import build_tokens
+from groundswell.delivery import unsubscribe
 from groundswell.settings import Settings
 from groundswell.web.render import PageRoute
 from tests.http_support import ROLE_HOLDER, Org, challenge_terms, served_org
@@ -40,6 +41,7 @@ class World:
 
     def __init__(self, org: Org) -> None:
         self.e = org.engine
+        self.org = org
 
     def challenge(self, stage: str = "open", by: str = "mia", **terms: Any) -> UUID:
         cid = self.e.draft_challenge(by, **challenge_terms(**terms)).id
@@ -138,6 +140,11 @@ def points(w: World, me: str | None) -> Params:
     return {}
 
 
+def unsubscribe_link(w: World, me: str | None) -> Params:  # a new person's, about ideas
+    secret = w.org.client.app.state.open_outbox().secret()  # type: ignore[attr-defined]
+    return {"token": unsubscribe.token(secret, new_person(w, me)["handle"], "ideas")}
+
+
 def fixed(**params: str) -> Prepare:
     return lambda w, me: params
 
@@ -168,12 +175,19 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("GET", PE): (STEERING, fixed(handle="dan"), None),  # someone else's entry
     ("PUT", PE + "/roles"): (ADMIN, new_person, {"roles": ["contributor", "owner"]}),
     ("PUT", PE + "/department"): (ADMIN, new_person, {"department": "Quality"}),
+    ("PUT", PE + "/email"): (ADMIN, new_person, {"email": "new.hire@example.org"}),
     ("GET", PE + "/balance"): (READ_ALL, fixed(handle="dan"), None),  # someone else's
     ("GET", "/v1/me"): (EVERYONE, nothing, None),
     ("GET", "/v1/me/ideas"): (EVERYONE, nothing, None),
     ("GET", "/v1/me/contributions"): (EVERYONE, nothing, None),
     ("GET", "/v1/me/ledger"): (EVERYONE, nothing, None),
     ("GET", "/v1/me/notifications"): (EVERYONE, nothing, None),
+    ("GET", "/v1/me/email-preferences"): (EVERYONE, nothing, None),
+    ("PUT", "/v1/me/email-preferences/{kind}"): (WRITERS, fixed(kind="points"), {"choice": "off"}),
+    # the link in an e-mail: its signed token is the permission, whoever follows it
+    ("GET", "/v1/unsubscribe/{token}"): (EVERYONE | {"anonymous"}, unsubscribe_link, None),
+    ("POST", "/v1/unsubscribe/{token}"): (EVERYONE | {"anonymous"}, unsubscribe_link, None),
+    ("GET", "/v1/delivery/messages"): (ADMIN, nothing, None),
     ("PUT", "/v1/me/pseudonym"): (WRITERS, nothing, {"pseudonym": "Fox"}),
     ("POST", "/v1/me/redemptions"): (WRITERS, points, {"points": 10, "item": "Mug"}),
     ("POST", "/v1/challenges"): (MANAGER_ROLE, nothing, challenge_terms()),

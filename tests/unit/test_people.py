@@ -216,3 +216,23 @@ def test_only_an_administrator_changes_someone_elses_email_address(
 
     memory.change_email(AUTHOR, "ann@example.org")
     assert memory.person(AUTHOR).email == "ann@example.org"
+
+
+def test_a_person_chooses_which_kinds_of_notification_reach_them_by_email(
+    memory: Engine, story: Scenario
+) -> None:
+    memory.choose_notifications(AUTHOR, "points", "off", actor=AUTHOR)
+    assert memory.person(AUTHOR).notification_choices == {"points/email": "off"}
+    before = memory.last_position
+    memory.choose_notifications(AUTHOR, "points", "off", actor=AUTHOR)
+    memory.choose_notifications(AUTHOR, "ideas", "immediately", actor=AUTHOR)
+    assert memory.last_position == before, "choosing what holds already records nothing"
+
+    with refused(memory, NotPermitted, f"only {AUTHOR}"):
+        memory.choose_notifications(AUTHOR, "ideas", "off", actor=COLLEAGUE)
+    with refused(memory, InvalidInput, "'gossip' is no kind of notification", "points"):
+        memory.choose_notifications(AUTHOR, "gossip", "off", actor=AUTHOR)
+    with refused(memory, InvalidInput, "immediately or off", "'hourly'"):
+        memory.choose_notifications(AUTHOR, "ideas", "hourly", actor=AUTHOR)
+    with refused(memory, InvalidInput, "no channel"):
+        memory.choose_notifications(AUTHOR, "ideas", "off", channel="pigeon", actor=AUTHOR)
