@@ -12,6 +12,7 @@ from groundswell.cli import (
     boards,
     challenges,
     contributions,
+    deliver,
     ideas,
     people,
     projections,
@@ -43,6 +44,8 @@ boards.register(app)
 register_project(app)
 app.add_typer(projections.app, name="projections", rich_help_panel=boards.PANEL)
 app.command("relay")(relay_command)
+app.command("deliver")(deliver.deliver)
+app.add_typer(deliver.app, name="delivery")
 app.command("serve")(serve_command)
 
 

@@ -1,0 +1,95 @@
+"""``groundswell deliver``: the deliverer as its own process; ``groundswell delivery log``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from groundswell.cli.common import fail, out, session
+from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer, build_outbox
+from groundswell.delivery.deliverer import BATCH, LEASE
+
+app = typer.Typer(help="What was e-mailed, and what is still to be.", no_args_is_help=True)
+
+
+def deliver(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit.")] = False,
+    batch: Annotated[int, typer.Option(min=1, help="Messages claimed at a time.")] = BATCH,
+    idle: Annotated[
+        float, typer.Option(min=0.05, help="Seconds to rest when nothing is due.")
+    ] = 1.0,
+    lease: Annotated[
+        float,
+        typer.Option(
+            min=1, help="Seconds a claim holds: how soon others resend what a killed one held."
+        ),
+    ] = LEASE.total_seconds(),
+) -> None:
+    """E-mail the notifications the history calls for, through GROUNDSWELL_SMTP_URL.
+
+    Runs until SIGTERM or Ctrl-C. Several may run at once (each claims its own messages);
+    one killed mid-send has its claimed messages sent again when its claims run out (--lease),
+    with the same Message-ID. GROUNDSWELL_MAIL_FROM is the sender, GROUNDSWELL_BASE_URL
+    where the links in the e-mails lead.
+    """
+    try:
+        delivery = DeliverySettings.from_environment()
+    except ValueError as error:
+        fail(str(error))
+    if not delivery.smtp_url:
+        fail("deliver needs an SMTP server: set GROUNDSWELL_SMTP_URL (smtp://host:port)")
+    found = session(ctx)
+    outbox = build_outbox(found.settings)
+    try:
+        deliverer = build_deliverer(
+            found.engine, outbox, delivery, batch=batch, lease=timedelta(seconds=lease)
+        )
+        if once:
+            sent = deliverer.drain()
+            typer.echo(f"deliver: sent {sent} e-mails")
+            return
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        log = logging.getLogger("groundswell.deliver")
+        log.info(f"deliver: {deliverer.name} e-mailing through {delivery.smtp_url}")
+        deliverer.run(stop, idle=idle)
+        log.info(f"deliver: stopped after sending {deliverer.sent}")
+    finally:
+        outbox.close()
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    person: Annotated[str | None, typer.Option(help="Only messages to this handle.")] = None,
+    state: Annotated[str | None, typer.Option(help="pending, sent, parked or skipped.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Each message in the outbox with its state and attempts, oldest first."""
+    outbox = build_outbox(session(ctx).settings)
+    try:
+        messages = outbox.messages(handle=person, state=state)
+        if as_json:
+            for m in messages:
+                tries = [a.__dict__ for a in outbox.attempts(m.message_id)]
+                typer.echo(json.dumps({**m.__dict__, "tries": tries}, ensure_ascii=False))
+            return
+        from rich.table import Table
+
+        table = Table("To", "Kind", "State", "Tries", "What", "Last error")
+        for m in messages:
+            table.add_row(
+                m.handle, m.kind, m.state, str(m.attempts), m.notice["text"], m.last_error or ""
+            )
+        out().print(table)
+    finally:
+        outbox.close()
