@@ -21,8 +21,8 @@ NOTIFICATION_KINDS = {
     "challenges": "challenges you took part in moving on",
 }
 CHANNELS = ("email",)
-IMMEDIATELY, OFF = "immediately", "off"
-CHOICES = (IMMEDIATELY, OFF)
+IMMEDIATELY, DAILY, WEEKLY, OFF = "immediately", "daily", "weekly", "off"
+CHOICES = (IMMEDIATELY, DAILY, WEEKLY, OFF)
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 
@@ -237,7 +237,8 @@ class Person(GroundswellAggregate):
             )
         if choice not in CHOICES:
             raise InvalidInput(
-                f"{kind} can be sent {' or '.join(CHOICES)}, not {choice!r}.", field="choice"
+                f"{kind} can be sent {', '.join(CHOICES[:-1])} or {CHOICES[-1]}, not {choice!r}.",
+                field="choice",
             )
         if self.notification_choices.get(f"{kind}/{channel}", IMMEDIATELY) == choice:
             return

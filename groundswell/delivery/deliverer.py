@@ -69,6 +69,7 @@ class Deliverer:
         """Derive, then try one batch of due messages; how many were tried."""
         self.deriver.derive()
         now = self.clock()
+        self.outbox.make_digests(now)
         claimed = self.outbox.claim(self.name, now, now + self.lease, self.batch)
         if claimed:
             self.sent += self._send(claimed)

@@ -17,8 +17,9 @@ from uuid import NAMESPACE_URL, uuid5
 from domain.challenge import Challenge
 from domain.contribution import Contribution
 from domain.idea import Idea
-from domain.person import NOTIFICATION_KINDS, OFF, Person
-from groundswell.delivery.outbox import PENDING, SKIPPED, Message, Outbox, stamp
+from domain.person import DAILY, NOTIFICATION_KINDS, OFF, WEEKLY, Person
+from groundswell.delivery.digests import period_of
+from groundswell.delivery.outbox import HELD, PENDING, SKIPPED, Message, Outbox, stamp
 from projections.notifications import NotificationsProjection
 from projections.projection import apply_all
 from projections.rows import Rows, key_of
@@ -145,11 +146,14 @@ class Deriver:
             choices = self.rows.get("choices", handle) or {}
             for channel in CHANNELS:
                 address = self.email_of(handle)
-                state, why = PENDING, None
+                state, why, held = PENDING, None, None
                 if address is None:
                     state, why = SKIPPED, "no e-mail address"
                 elif choices.get(f"{kind}/{channel}") == OFF:
                     state, why = SKIPPED, f"{handle} turned off e-mails about {kind}"
+                elif choices.get(f"{kind}/{channel}") in (DAILY, WEEKLY):
+                    chosen = choices[f"{kind}/{channel}"]
+                    state, held = HELD, period_of(chosen, datetime.fromisoformat(notice["at"]))
                 messages.append(
                     Message(
                         message_id(notice["event_id"], handle, channel),
@@ -165,6 +169,7 @@ class Deriver:
                         now,
                         why,
                         None,
+                        held,
                     )
                 )
         return messages

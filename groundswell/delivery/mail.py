@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from groundswell.delivery import unsubscribe
 from groundswell.delivery.derive import KINDS
+from groundswell.delivery.digests import DIGEST
 from groundswell.delivery.outbox import Message
 
 TEMPLATES = Environment(
@@ -113,6 +114,8 @@ def page_of(notice: dict[str, Any]) -> str:
 
 def compose(message: Message, head: Letterhead) -> EmailMessage:
     """The e-mail for one outbox message: the same headers and body every time."""
+    if message.kind == DIGEST:
+        return compose_digest(message, head)
     notice = message.notice
     base = head.base_url.rstrip("/")
     unsubscribe_url = (
@@ -126,18 +129,41 @@ def compose(message: Message, head: Letterhead) -> EmailMessage:
         "unsubscribe_url": unsubscribe_url,
         "preferences_url": f"{base}/web/me",
     }
+    mail = _headed(message, head, notice["text"])
+    mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mail.set_content(TEMPLATES.get_template("notice.txt").render(context))
+    mail.add_alternative(TEMPLATES.get_template("notice.html").render(context), subtype="html")
+    return mail
+
+
+def compose_digest(message: Message, head: Letterhead) -> EmailMessage:
+    """One e-mail for what was held for a period: counts per kind, then each notice linked."""
+    notice = message.notice
+    base = head.base_url.rstrip("/")
+    items = [{**item, "link": base + page_of(item)} for item in notice["items"]]
+    counts = [(KINDS.get(kind, kind), count) for kind, count in notice["counts"].items()]
+    context = {
+        "text": notice["text"],
+        "items": items,
+        "counts": counts,
+        "preferences_url": f"{base}/web/me",
+    }
+    mail = _headed(message, head, notice["text"])
+    mail.set_content(TEMPLATES.get_template("digest.txt").render(context))
+    mail.add_alternative(TEMPLATES.get_template("digest.html").render(context), subtype="html")
+    return mail
+
+
+def _headed(message: Message, head: Letterhead, subject: str) -> EmailMessage:
     mail = EmailMessage(policy=MAIL_POLICY)
-    mail["Subject"] = subject_of(notice["text"])
+    mail["Subject"] = subject_of(subject)
     mail["From"] = head.sender
     mail["To"] = message.address or ""
     mail["Date"] = format_datetime(datetime.fromisoformat(message.at))
     mail["Message-ID"] = f"<{message.message_id}@{head.domain}>"
-    mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail["Auto-Submitted"] = "auto-generated"
     mail["X-Groundswell-Kind"] = message.kind
-    mail.set_content(TEMPLATES.get_template("notice.txt").render(context))
-    mail.add_alternative(TEMPLATES.get_template("notice.html").render(context), subtype="html")
     return mail
 
 

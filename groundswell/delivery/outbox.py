@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 PENDING, SENT, PARKED, SKIPPED = "pending", "sent", "parked", "skipped"
+# Held for a digest, then digested: sent as part of the digest message named in ``part_of``.
+HELD, DIGESTED = "held", "digested"
 
 COLUMNS = (
     "message_id, channel, handle, address, event_id, kind, at, notice, state, attempts,"
-    " next_at, last_error, sent_at"
+    " next_at, last_error, sent_at, digest, part_of"
 )
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS delivery_outbox (
@@ -33,8 +35,9 @@ CREATE TABLE IF NOT EXISTS delivery_outbox (
     handle TEXT NOT NULL, address TEXT, event_id TEXT NOT NULL, kind TEXT NOT NULL,
     at TEXT NOT NULL, notice TEXT NOT NULL, state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, last_error TEXT,
-    sent_at TEXT, claimed_by TEXT, claimed_until TEXT
+    sent_at TEXT, claimed_by TEXT, claimed_until TEXT, digest TEXT, part_of TEXT
 );
+CREATE INDEX IF NOT EXISTS delivery_outbox_held ON delivery_outbox (state, digest);
 CREATE INDEX IF NOT EXISTS delivery_outbox_due ON delivery_outbox (state, next_at);
 CREATE INDEX IF NOT EXISTS delivery_outbox_recipient ON delivery_outbox (handle, channel, seq);
 CREATE TABLE IF NOT EXISTS delivery_attempts (
@@ -67,6 +70,8 @@ class Message:
     next_at: str
     last_error: str | None
     sent_at: str | None
+    digest: str | None = None  # the period it is held for (a digest's own period)
+    part_of: str | None = None  # the digest message it went out in
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> Message:
@@ -117,25 +122,7 @@ class Outbox:
         m = self.mark
         with self.transaction() as cursor:
             for msg in messages:
-                cursor.execute(
-                    f"INSERT INTO delivery_outbox (message_id, channel, handle, address,"
-                    f" event_id, kind, at, notice, state, attempts, next_at, last_error)"
-                    f" VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, 0, {m}, {m})"
-                    " ON CONFLICT (message_id) DO NOTHING",
-                    (
-                        msg.message_id,
-                        msg.channel,
-                        msg.handle,
-                        msg.address,
-                        msg.event_id,
-                        msg.kind,
-                        msg.at,
-                        json.dumps(msg.notice, ensure_ascii=False),
-                        msg.state,
-                        msg.next_at,
-                        msg.last_error,
-                    ),
-                )
+                self._insert(cursor, msg)
             # Never backwards: another deliverer may have derived further meanwhile.
             cursor.execute(
                 f"INSERT INTO delivery_state (name, value) VALUES ('derived', {m})"
@@ -143,6 +130,59 @@ class Outbox:
                 " WHERE CAST(delivery_state.value AS BIGINT) < CAST(excluded.value AS BIGINT)",
                 (str(position),),
             )
+
+    def make_digests(self, now: datetime, lock: str = "") -> int:
+        """Turn what was held for periods now over into one digest message per person,
+        channel and period, in one transaction; how many digests were made."""
+        from groundswell.delivery.digests import digest_of, period_end
+
+        m = self.mark
+        made = 0
+        with self.transaction() as cursor:
+            cursor.execute(
+                f"SELECT {COLUMNS} FROM delivery_outbox WHERE state = 'held' ORDER BY seq {lock}"
+            )
+            groups: dict[tuple[str, str, str], list[Message]] = {}
+            for row in cursor.fetchall():
+                held = Message.of(row)
+                if period_end(str(held.digest)) <= now:
+                    groups.setdefault((held.handle, held.channel, str(held.digest)), []).append(
+                        held
+                    )
+            for held_rows in groups.values():
+                digest = digest_of(held_rows)
+                self._insert(cursor, digest)
+                for held in held_rows:
+                    cursor.execute(
+                        f"UPDATE delivery_outbox SET state = 'digested', part_of = {m}"
+                        f" WHERE message_id = {m}",
+                        (digest.message_id, held.message_id),
+                    )
+                made += 1
+        return made
+
+    def _insert(self, cursor: Any, msg: Message) -> None:
+        m = self.mark
+        cursor.execute(
+            f"INSERT INTO delivery_outbox (message_id, channel, handle, address,"
+            f" event_id, kind, at, notice, state, attempts, next_at, last_error, digest)"
+            f" VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, 0, {m}, {m}, {m})"
+            " ON CONFLICT (message_id) DO NOTHING",
+            (
+                msg.message_id,
+                msg.channel,
+                msg.handle,
+                msg.address,
+                msg.event_id,
+                msg.kind,
+                msg.at,
+                json.dumps(msg.notice, ensure_ascii=False),
+                msg.state,
+                msg.next_at,
+                msg.last_error,
+                msg.digest,
+            ),
+        )
 
     def secret(self) -> bytes:
         """The key unsubscribe links are signed with: made once, kept in the database."""

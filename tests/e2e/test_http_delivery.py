@@ -98,7 +98,9 @@ def test_preferences_name_known_kinds_and_choices(org: Org) -> None:
     unknown = put(org, "cat", "/v1/me/email-preferences/gossip", {"choice": "off"})
     assert unknown.status_code == 422 and "kinds are ideas" in unknown.json()["detail"]
     wrong = put(org, "cat", "/v1/me/email-preferences/points", {"choice": "sometimes"})
-    assert wrong.status_code == 422 and "immediately or off" in wrong.json()["detail"]
+    assert (
+        wrong.status_code == 422 and "immediately, daily, weekly or off" in wrong.json()["detail"]
+    )
     assert kinds_chosen(org, "cat")["points"] == "off"
 
 

@@ -232,7 +232,7 @@ def test_a_person_chooses_which_kinds_of_notification_reach_them_by_email(
         memory.choose_notifications(AUTHOR, "ideas", "off", actor=COLLEAGUE)
     with refused(memory, InvalidInput, "'gossip' is no kind of notification", "points"):
         memory.choose_notifications(AUTHOR, "gossip", "off", actor=AUTHOR)
-    with refused(memory, InvalidInput, "immediately or off", "'hourly'"):
+    with refused(memory, InvalidInput, "immediately, daily, weekly or off", "'hourly'"):
         memory.choose_notifications(AUTHOR, "ideas", "hourly", actor=AUTHOR)
     with refused(memory, InvalidInput, "no channel"):
         memory.choose_notifications(AUTHOR, "ideas", "off", channel="pigeon", actor=AUTHOR)
