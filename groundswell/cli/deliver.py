@@ -11,11 +11,18 @@ from typing import Annotated
 
 import typer
 
+from domain.errors import InvalidInput
+from groundswell.application import utc_now
 from groundswell.cli.common import fail, out, session
+from groundswell.delivery import webhooks
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer, build_outbox
 from groundswell.delivery.deliverer import BATCH, LEASE
+from groundswell.delivery.outbox import stamp
 
-app = typer.Typer(help="What was e-mailed, and what is still to be.", no_args_is_help=True)
+app = typer.Typer(
+    help="What was e-mailed or posted, what is still to be; webhook endpoints.",
+    no_args_is_help=True,
+)
 
 
 def deliver(
@@ -93,3 +100,54 @@ def log(
         out().print(table)
     finally:
         outbox.close()
+
+
+@app.command("webhook-add")
+def webhook_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="https://… (http only to loopback).")],
+    type_: Annotated[
+        str, typer.Option("--type", help="cloudevents, slack or teams.")
+    ] = "cloudevents",
+    kind: Annotated[
+        list[str] | None,
+        typer.Option("--kind", help="Only these kinds of notification (repeat); all if none."),
+    ] = None,
+) -> None:
+    """Register an endpoint that is POSTed every notification (of the kinds given), signed
+    per Standard Webhooks; prints its secret once."""
+    outbox = build_outbox(session(ctx).settings)
+    try:
+        endpoint = webhooks.register(outbox, url, type_, kind or [], stamp(utc_now()))
+    except InvalidInput as refusal:
+        fail(refusal.message, refusal.field)
+    finally:
+        outbox.close()
+    typer.echo(f"webhook {endpoint.endpoint_id} → {endpoint.url} ({endpoint.type})")
+    typer.echo(f"secret (shown once): {endpoint.secret}")
+
+
+@app.command("webhooks")
+def webhook_list(ctx: typer.Context) -> None:
+    """The registered endpoints (without their secrets)."""
+    outbox = build_outbox(session(ctx).settings)
+    try:
+        for e in outbox.endpoints():
+            kinds = ", ".join(e.kinds) or "every kind"
+            typer.echo(f"{e.endpoint_id}  {e.type:<11}  {e.url}  ({kinds})")
+    finally:
+        outbox.close()
+
+
+@app.command("redeliver")
+def redeliver(
+    ctx: typer.Context, message_id: Annotated[str, typer.Argument(help="A parked message.")]
+) -> None:
+    """Put a parked message back in line; the next deliverer round sends it."""
+    outbox = build_outbox(session(ctx).settings)
+    try:
+        if not outbox.redeliver(message_id, utc_now()):
+            fail(f"no parked message {message_id!r}; see `groundswell delivery log`.", "message")
+    finally:
+        outbox.close()
+    typer.echo(f"message {message_id} will be sent again")

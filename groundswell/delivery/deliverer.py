@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from groundswell.delivery.derive import Deriver
-from groundswell.delivery.mail import Letterhead, SmtpServer, compose
+from groundswell.delivery import webhooks
+from groundswell.delivery.derive import WEBHOOK, Deriver
+from groundswell.delivery.mail import Letterhead, SmtpServer, compose, page_of
 from groundswell.delivery.outbox import PARKED, SENT, Attempt, Message, Outbox, stamp
 
 LEASE = timedelta(seconds=60)
@@ -53,6 +54,7 @@ class Deliverer:
         name: str | None = None,
         batch: int = BATCH,
         lease: timedelta = LEASE,
+        webhook_timeout: float = webhooks.TIMEOUT,
     ) -> None:
         self.outbox = outbox
         self.deriver = deriver
@@ -62,6 +64,7 @@ class Deliverer:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.batch = batch
         self.lease = lease
+        self.webhook_timeout = webhook_timeout
         self.jitter = random.Random()
         self.sent = 0
 
@@ -72,7 +75,12 @@ class Deliverer:
         self.outbox.make_digests(now)
         claimed = self.outbox.claim(self.name, now, now + self.lease, self.batch)
         if claimed:
-            self.sent += self._send(claimed)
+            hooks = [m for m in claimed if m.channel.startswith(f"{WEBHOOK}:")]
+            mails = [m for m in claimed if not m.channel.startswith(f"{WEBHOOK}:")]
+            if mails:
+                self.sent += self._send(mails)
+            if hooks:
+                self.sent += self._call(hooks)
         return len(claimed)
 
     def drain(self, rounds: int = 1_000) -> int:
@@ -132,6 +140,28 @@ class Deliverer:
         finally:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 smtp.quit()
+        return sent
+
+    def _call(self, messages: list[Message]) -> int:
+        """Each webhook message, one signed request each."""
+        endpoints = {f"{WEBHOOK}:{e.endpoint_id}": e for e in self.outbox.endpoints()}
+        base = self.head.base_url.rstrip("/")
+        sent = 0
+        for message in messages:
+            began = time.monotonic()
+            endpoint = endpoints.get(message.channel)
+            if endpoint is None:
+                self._failed(message, "the endpoint was removed", began, True)
+                continue
+            body = webhooks.payload(endpoint, message, base, base + page_of(message.notice))
+            try:
+                answer = webhooks.send(endpoint, message, body, timeout=self.webhook_timeout)
+            except webhooks.WebhookFailed as failure:
+                self._failed(message, failure.detail, began, failure.permanent)
+                continue
+            attempt = self._attempt(message, True, answer, began)
+            if self.outbox.finish(message, self.name, attempt, SENT):
+                sent += 1
         return sent
 
     def _attempt(self, message: Message, ok: bool, detail: str, began: float) -> Attempt:

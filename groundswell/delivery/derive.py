@@ -25,6 +25,7 @@ from projections.projection import apply_all
 from projections.rows import Rows, key_of
 
 EMAIL = "email"
+WEBHOOK = "webhook"
 CHANNELS = (EMAIL,)
 BATCH = 500
 
@@ -109,12 +110,13 @@ class Deriver:
         written = 0
         for batch in self._batches():
             stored = self.outbox.derived_position()
+            endpoints = self.outbox.endpoints()
             messages: list[Message] = []
             for position, event in batch:
                 for fold in self.folds:
                     apply_all(fold, self.rows, [event], dedupe=False)  # type: ignore[arg-type]
                 if position > stored:
-                    messages.extend(self._messages(event))
+                    messages.extend(self._messages(event, endpoints))
             self.outbox.add(messages, batch[-1][0])
             self.position = batch[-1][0]
             written += len(messages)
@@ -132,13 +134,17 @@ class Deriver:
             if len(found) < self.batch:
                 return
 
-    def _messages(self, event: Any) -> list[Message]:
+    def _messages(self, event: Any, endpoints: list[Any]) -> list[Message]:
         notice = self.rows.get("notices", key_of(event.event_id))
         if notice is None:
             return []
         kind = kind_of(event)
         now = stamp(self.clock())
-        messages = []
+        messages = [
+            _webhook_message(endpoint, notice, kind, now)
+            for endpoint in endpoints
+            if endpoint.wants(kind)
+        ]
         for handle in notice["to"]:
             points = notice["points"]
             text = notice["text"].format(points=points[handle]) if points else notice["text"]
@@ -173,3 +179,27 @@ class Deriver:
                     )
                 )
         return messages
+
+
+def _webhook_message(endpoint: Any, notice: dict[str, Any], kind: str, now: str) -> Message:
+    """One message per notice and endpoint; its recipients are in the notice (not in texts
+    with points, which differ per person and are left for e-mail)."""
+    channel = f"{WEBHOOK}:{endpoint.endpoint_id}"
+    told = {**notice, "points": None}
+    if notice["points"]:
+        told["text"] = notice["text"].replace("{points}", "some")
+    return Message(
+        message_id(notice["event_id"], "", channel),
+        channel,
+        channel,  # the "recipient": keeps each endpoint's messages in order
+        endpoint.url,
+        notice["event_id"],
+        kind,
+        notice["at"],
+        told,
+        PENDING,
+        0,
+        now,
+        None,
+        None,
+    )

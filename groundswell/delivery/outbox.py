@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
     message_id TEXT NOT NULL, attempt INTEGER NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL,
     detail TEXT NOT NULL, ms REAL NOT NULL, PRIMARY KEY (message_id, attempt)
 );
+CREATE TABLE IF NOT EXISTS delivery_endpoints (
+    endpoint_id TEXT PRIMARY KEY, url TEXT NOT NULL, type TEXT NOT NULL, kinds TEXT NOT NULL,
+    secret TEXT NOT NULL, created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS delivery_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -160,6 +164,42 @@ class Outbox:
                     )
                 made += 1
         return made
+
+    # -- webhook endpoints ------------------------------------------------------------
+
+    def add_endpoint(self, endpoint: Any) -> None:
+        m = self.mark
+        self._run(
+            "INSERT INTO delivery_endpoints (endpoint_id, url, type, kinds, secret, created_at)"
+            f" VALUES ({m}, {m}, {m}, {m}, {m}, {m})",
+            (
+                endpoint.endpoint_id,
+                endpoint.url,
+                endpoint.type,
+                json.dumps(endpoint.kinds),
+                endpoint.secret,
+                endpoint.created_at,
+            ),
+        )
+
+    def endpoints(self) -> list[Any]:
+        from groundswell.delivery.webhooks import Endpoint
+
+        found = self._run(
+            "SELECT endpoint_id, url, type, kinds, secret, created_at FROM delivery_endpoints"
+            " ORDER BY created_at"
+        )
+        return [Endpoint(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in found]
+
+    def redeliver(self, message_id: str, now: datetime) -> bool:
+        """Put a parked message back in line, due now (its attempts so far are kept)."""
+        m = self.mark
+        found = self._run(
+            f"UPDATE delivery_outbox SET state = 'pending', next_at = {m}"
+            f" WHERE message_id = {m} AND state = 'parked' RETURNING message_id",
+            (stamp(now), message_id),
+        )
+        return bool(found)
 
     def _insert(self, cursor: Any, msg: Message) -> None:
         m = self.mark

@@ -106,3 +106,29 @@ def test_a_deliverer_killed_under_load_loses_nothing_and_resends_at_most_its_cla
     ids = [str(m["Message-ID"]) for m in mails]
     assert {f"<{m.message_id}@localhost>" for m in sent} == set(ids), "none lost"
     assert len(ids) - len(set(ids)) <= batch, "resent at most what was claimed when killed"
+
+
+def test_webhooks_are_registered_listed_and_refused_with_a_reason(tmp_path: Path) -> None:
+    refused = run(tmp_path, None, "delivery", "webhook-add", "http://hooks.example.com/x")
+    assert refused.returncode == 1
+    assert "https only" in refused.stderr and "hooks.example.com is not loopback" in refused.stderr
+
+    added = run(
+        tmp_path,
+        None,
+        "delivery",
+        "webhook-add",
+        "https://hooks.example.com/x",
+        "--type",
+        "slack",
+        "--kind",
+        "ideas",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "secret (shown once): whsec_" in added.stdout
+    listed = run(tmp_path, None, "delivery", "webhooks")
+    assert "slack" in listed.stdout and "https://hooks.example.com/x  (ideas)" in listed.stdout
+    assert "whsec_" not in listed.stdout
+
+    missing = run(tmp_path, None, "delivery", "redeliver", "no-such-message")
+    assert missing.returncode == 1 and "no parked message" in missing.stderr
