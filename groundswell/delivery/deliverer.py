@@ -11,6 +11,7 @@ permanent (5xx: no such mailbox) parks it at once.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 import secrets
@@ -26,6 +27,7 @@ from groundswell.delivery.derive import WEBHOOK, Deriver
 from groundswell.delivery.mail import Letterhead, SmtpServer, compose, page_of
 from groundswell.delivery.outbox import PARKED, SENT, Attempt, Message, Outbox, stamp
 
+LOG = logging.getLogger("groundswell.deliver")
 LEASE = timedelta(seconds=60)
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=1)
@@ -94,11 +96,18 @@ class Deliverer:
 
     def run(self, stop: threading.Event, idle: float = 1.0) -> None:
         """Deliver until ``stop`` is set, resting ``idle`` seconds when nothing is due."""
+        failures = 0
         while not stop.is_set():
             try:
                 busy = self.run_once()
-            except Exception:  # the database went away: rest and try again, nothing is lost
-                busy = 0
+                failures = 0
+            except Exception:
+                # The outbox's database or the log could not be read: nothing was marked sent,
+                # so nothing is lost; say so, and try again after a growing rest.
+                failures += 1
+                LOG.exception(f"deliverer {self.name}: a round failed ({failures} in a row)")
+                stop.wait(min(idle * 2**failures, 60.0))
+                continue
             if not busy:
                 stop.wait(idle)
 

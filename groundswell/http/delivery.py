@@ -13,7 +13,7 @@ from dataclasses import asdict
 from html import escape
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -111,8 +111,9 @@ def _unsubscribed(request: Request, token: str) -> tuple[str, str]:
     return found
 
 
-@router.get("/v1/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/v1/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
+    """The page an unsubscribe link opens: a button that POSTs it (no sign-in)."""
     handle, kind = _unsubscribed(request, token)
     about = escape(NOTIFICATION_KINDS[kind])
     return HTMLResponse(
@@ -124,7 +125,15 @@ def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
 
 
 @router.post("/v1/unsubscribe/{token}")
-def unsubscribe_now(token: str, request: Request, api: ApiDep, response: Response) -> Receipt:
+def unsubscribe_now(
+    token: str,
+    request: Request,
+    api: ApiDep,
+    response: Response,
+    # Accepted for the API's uniformity, not needed: choosing "off" again records nothing,
+    # so a repeated one-click POST is harmless (and there is no caller to bind a key to).
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Receipt:
     """One-click unsubscribe (RFC 8058): no sign-in; the signed token names the person and
     the kind of notification, and acts as that person for that choice alone."""
     handle, kind = _unsubscribed(request, token)
@@ -135,7 +144,10 @@ def unsubscribe_now(token: str, request: Request, api: ApiDep, response: Respons
 
 @router.get("/v1/delivery/messages", dependencies=[ADMIN])
 def delivery_log(
-    request: Request, person: str | None = None, state: str | None = None, limit: int = 100
+    request: Request,
+    person: Annotated[str | None, Query(max_length=40)] = None,
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """The outbox, oldest first: each message's state and every attempt (admins)."""
     outbox = outbox_of(request)
