@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.base import GroundswellAggregate
 from domain.errors import InsufficientBalance, InvalidInput, NotPermitted
@@ -24,6 +25,7 @@ CHANNELS = ("email",)
 IMMEDIATELY, DAILY, WEEKLY, OFF = "immediately", "daily", "weekly", "off"
 CHOICES = (IMMEDIATELY, DAILY, WEEKLY, OFF)
 
+CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 
 
@@ -102,6 +104,18 @@ class Person(GroundswellAggregate):
         def apply(self, person: Person) -> None:
             person.notification_choices[f"{self.kind}/{self.channel}"] = self.choice
 
+    class QuietHoursChosen(GroundswellAggregate.Event):
+        """Hours (``HH:MM`` in ``time_zone``) when nothing is e-mailed at once; None: none."""
+
+        start: str | None
+        end: str | None
+        time_zone: str
+
+        def apply(self, person: Person) -> None:
+            person.quiet_hours = (
+                (self.start, self.end, self.time_zone) if self.start and self.end else None
+            )
+
     class RewardReceived(GroundswellAggregate.Event):
         """Mirror of one share of a ``RewardGranted``; moves no points by itself."""
 
@@ -141,6 +155,7 @@ class Person(GroundswellAggregate):
         self.email: str | None = None
         # "kind/channel" -> choice; a kind not chosen is sent immediately.
         self.notification_choices: dict[str, str] = {}
+        self.quiet_hours: tuple[str, str, str] | None = None
         self.balance = 0
         self.earned = 0
 
@@ -243,6 +258,29 @@ class Person(GroundswellAggregate):
         if self.notification_choices.get(f"{kind}/{channel}", IMMEDIATELY) == choice:
             return
         self._record(self.NotificationsChosen, actor, at, kind=kind, channel=channel, choice=choice)
+
+    def choose_quiet_hours(
+        self, start: str | None, end: str | None, time_zone: str, *, actor: str, at: datetime
+    ) -> None:
+        """From ``start`` to ``end`` (``HH:MM`` in ``time_zone``, across midnight if ``end``
+        comes first) e-mails wait; both None: no quiet hours (for oneself only)."""
+        self._require_self(actor, "choose their quiet hours")
+        try:
+            ZoneInfo(time_zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise InvalidInput(
+                f"{time_zone!r} is not a time zone (try Europe/Berlin or UTC).", field="time_zone"
+            ) from None
+        if (start is None) != (end is None):
+            raise InvalidInput(
+                "give both the start and the end of quiet hours, or neither.", field="start"
+            )
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and not CLOCK_TIME.match(value):
+                raise InvalidInput(f"{name} must be a time like 22:00, not {value!r}.", field=name)
+        if start is not None and start == end:
+            raise InvalidInput("quiet hours must start and end at different times.", field="end")
+        self._record(self.QuietHoursChosen, actor, at, start=start, end=end, time_zone=time_zone)
 
     def receive_reward(
         self,

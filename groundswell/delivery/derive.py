@@ -10,9 +10,10 @@ written twice (two deliverers) is kept once: derived idempotently, never lost.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
+from zoneinfo import ZoneInfo
 
 from domain.challenge import Challenge
 from domain.contribution import Contribution
@@ -66,6 +67,26 @@ def _email_changed(rows: Rows, event: Any) -> None:
     rows.put("emails", handle, event.email)
 
 
+def _quiet(rows: Rows, event: Any) -> None:
+    handle = rows.get("handles", key_of(event.originator_id))
+    hours = [event.start, event.end, event.time_zone] if event.start and event.end else None
+    rows.put("quiet", handle, hours)
+
+
+def quiet_until(at: datetime, start: str, end: str, time_zone: str) -> datetime | None:
+    """When the quiet hours ``at`` falls in end (None: ``at`` is not in quiet hours)."""
+    local = at.astimezone(ZoneInfo(time_zone))
+    begins, ends, now = time.fromisoformat(start), time.fromisoformat(end), local.time()
+    if begins < ends:
+        inside, day = begins <= now < ends, local.date()
+    else:  # across midnight
+        inside = now >= begins or now < ends
+        day = local.date() + timedelta(days=1) if now >= begins else local.date()
+    if not inside:
+        return None
+    return datetime.combine(day, ends, ZoneInfo(time_zone)).astimezone(UTC)
+
+
 def _chosen(rows: Rows, event: Any) -> None:
     handle = rows.get("handles", key_of(event.originator_id))
     rows.row("choices", handle, dict)[f"{event.kind}/{event.channel}"] = event.choice
@@ -73,8 +94,9 @@ def _chosen(rows: Rows, event: Any) -> None:
 
 class ContactsFold:
     """Tables: ``handles`` (person id → handle), ``emails`` (handle → address or None),
-    ``choices`` (handle → "kind/channel" → choice). Folded in log order with the notices, so
-    a notice is sent as its recipient had chosen when it happened."""
+    ``choices`` (handle → "kind/channel" → choice), ``quiet`` (handle → [start, end, zone]).
+    Folded in log order with the notices, so a notice is sent as its recipient had chosen
+    when it happened."""
 
     name = "delivery-contacts"
     version = 1
@@ -84,6 +106,7 @@ class ContactsFold:
             Person.Registered: _registered,
             Person.EmailChanged: _email_changed,
             Person.NotificationsChosen: _chosen,
+            Person.QuietHoursChosen: _quiet,
         }
 
 
@@ -152,7 +175,7 @@ class Deriver:
             choices = self.rows.get("choices", handle) or {}
             for channel in CHANNELS:
                 address = self.email_of(handle)
-                state, why, held = PENDING, None, None
+                state, why, held, due = PENDING, None, None, now
                 if address is None:
                     state, why = SKIPPED, "no e-mail address"
                 elif choices.get(f"{kind}/{channel}") == OFF:
@@ -160,6 +183,12 @@ class Deriver:
                 elif choices.get(f"{kind}/{channel}") in (DAILY, WEEKLY):
                     chosen = choices[f"{kind}/{channel}"]
                     state, held = HELD, period_of(chosen, datetime.fromisoformat(notice["at"]))
+                elif self.rows.get("quiet", handle):
+                    # E-mailed when the recipient's quiet hours (at the notice's time) end.
+                    ends = quiet_until(
+                        datetime.fromisoformat(notice["at"]), *self.rows.get("quiet", handle)
+                    )
+                    due = max(now, stamp(ends)) if ends else now
                 messages.append(
                     Message(
                         message_id(notice["event_id"], handle, channel),
@@ -172,7 +201,7 @@ class Deriver:
                         told,
                         state,
                         0,
-                        now,
+                        due,
                         why,
                         None,
                         held,

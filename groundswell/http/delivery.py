@@ -104,6 +104,27 @@ def choose(
     )
 
 
+class QuietHoursIn(StrictBody):
+    start: Annotated[str, Field(max_length=5, examples=["22:00"])] | None
+    end: Annotated[str, Field(max_length=5, examples=["07:00"])] | None
+    time_zone: Annotated[str, Field(max_length=60, examples=["Europe/Berlin"])] = "UTC"
+
+
+@router.put("/v1/me/quiet-hours")
+def quiet_hours(
+    body: QuietHoursIn, caller: Writer, api: ApiDep, key: KeyDep, response: Response
+) -> Receipt:
+    """Hours in your time zone when e-mails wait until the end (start and end null: none)."""
+    return answer(
+        api,
+        key,
+        response,
+        lambda e: e.choose_quiet_hours(
+            caller.handle, body.start, body.end, body.time_zone, actor=caller.handle
+        ),
+    )
+
+
 def _unsubscribed(request: Request, token: str) -> tuple[str, str]:
     found = unsubscribe.verified(outbox_of(request).secret(), token)
     if found is None or found[1] not in NOTIFICATION_KINDS:

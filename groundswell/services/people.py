@@ -111,6 +111,18 @@ class PeopleService(GroundswellApplication):
 
         return self.run(command)
 
+    def choose_quiet_hours(
+        self, handle: str, start: str | None, end: str | None, time_zone: str, *, actor: str
+    ) -> Receipt:
+        """When e-mails to ``handle`` wait (themselves only)."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            person = uow.person(handle)
+            person.choose_quiet_hours(start, end, time_zone, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
     def redeem_points(self, actor: str, points: int, item: str) -> Receipt:
         """Spend points from one's own balance in the reward store; never overdraws."""
 

@@ -183,6 +183,7 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("GET", "/v1/me/ledger"): (EVERYONE, nothing, None),
     ("GET", "/v1/me/notifications"): (EVERYONE, nothing, None),
     ("GET", "/v1/me/email-preferences"): (EVERYONE, nothing, None),
+    ("PUT", "/v1/me/quiet-hours"): (WRITERS, nothing, {"start": "22:00", "end": "07:00"}),
     ("PUT", "/v1/me/email-preferences/{kind}"): (WRITERS, fixed(kind="points"), {"choice": "off"}),
     # the link in an e-mail: its signed token is the permission, whoever follows it
     ("GET", "/v1/unsubscribe/{token}"): (EVERYONE | {"anonymous"}, unsubscribe_link, None),

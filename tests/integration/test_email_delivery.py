@@ -250,3 +250,29 @@ def test_an_unknown_mailbox_is_parked_at_once_and_the_rest_still_sent(world: Wor
     [attempt] = world.outbox.attempts(parked.message_id)
     assert attempt.detail.startswith("550") and "no such mailbox" in attempt.detail
     assert [str(m["To"]) for m in smtp.received(world.domain)] == [world.address(TEAMMATE)]
+
+
+def test_an_email_in_quiet_hours_waits_until_they_end_in_the_persons_time_zone(
+    world: World,
+) -> None:
+    smtp = shared_smtp()
+    # The clock starts at 09:00 UTC, 10:00 in Berlin: quiet until 12:00 there, 11:00 UTC.
+    world.engine.choose_quiet_hours(AUTHOR, "09:30", "12:00", "Europe/Berlin", actor=AUTHOR)
+    world.engine.choose_quiet_hours(TEAMMATE, "22:00", "07:00", "Europe/Berlin", actor=TEAMMATE)
+    world.story.idea(world.story.challenge(), "rejected", team=(TEAMMATE,))
+    deliverer = world.deliverer(smtp)
+
+    deliverer.drain()
+    assert [str(m["To"]) for m in smtp.received(world.domain)] == [world.address(TEAMMATE)]
+    [waiting] = world.outbox.messages(handle=AUTHOR, state=PENDING)
+    assert waiting.next_at == "2026-03-02T11:00:00.000000+00:00"
+
+    world.clock.advance(hours=1, minutes=59)
+    deliverer.drain()
+    assert len(smtp.received(world.domain)) == 1
+    world.clock.advance(minutes=2)
+    deliverer.drain()
+    assert [str(m["To"]) for m in smtp.received(world.domain)] == [
+        world.address(TEAMMATE),
+        world.address(AUTHOR),
+    ]

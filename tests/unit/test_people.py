@@ -236,3 +236,21 @@ def test_a_person_chooses_which_kinds_of_notification_reach_them_by_email(
         memory.choose_notifications(AUTHOR, "ideas", "hourly", actor=AUTHOR)
     with refused(memory, InvalidInput, "no channel"):
         memory.choose_notifications(AUTHOR, "ideas", "off", channel="pigeon", actor=AUTHOR)
+
+
+def test_a_person_chooses_quiet_hours_in_their_time_zone(memory: Engine, story: Scenario) -> None:
+    memory.choose_quiet_hours(AUTHOR, "22:00", "07:00", "Europe/Berlin", actor=AUTHOR)
+    assert memory.person(AUTHOR).quiet_hours == ("22:00", "07:00", "Europe/Berlin")
+    memory.choose_quiet_hours(AUTHOR, None, None, "UTC", actor=AUTHOR)
+    assert memory.person(AUTHOR).quiet_hours is None
+
+    with refused(memory, NotPermitted, f"only {AUTHOR}"):
+        memory.choose_quiet_hours(AUTHOR, "22:00", "07:00", "UTC", actor=COLLEAGUE)
+    with refused(memory, InvalidInput, "'Mars/Olympus' is not a time zone"):
+        memory.choose_quiet_hours(AUTHOR, "22:00", "07:00", "Mars/Olympus", actor=AUTHOR)
+    with refused(memory, InvalidInput, "start must be a time like 22:00", "'25:00'"):
+        memory.choose_quiet_hours(AUTHOR, "25:00", "07:00", "UTC", actor=AUTHOR)
+    with refused(memory, InvalidInput, "both the start and the end"):
+        memory.choose_quiet_hours(AUTHOR, "22:00", None, "UTC", actor=AUTHOR)
+    with refused(memory, InvalidInput, "different times"):
+        memory.choose_quiet_hours(AUTHOR, "07:00", "07:00", "UTC", actor=AUTHOR)
