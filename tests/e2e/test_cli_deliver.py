@@ -132,3 +132,29 @@ def test_webhooks_are_registered_listed_and_refused_with_a_reason(tmp_path: Path
 
     missing = run(tmp_path, None, "delivery", "redeliver", "no-such-message")
     assert missing.returncode == 1 and "no parked message" in missing.stderr
+
+
+def test_people_get_an_address_on_the_command_line(tmp_path: Path) -> None:
+    added = run(
+        tmp_path,
+        None,
+        "people",
+        "add",
+        "dan",
+        "--name",
+        "Dan",
+        "--department",
+        "IT",
+        "--email",
+        "Dan@Example.org",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "Dan@example.org" in run(tmp_path, None, "people", "show", "dan").stdout
+
+    refused = run(tmp_path, None, "people", "email", "dan", "dan@")
+    assert refused.returncode == 1 and "is not an e-mail address" in refused.stderr
+    cleared = run(tmp_path, None, "people", "email", "dan", "--clear")
+    assert cleared.returncode == 0, cleared.stderr
+    engine = build_engine(Settings(data_dir=tmp_path))
+    assert engine.person("dan").email is None
+    engine.close()

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from groundswell.bootstrap import build_engine, build_http_app
 from groundswell.delivery import unsubscribe
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer
 from groundswell.delivery.outbox import SENT, SKIPPED, Outbox
+from groundswell.settings import Settings
 from tests.http_support import Org, challenge_terms
+from tests.scenario import AUTHOR, Scenario
 from tests.smtp_support import own_domain, shared_smtp
+from tests.support import SteppingClock
 
 
 @pytest.fixture
@@ -132,3 +138,26 @@ def test_what_was_unsubscribed_is_not_emailed_and_the_log_shows_it_to_admins(
     [dan] = org.get("ada", "/v1/delivery/messages", person="dan").json()
     assert dan["state"] == SENT and dan["tries"][0]["ok"] is True
     assert org.get("cat", "/v1/delivery/messages").status_code == 403
+
+
+def test_the_served_app_delivers_in_a_thread_when_an_smtp_server_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp = shared_smtp()
+    domain = own_domain()
+    monkeypatch.setenv("GROUNDSWELL_SMTP_URL", smtp.url)
+    settings = Settings(data_dir=tmp_path)
+    engine = build_engine(settings, clock=SteppingClock())
+    app = build_http_app(settings, engine)
+    try:
+        story = Scenario(engine).with_cast()
+        engine.change_email(AUTHOR, f"{AUTHOR}@{domain}")
+        story.idea(story.challenge(), "rejected")
+        deadline = time.monotonic() + 30
+        while not smtp.received(domain) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [mail] = smtp.received(domain)
+        assert "was rejected" in str(mail["Subject"])
+    finally:
+        app.state.delivery_stop.set()
+        engine.close()
