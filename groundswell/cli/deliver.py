@@ -134,9 +134,24 @@ def webhook_list(ctx: typer.Context) -> None:
     try:
         for e in outbox.endpoints():
             kinds = ", ".join(e.kinds) or "every kind"
-            typer.echo(f"{e.endpoint_id}  {e.type:<11}  {e.url}  ({kinds})")
+            state = f"  DISABLED: {e.disabled}" if e.disabled else ""
+            typer.echo(f"{e.endpoint_id}  {e.type:<11}  {e.url}  ({kinds}){state}")
     finally:
         outbox.close()
+
+
+@app.command("webhook-enable")
+def webhook_enable(
+    ctx: typer.Context, endpoint_id: Annotated[str, typer.Argument(help="The endpoint's id.")]
+) -> None:
+    """Send to an endpoint again after it was disabled (redeliver what was parked meanwhile)."""
+    outbox = build_outbox(session(ctx).settings)
+    try:
+        if not outbox.disable_endpoint(endpoint_id, None):
+            fail(f"no webhook endpoint {endpoint_id!r}; see `groundswell delivery webhooks`.")
+    finally:
+        outbox.close()
+    typer.echo(f"webhook {endpoint_id} enabled")
 
 
 @app.command("redeliver")

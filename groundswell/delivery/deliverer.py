@@ -162,11 +162,21 @@ class Deliverer:
             if endpoint is None:
                 self._failed(message, "the endpoint was removed", began, True)
                 continue
+            if endpoint.disabled:
+                # Parked untried: once an admin enables the endpoint, they can redeliver.
+                self._failed(message, f"the endpoint is disabled: {endpoint.disabled}", began, True)
+                continue
             body = webhooks.payload(endpoint, message, base, base + page_of(message.notice))
             try:
                 answer = webhooks.send(endpoint, message, body, timeout=self.webhook_timeout)
             except webhooks.WebhookFailed as failure:
-                self._failed(message, failure.detail, began, failure.permanent)
+                if self._failed(message, failure.detail, began, failure.permanent) and not (
+                    failure.permanent
+                ):
+                    # Still failing a day on: stop sending there until an admin enables it.
+                    reason = f"failing for a day ({failure.detail})"
+                    self.outbox.disable_endpoint(endpoint.endpoint_id, reason)
+                    LOG.error(f"webhook endpoint {endpoint.endpoint_id} disabled: {reason}")
                 continue
             attempt = self._attempt(message, True, answer, began)
             if self.outbox.finish(message, self.name, attempt, SENT):
@@ -179,12 +189,14 @@ class Deliverer:
             message.message_id, message.attempts + 1, stamp(self.clock()), ok, detail, ms
         )
 
-    def _failed(self, message: Message, detail: str, began: float, permanent: bool) -> None:
+    def _failed(self, message: Message, detail: str, began: float, permanent: bool) -> bool:
+        """Record a failed attempt; parked (True) when permanent or a day has gone by."""
         attempt = self._attempt(message, False, detail, began)
         now = self.clock()
         retry_at = now + backoff(attempt.attempt, self.jitter.uniform(0.5, 1.0))
         too_late = retry_at - datetime.fromisoformat(message.at) > GIVE_UP_AFTER
         if permanent or too_late:
             self.outbox.finish(message, self.name, attempt, PARKED)
-        else:
-            self.outbox.finish(message, self.name, attempt, "pending", stamp(retry_at))
+            return True
+        self.outbox.finish(message, self.name, attempt, "pending", stamp(retry_at))
+        return False

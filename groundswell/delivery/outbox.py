@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
 );
 CREATE TABLE IF NOT EXISTS delivery_endpoints (
     endpoint_id TEXT PRIMARY KEY, url TEXT NOT NULL, type TEXT NOT NULL, kinds TEXT NOT NULL,
-    secret TEXT NOT NULL, created_at TEXT NOT NULL
+    secret TEXT NOT NULL, created_at TEXT NOT NULL, disabled TEXT
 );
 CREATE TABLE IF NOT EXISTS delivery_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -186,10 +186,20 @@ class Outbox:
         from groundswell.delivery.webhooks import Endpoint
 
         found = self._run(
-            "SELECT endpoint_id, url, type, kinds, secret, created_at FROM delivery_endpoints"
-            " ORDER BY created_at"
+            "SELECT endpoint_id, url, type, kinds, secret, created_at, disabled"
+            " FROM delivery_endpoints ORDER BY created_at"
         )
-        return [Endpoint(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in found]
+        return [Endpoint(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in found]
+
+    def disable_endpoint(self, endpoint_id: str, reason: str | None) -> bool:
+        """Disable an endpoint with the reason (None: enable it again)."""
+        m = self.mark
+        found = self._run(
+            f"UPDATE delivery_endpoints SET disabled = {m} WHERE endpoint_id = {m}"
+            " RETURNING endpoint_id",
+            (reason, endpoint_id),
+        )
+        return bool(found)
 
     def redeliver(self, message_id: str, now: datetime) -> bool:
         """Put a parked message back in line, due now (its attempts so far are kept)."""

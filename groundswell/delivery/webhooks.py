@@ -40,6 +40,7 @@ class Endpoint:
     kinds: list[str]
     secret: str
     created_at: str
+    disabled: str | None = None  # why it was disabled (None: enabled)
 
     def wants(self, kind: str) -> bool:
         return not self.kinds or kind in self.kinds

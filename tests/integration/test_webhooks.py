@@ -238,3 +238,37 @@ def test_an_endpoint_must_be_https_unless_on_loopback(place: Place, url: str, re
     with pytest.raises(InvalidInput, match="cloudevents, slack, teams"):
         webhooks.register(place.outbox, "https://x.example", "discord", [], "x")
     assert MANAGER
+
+
+def test_an_endpoint_failing_for_a_day_is_disabled_until_an_admin_enables_it(
+    place: Place,
+) -> None:
+    endpoint, receiver = place.endpoint()
+    receiver.mode("fail")
+    challenge = place.story.challenge()
+    place.story.idea(challenge, "rejected", title="First")
+    deliverer = place.deliverer()
+    for _ in range(15):
+        deliverer.drain()
+        place.clock.advance(hours=2)
+
+    [first] = [m for m in place.outbox.messages(state=PARKED)]
+    [disabled] = place.outbox.endpoints()
+    assert disabled.disabled is not None and disabled.disabled.startswith("failing for a day (500")
+    tries = len(receiver.received())
+    assert tries == first.attempts > 5
+
+    place.story.idea(challenge, "rejected", title="Second")
+    deliverer.drain()
+    assert len(receiver.received()) == tries, "nothing is sent to a disabled endpoint"
+    second = next(
+        m for m in place.outbox.messages(state=PARKED) if m.message_id != first.message_id
+    )
+    assert second.last_error is not None and "the endpoint is disabled" in second.last_error
+
+    receiver.mode("ok")
+    assert place.outbox.disable_endpoint(endpoint.endpoint_id, None)
+    for parked in (first, second):
+        assert place.outbox.redeliver(parked.message_id, place.clock())
+    deliverer.drain()
+    assert len([m for m in place.outbox.messages(state=SENT) if m.channel != "email"]) == 2
