@@ -94,6 +94,10 @@ ANY_PARTICIPANT: frozenset[type] = frozenset(
         Person.PseudonymChosen,
         Person.PointsRedeemed,
         StoreItem.Taken,  # with the redemption, by the person who redeems
+        # How news reaches oneself (an administrator may set someone's address too).
+        Person.EmailChanged,
+        Person.NotificationsChosen,
+        Person.QuietHoursChosen,
     }
 )
 

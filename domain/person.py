@@ -7,17 +7,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.base import GroundswellAggregate
 from domain.errors import InsufficientBalance, InvalidInput, NotFound, NotPermitted, WrongStage
 from domain.validation import (
     NAME_MAX,
+    email_address,
     optional_person_name,
     person_name,
     text,
     whole_points,
 )
 
+# Kinds of notification people choose about (open: reminders and escalations join later),
+# what each is about in words, the channels, and the choices.
+NOTIFICATION_KINDS = {
+    "ideas": "decisions and news on ideas you took part in",
+    "contributions": "what happened to your comments and other contributions",
+    "points": "points you received",
+    "review-requests": "ideas you were asked to review",
+    "challenges": "challenges you took part in moving on",
+}
+CHANNELS = ("email",)
+IMMEDIATELY, DAILY, WEEKLY, OFF = "immediately", "daily", "weekly", "off"
+CHOICES = (IMMEDIATELY, DAILY, WEEKLY, OFF)
+
+CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 
 
@@ -92,6 +108,36 @@ class Person(GroundswellAggregate):
         def apply(self, person: Person) -> None:
             person.roles = list(self.roles)
 
+    class EmailChanged(GroundswellAggregate.Event):
+        """The address notifications are e-mailed to (None: none, nothing is e-mailed)."""
+
+        email: str | None
+
+        def apply(self, person: Person) -> None:
+            person.email = self.email
+
+    class NotificationsChosen(GroundswellAggregate.Event):
+        """How the person wants to hear of one kind of notification over one channel."""
+
+        kind: str
+        channel: str
+        choice: str
+
+        def apply(self, person: Person) -> None:
+            person.notification_choices[f"{self.kind}/{self.channel}"] = self.choice
+
+    class QuietHoursChosen(GroundswellAggregate.Event):
+        """Hours (``HH:MM`` in ``time_zone``) when nothing is e-mailed at once; None: none."""
+
+        start: str | None
+        end: str | None
+        time_zone: str
+
+        def apply(self, person: Person) -> None:
+            person.quiet_hours = (
+                (self.start, self.end, self.time_zone) if self.start and self.end else None
+            )
+
     class RewardReceived(GroundswellAggregate.Event):
         """Mirror of one share of a ``RewardGranted``; moves no points by itself."""
 
@@ -159,6 +205,10 @@ class Person(GroundswellAggregate):
         self.department = department
         self.pseudonym = pseudonym
         self.roles = list(roles)
+        self.email: str | None = None
+        # "kind/channel" -> choice; a kind not chosen is sent immediately.
+        self.notification_choices: dict[str, str] = {}
+        self.quiet_hours: tuple[str, str, str] | None = None
         self.balance = 0
         self.earned = 0
         self.redemptions: dict[UUID, Redemption] = {}
@@ -233,6 +283,59 @@ class Person(GroundswellAggregate):
         if unknown or not roles:
             raise InvalidInput(f"roles must be some of {sorted(valid)}.", field="roles")
         self._record(self.RolesChanged, actor, at, roles=sorted(set(roles)))
+
+    def change_email(self, email: str | None, *, actor: str, at: datetime) -> None:
+        """Set (or with None, remove) the address notifications are e-mailed to."""
+        checked = email_address(email)
+        if checked == self.email:
+            return
+        self._record(self.EmailChanged, actor, at, email=checked)
+
+    def choose_notifications(
+        self, kind: str, choice: str, *, channel: str = "email", actor: str, at: datetime
+    ) -> None:
+        """Choose how to hear of one kind of notification (for oneself only)."""
+        self._require_self(actor, "choose how they are notified")
+        if kind not in NOTIFICATION_KINDS:
+            known = ", ".join(NOTIFICATION_KINDS)
+            raise InvalidInput(
+                f"{kind!r} is no kind of notification; kinds are {known}.", field="kind"
+            )
+        if channel not in CHANNELS:
+            raise InvalidInput(
+                f"{channel!r} is no channel; channels are {', '.join(CHANNELS)}.", field="channel"
+            )
+        if choice not in CHOICES:
+            raise InvalidInput(
+                f"{kind} can be sent {', '.join(CHOICES[:-1])} or {CHOICES[-1]}, not {choice!r}.",
+                field="choice",
+            )
+        if self.notification_choices.get(f"{kind}/{channel}", IMMEDIATELY) == choice:
+            return
+        self._record(self.NotificationsChosen, actor, at, kind=kind, channel=channel, choice=choice)
+
+    def choose_quiet_hours(
+        self, start: str | None, end: str | None, time_zone: str, *, actor: str, at: datetime
+    ) -> None:
+        """From ``start`` to ``end`` (``HH:MM`` in ``time_zone``, across midnight if ``end``
+        comes first) e-mails wait; both None: no quiet hours (for oneself only)."""
+        self._require_self(actor, "choose their quiet hours")
+        try:
+            ZoneInfo(time_zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise InvalidInput(
+                f"{time_zone!r} is not a time zone (try Europe/Berlin or UTC).", field="time_zone"
+            ) from None
+        if (start is None) != (end is None):
+            raise InvalidInput(
+                "give both the start and the end of quiet hours, or neither.", field="start"
+            )
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and not CLOCK_TIME.match(value):
+                raise InvalidInput(f"{name} must be a time like 22:00, not {value!r}.", field=name)
+        if start is not None and start == end:
+            raise InvalidInput("quiet hours must start and end at different times.", field="end")
+        self._record(self.QuietHoursChosen, actor, at, start=start, end=end, time_zone=time_zone)
 
     def receive_reward(
         self,

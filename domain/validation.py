@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
+from email_validator import EmailNotValidError, validate_email
+
 from domain.errors import InvalidInput
 
 TITLE_MAX = 200
@@ -156,3 +158,21 @@ def days(field: str, value: object, *, low: int = 1, high: int = 365) -> int:
             f"{field} must be a whole number of days from {low} to {high}.", field=field
         )
     return value
+
+
+def email_address(value: object) -> str | None:
+    """An e-mail address in its normal form (None or blank: none). Only its syntax is checked:
+    whether the domain receives mail is for the mail server to find out, not a DNS look-up
+    inside a command."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("email must be text.", field="email")
+    try:
+        found = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        reason = str(error).rstrip(".")
+        raise InvalidInput(
+            f"{value.strip()!r} is not an e-mail address: {reason}.", field="email"
+        ) from None
+    return str(found.normalized)

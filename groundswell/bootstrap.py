@@ -215,4 +215,7 @@ def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app = create_app(api, throttle, settings.allowed_hosts)
     app.state.live_recheck_seconds = settings.live_recheck_seconds
     web.install(app)
+    from groundswell.delivery.bootstrap import install_delivery
+
+    install_delivery(app, engine, settings)
     return app

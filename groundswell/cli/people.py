@@ -34,6 +34,9 @@ def add(
         str | None, typer.Option(help="Shown instead of the name on public boards.")
     ] = None,
     role: Roles = None,
+    email: Annotated[
+        str | None, typer.Option(help="Where their notifications are e-mailed.")
+    ] = None,
     actor: AdminActor = SYSTEM,
 ) -> None:
     """Register someone who may take part (a contributor unless --role says otherwise)."""
@@ -46,8 +49,27 @@ def add(
             department=department,
             pseudonym=pseudonym,
             roles=role or None,
+            email=email,
             actor=actor,
         ),
+    )
+
+
+@app.command("email")
+def email(
+    ctx: typer.Context,
+    handle: Handle,
+    address: Annotated[str | None, typer.Argument(help="The new e-mail address.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="E-mail them nothing.")] = False,
+    actor: AdminActor = SYSTEM,
+) -> None:
+    """Set or remove the address someone's notifications are e-mailed to."""
+    if (address is None) == (not clear):
+        fail("give an e-mail address, or --clear to remove it.", "email")
+    act(
+        ctx,
+        f"e-mail address of {handle} changed",
+        lambda e: e.change_email(handle, address, actor=actor),
     )
 
 
@@ -104,6 +126,7 @@ def show_person(ctx: typer.Context, handle: Handle) -> None:
             ("Department", person.department),
             ("Pseudonym", person.pseudonym),
             ("Roles", person.roles),
+            ("E-mail", person.email),
             ("Balance", f"{person.balance} points"),
             ("Earned", f"{person.earned} points"),
             ("Id", person.id),

@@ -13,6 +13,7 @@ from groundswell.cli import (
     boards,
     challenges,
     contributions,
+    deliver,
     follow_up,
     ideas,
     people,
@@ -49,6 +50,8 @@ app.command("desk", rich_help_panel=boards.PANEL)(follow_up.desk_command)
 register_project(app)
 app.add_typer(projections.app, name="projections", rich_help_panel=boards.PANEL)
 app.command("relay")(relay_command)
+app.command("deliver")(deliver.deliver)
+app.add_typer(deliver.app, name="delivery")
 app.command("serve")(serve_command)
 
 

@@ -17,6 +17,7 @@ from groundswell.http import (
     boards,
     challenges,
     contributions,
+    delivery,
     follow_up,
     ideas,
     people,
@@ -106,7 +107,7 @@ def create_app(
     )
     app.state.api = api
     problems.install(app)
-    modules = (people, challenges, ideas, contributions, boards, store, audit, follow_up)
+    modules = (people, challenges, ideas, contributions, boards, store, audit, follow_up, delivery)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

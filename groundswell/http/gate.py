@@ -87,9 +87,14 @@ def refused_token(api: object, token: str, address: str, throttle: Throttle) -> 
         raise
 
 
+# Routes whose signed link is the permission (an e-mail's one-click unsubscribe): no token.
+SIGNED_LINKS = ("/v1/unsubscribe/",)
+
+
 class Gate:
-    """401 (or 429) before anything else on every ``/v1`` route; every route there needs a
-    token (``tests/e2e/test_http_authz.py`` checks that against the routes)."""
+    """401 (or 429) before anything else on every ``/v1`` route; every route there but the
+    signed links needs a token (``tests/e2e/test_http_authz.py`` checks that against the
+    routes)."""
 
     def __init__(self, app: ASGIApp, throttle: Throttle) -> None:
         self.app, self.throttle = app, throttle
@@ -97,6 +102,8 @@ class Gate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")):
+            return await self.app(scope, receive, send)
+        if path.startswith(SIGNED_LINKS):
             return await self.app(scope, receive, send)
         request = Request(scope)
         address = address_of(scope)

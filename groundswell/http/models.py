@@ -44,6 +44,7 @@ class PersonIn(Body):
     department: Name
     pseudonym: Name | None = None
     roles: Names = Field(default_factory=lambda: ["contributor"])
+    email: Annotated[str, Field(max_length=320)] | None = None
 
 
 class RolesIn(Body):

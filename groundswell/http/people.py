@@ -74,6 +74,7 @@ def register_person(
             department=body.department,
             pseudonym=body.pseudonym,
             roles=body.roles,
+            email=body.email,
             actor=caller.handle,
         ),
     )

@@ -32,9 +32,11 @@ class PeopleService(GroundswellApplication):
         department: str,
         pseudonym: str | None = None,
         roles: list[str] | None = None,
+        email: str | None = None,
         actor: str = SYSTEM,
     ) -> Receipt:
-        """Register someone who may take part (an administrator's command)."""
+        """Register someone who may take part (an administrator's command); with ``email``,
+        notifications can reach them by e-mail."""
 
         def command(uow: UnitOfWork) -> UUID:
             require_admin(uow, actor, "register people")
@@ -56,6 +58,8 @@ class PeopleService(GroundswellApplication):
                 at=uow.now,
             )
             require_free_pseudonym(person.pseudonym, handle, people)
+            if email is not None:
+                person.change_email(email, actor=actor, at=uow.now)
             uow.add(person)
             return person.id
 
@@ -86,6 +90,43 @@ class PeopleService(GroundswellApplication):
             require_admin(uow, actor, "change roles")
             person = uow.person(handle)
             person.change_roles(roles, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
+    def change_email(self, handle: str, email: str | None, *, actor: str = SYSTEM) -> Receipt:
+        """Set or remove someone's e-mail address (themselves, or an administrator)."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            if actor != handle:
+                require_admin(uow, actor, "change other people's e-mail addresses")
+            person = uow.person(handle)
+            person.change_email(email, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
+    def choose_notifications(
+        self, handle: str, kind: str, choice: str, *, channel: str = "email", actor: str
+    ) -> Receipt:
+        """Choose how ``handle`` hears of one kind of notification (themselves only; an
+        unsubscribe link acts as the person it was made for)."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            person = uow.person(handle)
+            person.choose_notifications(kind, choice, channel=channel, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
+    def choose_quiet_hours(
+        self, handle: str, start: str | None, end: str | None, time_zone: str, *, actor: str
+    ) -> Receipt:
+        """When e-mails to ``handle`` wait (themselves only)."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            person = uow.person(handle)
+            person.choose_quiet_hours(start, end, time_zone, actor=actor, at=uow.now)
             return person.id
 
         return self.run(command)

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from groundswell.bootstrap import build_tokens
+from groundswell.delivery import unsubscribe
 from groundswell.settings import Settings
 from groundswell.web.render import PageRoute
 from tests.http_support import ROLE_HOLDER, Org, challenge_terms, served_org
@@ -40,6 +41,7 @@ class World:
 
     def __init__(self, org: Org) -> None:
         self.e = org.engine
+        self.org = org
 
     def challenge(self, stage: str = "open", by: str = "mia", **terms: Any) -> UUID:
         cid = self.e.draft_challenge(by, **challenge_terms(**terms)).id
@@ -158,6 +160,11 @@ def redeemed(w: World, me: str | None) -> Params:
     return {"redemption_id": str(w.e.redeem_item("dan", item).id)}
 
 
+def unsubscribe_link(w: World, me: str | None) -> Params:  # a new person's, about ideas
+    secret = w.org.client.app.state.open_outbox().secret()  # type: ignore[attr-defined]
+    return {"token": unsubscribe.token(secret, new_person(w, me)["handle"], "ideas")}
+
+
 def fixed(**params: str) -> Prepare:
     return lambda w, me: params
 
@@ -189,6 +196,7 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("GET", PE): (STEERING, fixed(handle="dan"), None),  # someone else's entry
     ("PUT", PE + "/roles"): (ADMIN, new_person, {"roles": ["contributor", "owner"]}),
     ("PUT", PE + "/department"): (ADMIN, new_person, {"department": "Quality"}),
+    ("PUT", PE + "/email"): (ADMIN, new_person, {"email": "new.hire@example.org"}),
     ("GET", PE + "/balance"): (READ_ALL, fixed(handle="dan"), None),  # someone else's
     ("GET", "/v1/me"): (EVERYONE, nothing, None),
     ("GET", "/v1/me/ideas"): (EVERYONE, nothing, None),
@@ -208,6 +216,13 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("GET", "/v1/redemptions"): (ADMIN, nothing, None),
     ("POST", RE + "/fulfil"): (ADMIN, redeemed, None),
     ("POST", RE + "/cancel"): (ADMIN, redeemed, {"reason": "Out of mugs."}),
+    ("GET", "/v1/me/email-preferences"): (EVERYONE, nothing, None),
+    ("PUT", "/v1/me/quiet-hours"): (WRITERS, nothing, {"start": "22:00", "end": "07:00"}),
+    ("PUT", "/v1/me/email-preferences/{kind}"): (WRITERS, fixed(kind="points"), {"choice": "off"}),
+    # the link in an e-mail: its signed token is the permission, whoever follows it
+    ("GET", "/v1/unsubscribe/{token}"): (EVERYONE | {"anonymous"}, unsubscribe_link, None),
+    ("POST", "/v1/unsubscribe/{token}"): (EVERYONE | {"anonymous"}, unsubscribe_link, None),
+    ("GET", "/v1/delivery/messages"): (ADMIN, nothing, None),
     ("POST", "/v1/challenges"): (MANAGER_ROLE, nothing, challenge_terms()),
     ("GET", "/v1/challenges"): (EVERYONE, nothing, None),
     ("GET", CH): (EVERYONE, challenge(), None),  # open; drafts: test_a_draft_is_seen_...

@@ -174,3 +174,83 @@ def test_an_administrator_may_do_what_any_role_may(memory: Engine, story: Scenar
     memory.draft_challenge("root", **terms())
     assert memory.person("root").has_role(Role.MANAGER)
     assert not memory.person(MANAGER).has_role(Role.OWNER)
+
+
+def test_a_person_is_registered_with_an_email_address_in_its_normal_form(memory: Engine) -> None:
+    memory.register_person("dan", name="Dan", department="IT", email="Dan.Driver@Example.COM ")
+
+    dan = memory.person("dan")
+    assert dan.email == "Dan.Driver@example.com"
+    changed = memory.history(dan.id)[1]
+    assert isinstance(changed, Person.EmailChanged)
+    assert changed.email == "Dan.Driver@example.com"
+
+
+@pytest.mark.parametrize("email", ["dan", "dan@", "dan@example", "a b@example.com", "@x.org"])
+def test_what_is_not_an_email_address_is_refused_and_nobody_registered(
+    memory: Engine, email: str
+) -> None:
+    with refused(memory, InvalidInput, "is not an e-mail address") as caught:
+        memory.register_person("dan", name="Dan", department="IT", email=email)
+    assert caught.value.field == "email"
+
+
+def test_a_person_changes_and_removes_their_own_email_address(
+    memory: Engine, story: Scenario
+) -> None:
+    memory.change_email(AUTHOR, "ann@example.org", actor=AUTHOR)
+    assert memory.person(AUTHOR).email == "ann@example.org"
+    before = memory.last_position
+    memory.change_email(AUTHOR, "ann@example.org", actor=AUTHOR)
+    assert memory.last_position == before, "the same address again records nothing"
+
+    memory.change_email(AUTHOR, None, actor=AUTHOR)
+    assert memory.person(AUTHOR).email is None
+
+
+def test_only_an_administrator_changes_someone_elses_email_address(
+    memory: Engine, story: Scenario
+) -> None:
+    with refused(memory, NotPermitted, "admin", "e-mail"):
+        memory.change_email(AUTHOR, "evil@example.org", actor=COLLEAGUE)
+
+    memory.change_email(AUTHOR, "ann@example.org")
+    assert memory.person(AUTHOR).email == "ann@example.org"
+
+
+def test_a_person_chooses_which_kinds_of_notification_reach_them_by_email(
+    memory: Engine, story: Scenario
+) -> None:
+    memory.choose_notifications(AUTHOR, "points", "off", actor=AUTHOR)
+    assert memory.person(AUTHOR).notification_choices == {"points/email": "off"}
+    before = memory.last_position
+    memory.choose_notifications(AUTHOR, "points", "off", actor=AUTHOR)
+    memory.choose_notifications(AUTHOR, "ideas", "immediately", actor=AUTHOR)
+    assert memory.last_position == before, "choosing what holds already records nothing"
+
+    with refused(memory, NotPermitted, f"only {AUTHOR}"):
+        memory.choose_notifications(AUTHOR, "ideas", "off", actor=COLLEAGUE)
+    with refused(memory, InvalidInput, "'gossip' is no kind of notification", "points"):
+        memory.choose_notifications(AUTHOR, "gossip", "off", actor=AUTHOR)
+    with refused(memory, InvalidInput, "immediately, daily, weekly or off", "'hourly'"):
+        memory.choose_notifications(AUTHOR, "ideas", "hourly", actor=AUTHOR)
+    with refused(memory, InvalidInput, "no channel"):
+        memory.choose_notifications(AUTHOR, "ideas", "off", channel="pigeon", actor=AUTHOR)
+
+
+def test_a_person_chooses_quiet_hours_in_their_time_zone(memory: Engine, story: Scenario) -> None:
+    memory.choose_quiet_hours(AUTHOR, "22:00", "07:00", "Europe/Berlin", actor=AUTHOR)
+    assert memory.person(AUTHOR).quiet_hours == ("22:00", "07:00", "Europe/Berlin")
+    memory.choose_quiet_hours(AUTHOR, None, None, "UTC", actor=AUTHOR)
+    assert memory.person(AUTHOR).quiet_hours is None
+
+    with refused(memory, NotPermitted, f"only {AUTHOR}"):
+        memory.choose_quiet_hours(AUTHOR, "22:00", "07:00", "UTC", actor=COLLEAGUE)
+    with refused(memory, InvalidInput, "'Mars/Olympus' is not a time zone"):
+        memory.choose_quiet_hours(AUTHOR, "22:00", "07:00", "Mars/Olympus", actor=AUTHOR)
+    with refused(memory, InvalidInput, "start must be a time like 22:00", "'25:00'"):
+        memory.choose_quiet_hours(AUTHOR, "25:00", "07:00", "UTC", actor=AUTHOR)
+    with refused(memory, InvalidInput, "both the start and the end"):
+        memory.choose_quiet_hours(AUTHOR, "22:00", None, "UTC", actor=AUTHOR)
+    with refused(memory, InvalidInput, "different times"):
+        memory.choose_quiet_hours(AUTHOR, "07:00", "07:00", "UTC", actor=AUTHOR)

@@ -1,0 +1,433 @@
+"""The delivery outbox: one row per message (notice, person, channel), and every attempt.
+
+Rows are derived from the event log (see ``derive``) together with the position they were
+derived up to, in one transaction, so deriving twice writes nothing twice. A deliverer claims
+due rows for a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; one writer at a time on
+SQLite), sends them, and records the attempt and the outcome in one transaction, only while
+its claim holds: several deliverers never send the same row at once, and a killed one's rows
+are claimed again when its lease runs out (at least once; receivers drop duplicates by id).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+PENDING, SENT, PARKED, SKIPPED = "pending", "sent", "parked", "skipped"
+# Held for a digest, then digested: sent as part of the digest message named in ``part_of``.
+HELD, DIGESTED = "held", "digested"
+
+COLUMNS = (
+    "message_id, channel, handle, address, event_id, kind, at, notice, state, attempts,"
+    " next_at, last_error, sent_at, digest, part_of"
+)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS delivery_outbox (
+    seq {serial}, message_id TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,
+    handle TEXT NOT NULL, address TEXT, event_id TEXT NOT NULL, kind TEXT NOT NULL,
+    at TEXT NOT NULL, notice TEXT NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, last_error TEXT,
+    sent_at TEXT, claimed_by TEXT, claimed_until TEXT, digest TEXT, part_of TEXT
+);
+CREATE INDEX IF NOT EXISTS delivery_outbox_held ON delivery_outbox (state, digest);
+CREATE INDEX IF NOT EXISTS delivery_outbox_due ON delivery_outbox (state, next_at);
+CREATE INDEX IF NOT EXISTS delivery_outbox_recipient ON delivery_outbox (handle, channel, seq);
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+    message_id TEXT NOT NULL, attempt INTEGER NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL,
+    detail TEXT NOT NULL, ms REAL NOT NULL, PRIMARY KEY (message_id, attempt)
+);
+CREATE TABLE IF NOT EXISTS delivery_endpoints (
+    endpoint_id TEXT PRIMARY KEY, url TEXT NOT NULL, type TEXT NOT NULL, kinds TEXT NOT NULL,
+    secret TEXT NOT NULL, created_at TEXT NOT NULL, disabled TEXT
+);
+CREATE TABLE IF NOT EXISTS delivery_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def stamp(moment: datetime) -> str:
+    """Times as text that sorts as the times do (UTC, always with microseconds)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class Message:
+    """One outbox row: what to tell whom, over which channel, and how far it got."""
+
+    message_id: str
+    channel: str
+    handle: str
+    address: str | None
+    event_id: str
+    kind: str
+    at: str
+    notice: dict[str, Any]
+    state: str
+    attempts: int
+    next_at: str
+    last_error: str | None
+    sent_at: str | None
+    digest: str | None = None  # the period it is held for (a digest's own period)
+    part_of: str | None = None  # the digest message it went out in
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> Message:
+        values = list(row)
+        values[7] = json.loads(values[7])
+        return cls(*values)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    message_id: str
+    attempt: int
+    at: str
+    ok: bool
+    detail: str
+    ms: float
+
+
+class Outbox:
+    """The statements, written once for both databases (``mark`` is the placeholder)."""
+
+    mark = "?"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        raise NotImplementedError
+        yield
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.transaction() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- deriving ---------------------------------------------------------------------
+
+    def derived_position(self) -> int:
+        found = self._run(
+            f"SELECT value FROM delivery_state WHERE name = {self.mark}", ("derived",)
+        )
+        return int(found[0][0]) if found else 0
+
+    def add(self, messages: Sequence[Message], position: int) -> None:
+        """Write new messages (those already there are left as they are) and the position
+        they were derived up to, in one transaction."""
+        m = self.mark
+        with self.transaction() as cursor:
+            for msg in messages:
+                self._insert(cursor, msg)
+            # Never backwards: another deliverer may have derived further meanwhile.
+            cursor.execute(
+                f"INSERT INTO delivery_state (name, value) VALUES ('derived', {m})"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                " WHERE CAST(delivery_state.value AS BIGINT) < CAST(excluded.value AS BIGINT)",
+                (str(position),),
+            )
+
+    def make_digests(self, now: datetime, lock: str = "") -> int:
+        """Turn what was held for periods now over into one digest message per person,
+        channel and period, in one transaction; how many digests were made."""
+        from groundswell.delivery.digests import digest_of, period_end
+
+        m = self.mark
+        made = 0
+        with self.transaction() as cursor:
+            cursor.execute(
+                f"SELECT {COLUMNS} FROM delivery_outbox WHERE state = 'held' ORDER BY seq {lock}"
+            )
+            groups: dict[tuple[str, str, str], list[Message]] = {}
+            for row in cursor.fetchall():
+                held = Message.of(row)
+                if period_end(str(held.digest)) <= now:
+                    groups.setdefault((held.handle, held.channel, str(held.digest)), []).append(
+                        held
+                    )
+            for held_rows in groups.values():
+                digest = digest_of(held_rows)
+                self._insert(cursor, digest)
+                for held in held_rows:
+                    cursor.execute(
+                        f"UPDATE delivery_outbox SET state = 'digested', part_of = {m}"
+                        f" WHERE message_id = {m}",
+                        (digest.message_id, held.message_id),
+                    )
+                made += 1
+        return made
+
+    # -- webhook endpoints ------------------------------------------------------------
+
+    def add_endpoint(self, endpoint: Any) -> None:
+        m = self.mark
+        self._run(
+            "INSERT INTO delivery_endpoints (endpoint_id, url, type, kinds, secret, created_at)"
+            f" VALUES ({m}, {m}, {m}, {m}, {m}, {m})",
+            (
+                endpoint.endpoint_id,
+                endpoint.url,
+                endpoint.type,
+                json.dumps(endpoint.kinds),
+                endpoint.secret,
+                endpoint.created_at,
+            ),
+        )
+
+    def endpoints(self) -> list[Any]:
+        from groundswell.delivery.webhooks import Endpoint
+
+        found = self._run(
+            "SELECT endpoint_id, url, type, kinds, secret, created_at, disabled"
+            " FROM delivery_endpoints ORDER BY created_at"
+        )
+        return [Endpoint(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in found]
+
+    def disable_endpoint(self, endpoint_id: str, reason: str | None) -> bool:
+        """Disable an endpoint with the reason (None: enable it again)."""
+        m = self.mark
+        found = self._run(
+            f"UPDATE delivery_endpoints SET disabled = {m} WHERE endpoint_id = {m}"
+            " RETURNING endpoint_id",
+            (reason, endpoint_id),
+        )
+        return bool(found)
+
+    def redeliver(self, message_id: str, now: datetime) -> bool:
+        """Put a parked message back in line, due now (its attempts so far are kept)."""
+        m = self.mark
+        found = self._run(
+            f"UPDATE delivery_outbox SET state = 'pending', next_at = {m}"
+            f" WHERE message_id = {m} AND state = 'parked' RETURNING message_id",
+            (stamp(now), message_id),
+        )
+        return bool(found)
+
+    def _insert(self, cursor: Any, msg: Message) -> None:
+        m = self.mark
+        cursor.execute(
+            f"INSERT INTO delivery_outbox (message_id, channel, handle, address,"
+            f" event_id, kind, at, notice, state, attempts, next_at, last_error, digest)"
+            f" VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, 0, {m}, {m}, {m})"
+            " ON CONFLICT (message_id) DO NOTHING",
+            (
+                msg.message_id,
+                msg.channel,
+                msg.handle,
+                msg.address,
+                msg.event_id,
+                msg.kind,
+                msg.at,
+                json.dumps(msg.notice, ensure_ascii=False),
+                msg.state,
+                msg.next_at,
+                msg.last_error,
+                msg.digest,
+            ),
+        )
+
+    def secret(self) -> bytes:
+        """The key unsubscribe links are signed with: made once, kept in the database."""
+        m = self.mark
+        with self.transaction() as cursor:
+            cursor.execute(
+                f"INSERT INTO delivery_state (name, value) VALUES ('secret', {m})"
+                " ON CONFLICT (name) DO NOTHING",
+                (secrets.token_hex(32),),
+            )
+            cursor.execute("SELECT value FROM delivery_state WHERE name = 'secret'")
+            return bytes.fromhex(cursor.fetchall()[0][0])
+
+    # -- sending ----------------------------------------------------------------------
+
+    def claim(
+        self, deliverer: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Message]:
+        """Due messages for ``deliverer`` until ``lease_until``, oldest first, at most one
+        per recipient and channel whose earlier messages are all done (kept in order)."""
+        raise NotImplementedError
+
+    def _due(self, lock: str) -> str:
+        m = self.mark
+        return (
+            f"SELECT o.seq FROM delivery_outbox o WHERE o.state = 'pending' AND o.next_at <= {m}"
+            f" AND (o.claimed_until IS NULL OR o.claimed_until < {m})"
+            " AND NOT EXISTS (SELECT 1 FROM delivery_outbox e WHERE e.handle = o.handle"
+            " AND e.channel = o.channel AND e.seq < o.seq AND e.state = 'pending')"
+            f" ORDER BY o.seq LIMIT {m} {lock}"
+        )
+
+    def finish(
+        self,
+        message: Message,
+        deliverer: str,
+        attempt: Attempt,
+        state: str,
+        next_at: str | None = None,
+    ) -> bool:
+        """Record an attempt and its outcome, if ``deliverer`` still holds the claim."""
+        m = self.mark
+        with self.transaction() as cursor:
+            cursor.execute(
+                f"UPDATE delivery_outbox SET state = {m}, attempts = {m},"
+                f" next_at = COALESCE({m}, next_at), last_error = {m},"
+                f" sent_at = {m}, claimed_by = NULL, claimed_until = NULL"
+                f" WHERE message_id = {m} AND claimed_by = {m} RETURNING message_id",
+                (
+                    state,
+                    attempt.attempt,
+                    next_at,
+                    None if attempt.ok else attempt.detail,
+                    attempt.at if attempt.ok else None,
+                    message.message_id,
+                    deliverer,
+                ),
+            )
+            if not cursor.fetchall():
+                return False
+            cursor.execute(
+                f"INSERT INTO delivery_attempts (message_id, attempt, at, ok, detail, ms)"
+                f" VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING",
+                (
+                    attempt.message_id,
+                    attempt.attempt,
+                    attempt.at,
+                    int(attempt.ok),
+                    attempt.detail,
+                    attempt.ms,
+                ),
+            )
+            return True
+
+    def release(self, messages: Sequence[Message], deliverer: str) -> None:
+        """Give back claimed messages that were not tried."""
+        m = self.mark
+        with self.transaction() as cursor:
+            for message in messages:
+                cursor.execute(
+                    "UPDATE delivery_outbox SET claimed_by = NULL, claimed_until = NULL"
+                    f" WHERE message_id = {m} AND claimed_by = {m}",
+                    (message.message_id, deliverer),
+                )
+
+    # -- reading ----------------------------------------------------------------------
+
+    def messages(self, handle: str | None = None, state: str | None = None) -> list[Message]:
+        m, where, params = self.mark, [], []
+        if handle is not None:
+            where.append(f"handle = {m}")
+            params.append(handle)
+        if state is not None:
+            where.append(f"state = {m}")
+            params.append(state)
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        found = self._run(f"SELECT {COLUMNS} FROM delivery_outbox{condition} ORDER BY seq", params)
+        return [Message.of(row) for row in found]
+
+    def attempts(self, message_id: str) -> list[Attempt]:
+        found = self._run(
+            "SELECT message_id, attempt, at, ok, detail, ms FROM delivery_attempts"
+            f" WHERE message_id = {self.mark} ORDER BY attempt",
+            (message_id,),
+        )
+        return [Attempt(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in found]
+
+
+class SQLiteOutbox(Outbox):
+    """The outbox in its own SQLite file beside the events (one writer at a time)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT"))
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self._lock:
+            cursor = self._db.cursor()
+            # IMMEDIATE: take the write lock at once, so a claim's read and update are one step
+            # for every process sharing the file.
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+    def claim(
+        self, deliverer: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Message]:
+        now_text = stamp(now)
+        with self.transaction() as cursor:
+            cursor.execute(self._due(""), (now_text, now_text, limit))
+            seqs = [row[0] for row in cursor.fetchall()]
+            if not seqs:
+                return []
+            marks = ", ".join("?" * len(seqs))
+            cursor.execute(
+                f"UPDATE delivery_outbox SET claimed_by = ?, claimed_until = ?"
+                f" WHERE seq IN ({marks})",
+                (deliverer, stamp(lease_until), *seqs),
+            )
+            cursor.execute(
+                f"SELECT {COLUMNS} FROM delivery_outbox WHERE seq IN ({marks}) ORDER BY seq", seqs
+            )
+            return [Message.of(row) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class PostgresOutbox(Outbox):
+    """The outbox in the engine's PostgreSQL schema; claims skip rows others hold."""
+
+    mark = "%s"
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        from psycopg_pool import ConnectionPool
+
+        options = f"-c search_path={schema}" if schema else ""
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=4, kwargs={"options": options}, open=True
+        )
+        with self.transaction() as cursor:
+            # Processes starting together create the tables one at a time.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('groundswell.delivery'))")
+            for statement in SCHEMA.format(serial="BIGSERIAL PRIMARY KEY").split(";"):
+                if statement.strip():
+                    cursor.execute(statement)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield cursor
+
+    def claim(
+        self, deliverer: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Message]:
+        now_text = stamp(now)
+        with self.transaction() as cursor:
+            cursor.execute(
+                f"UPDATE delivery_outbox SET claimed_by = %s, claimed_until = %s"
+                f" WHERE seq IN ({self._due('FOR UPDATE SKIP LOCKED')})"
+                f" RETURNING {COLUMNS}, seq",
+                (deliverer, stamp(lease_until), now_text, now_text, limit),
+            )
+            found = sorted(cursor.fetchall(), key=lambda row: row[-1])
+            return [Message.of(row[:-1]) for row in found]
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,184 @@
+"""Outgoing webhooks: endpoints admins register, and the one HTTP request each message makes.
+
+A ``cloudevents`` endpoint gets a CloudEvents 1.0 event in structured mode (JSON), a ``slack``
+or ``teams`` endpoint its incoming-webhook message (text with a link). Every request is signed
+per the Standard Webhooks specification (``webhook-id``, ``webhook-timestamp``,
+``webhook-signature``: HMAC-SHA256 over ``id.timestamp.body`` with the endpoint's secret), the
+id being the message's stable id. Only https, except loopback (tests, development); redirects
+are not followed; a response is read up to a size cap, within a timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from domain.errors import InvalidInput
+from domain.person import NOTIFICATION_KINDS
+from groundswell.delivery.outbox import Message
+
+TYPES = ("cloudevents", "slack", "teams")
+TIMEOUT = 10.0
+RESPONSE_CAP = 64 * 1024
+LOOPBACK_NAMES = {"localhost"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    endpoint_id: str
+    url: str
+    type: str
+    kinds: list[str]
+    secret: str
+    created_at: str
+    disabled: str | None = None  # why it was disabled (None: enabled)
+
+    def wants(self, kind: str) -> bool:
+        return not self.kinds or kind in self.kinds
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def checked_url(url: str) -> str:
+    """An endpoint's URL: https anywhere, http only on loopback."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidInput(f"{url!r} is not an http(s) URL.", field="url")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise InvalidInput(
+            "webhooks are sent over https only (http only to loopback, for development);"
+            f" {parts.hostname} is not loopback.",
+            field="url",
+        )
+    return url.strip()
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def payload(endpoint: Endpoint, message: Message, base_url: str, link: str) -> dict[str, Any]:
+    notice = message.notice
+    if endpoint.type == "slack":
+        return {"text": f"{notice['text']} <{link}|See it in groundswell>"}
+    if endpoint.type == "teams":
+        return {"text": f"{notice['text']} [See it in groundswell]({link})"}
+    return {
+        "specversion": "1.0",
+        "id": message.message_id,
+        "source": base_url,
+        "type": f"org.groundswell.notification.{message.kind}",
+        "time": message.at,
+        "subject": f"{notice['subject_kind']}/{notice['subject_id']}",
+        "datacontenttype": "application/json",
+        "data": {
+            "text": notice["text"],
+            "link": link,
+            "to": notice["to"],
+            "subject_kind": notice["subject_kind"],
+            "subject_id": notice["subject_id"],
+            "challenge_id": notice.get("challenge_id"),
+            "event_id": message.event_id,
+        },
+    }
+
+
+class WebhookFailed(Exception):
+    """The endpoint did not take the message; ``permanent`` when retrying cannot help."""
+
+    def __init__(self, detail: str, status: int | None = None, permanent: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.permanent = permanent
+
+
+def register(outbox: Any, url: str, type_: str, kinds: list[str], now: str) -> Endpoint:
+    """A new endpoint (with its secret, shown once); refused with a reason if malformed."""
+    if type_ not in TYPES:
+        raise InvalidInput(f"a webhook is of type {', '.join(TYPES)}, not {type_!r}.", field="type")
+    unknown = [k for k in kinds if k not in NOTIFICATION_KINDS]
+    if unknown:
+        known = ", ".join(NOTIFICATION_KINDS)
+        raise InvalidInput(f"unknown kinds {unknown}; kinds are {known}.", field="kind")
+    endpoint = Endpoint(secrets.token_hex(6), checked_url(url), type_, kinds, new_secret(), now)
+    outbox.add_endpoint(endpoint)
+    return endpoint
+
+
+def send(
+    endpoint: Endpoint,
+    message: Message,
+    body: dict[str, Any],
+    now: float | None = None,
+    timeout: float = TIMEOUT,
+) -> str:
+    """POST one signed request; what the endpoint answered, or :class:`WebhookFailed`."""
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    stamp = int(now if now is not None else time.time())
+    content_type = (
+        "application/cloudevents+json" if endpoint.type == "cloudevents" else "application/json"
+    )
+    headers = {
+        "Content-Type": content_type,
+        "User-Agent": "groundswell-webhooks",
+        "webhook-id": message.message_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": signature(endpoint.secret, message.message_id, stamp, raw),
+    }
+    parts = urlsplit(checked_url(endpoint.url))
+    host = parts.hostname or ""
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(host, parts.port, timeout=timeout)
+    else:
+        connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=raw, headers=headers)
+        response = connection.getresponse()
+        read = response.read(RESPONSE_CAP + 1)
+    except TimeoutError:
+        raise WebhookFailed(f"no answer within {timeout:g} s") from None
+    except OSError as error:
+        raise WebhookFailed(f"cannot reach {host}: {error}") from None
+    except http.client.HTTPException as error:
+        raise WebhookFailed(f"{host} answered something that is not HTTP: {error}") from None
+    finally:
+        connection.close()
+    status = response.status
+    if 300 <= status < 400:
+        raise WebhookFailed(
+            f"{status}: redirects are not followed (to {response.getheader('Location')})",
+            status,
+            permanent=True,
+        )
+    cut = len(read) > RESPONSE_CAP
+    if not 200 <= status < 300:
+        # 410 Gone: the receiver says it will never take it; anything else may pass later.
+        raise WebhookFailed(
+            f"{status}: {read[:200].decode(errors='replace')}", status, status == 410
+        )
+    return f"{status} (response cut at {RESPONSE_CAP} bytes)" if cut else f"{status}"

@@ -1,0 +1,178 @@
+"""E-mail over HTTP: one's address and preferences, one-click unsubscribe, the delivery log.
+
+The unsubscribe link needs no sign-in: its signed token names the one person and the one kind
+of notification it stops (RFC 8058: mail clients POST it; a GET only shows a button, since
+link scanners fetch links without meaning to unsubscribe).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict
+from html import escape
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from domain.errors import NotFound
+from domain.person import IMMEDIATELY, NOTIFICATION_KINDS, OFF, Role
+from groundswell.delivery import unsubscribe
+from groundswell.delivery.outbox import Outbox
+from groundswell.http.auth import AnyCaller, Writer, needs
+from groundswell.http.common import ApiDep, KeyDep, answer
+from groundswell.http.models import Body as StrictBody
+from groundswell.http.models import Handle, Receipt
+from groundswell.http.problems import COMMON
+
+router = APIRouter(tags=["delivery"], responses=COMMON)
+ADMIN = needs(Role.ADMIN)
+
+
+class EmailIn(StrictBody):
+    email: Annotated[str, Field(max_length=320)] | None
+
+
+class ChoiceIn(StrictBody):
+    choice: Annotated[str, Field(max_length=20, examples=["immediately", "off"])]
+
+
+class PreferenceOut(BaseModel):
+    kind: str
+    about: str
+    email: str
+
+
+def install(app: FastAPI, open_outbox: Callable[[], Outbox]) -> None:
+    """Answer these routes (``create_app`` includes them) from the outbox ``open_outbox``
+    opens when first needed: an app whose delivery routes are never called never opens it."""
+    lock = threading.Lock()
+
+    def outbox() -> Outbox:
+        with lock:
+            if getattr(app.state, "outbox", None) is None:
+                app.state.outbox = open_outbox()
+            opened: Outbox = app.state.outbox
+            return opened
+
+    app.state.outbox = None
+    app.state.open_outbox = outbox
+
+
+def outbox_of(request: Request) -> Outbox:
+    opened: Outbox = request.app.state.open_outbox()
+    return opened
+
+
+@router.put("/v1/people/{handle}/email")
+def change_email(
+    handle: Handle, body: EmailIn, caller: Writer, api: ApiDep, key: KeyDep, response: Response
+) -> Receipt:
+    """Set (or with null, remove) where someone's notifications are e-mailed: themselves, or
+    an administrator."""
+    return answer(
+        api, key, response, lambda e: e.change_email(handle, body.email, actor=caller.handle)
+    )
+
+
+def choices_of(api: Any, handle: str) -> list[PreferenceOut]:
+    chosen = api.engine.person(handle).notification_choices
+    return [
+        PreferenceOut(kind=kind, about=about, email=chosen.get(f"{kind}/email", IMMEDIATELY))
+        for kind, about in NOTIFICATION_KINDS.items()
+    ]
+
+
+@router.get("/v1/me/email-preferences")
+def my_preferences(caller: AnyCaller, api: ApiDep) -> list[PreferenceOut]:
+    """What you are e-mailed about: each kind of notification, immediately or off."""
+    return choices_of(api, caller.handle)
+
+
+@router.put("/v1/me/email-preferences/{kind}")
+def choose(
+    kind: str, body: ChoiceIn, caller: Writer, api: ApiDep, key: KeyDep, response: Response
+) -> Receipt:
+    """Choose whether to be e-mailed about one kind of notification (immediately or off)."""
+    return answer(
+        api,
+        key,
+        response,
+        lambda e: e.choose_notifications(caller.handle, kind, body.choice, actor=caller.handle),
+    )
+
+
+class QuietHoursIn(StrictBody):
+    start: Annotated[str, Field(max_length=5, examples=["22:00"])] | None
+    end: Annotated[str, Field(max_length=5, examples=["07:00"])] | None
+    time_zone: Annotated[str, Field(max_length=60, examples=["Europe/Berlin"])] = "UTC"
+
+
+@router.put("/v1/me/quiet-hours")
+def quiet_hours(
+    body: QuietHoursIn, caller: Writer, api: ApiDep, key: KeyDep, response: Response
+) -> Receipt:
+    """Hours in your time zone when e-mails wait until the end (start and end null: none)."""
+    return answer(
+        api,
+        key,
+        response,
+        lambda e: e.choose_quiet_hours(
+            caller.handle, body.start, body.end, body.time_zone, actor=caller.handle
+        ),
+    )
+
+
+def _unsubscribed(request: Request, token: str) -> tuple[str, str]:
+    found = unsubscribe.verified(outbox_of(request).secret(), token)
+    if found is None or found[1] not in NOTIFICATION_KINDS:
+        raise NotFound("this unsubscribe link is not valid here.", field="token")
+    return found
+
+
+@router.get("/v1/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
+    """The page an unsubscribe link opens: a button that POSTs it (no sign-in)."""
+    handle, kind = _unsubscribed(request, token)
+    about = escape(NOTIFICATION_KINDS[kind])
+    return HTMLResponse(
+        "<!doctype html><html lang=en><title>Stop these e-mails</title>"
+        f"<p>Stop e-mailing {escape(handle)} about {about}?</p>"
+        f'<form method=post action="/v1/unsubscribe/{escape(token)}">'
+        "<button>Stop these e-mails</button></form></html>"
+    )
+
+
+@router.post("/v1/unsubscribe/{token}")
+def unsubscribe_now(
+    token: str,
+    request: Request,
+    api: ApiDep,
+    response: Response,
+    # Accepted for the API's uniformity, not needed: choosing "off" again records nothing,
+    # so a repeated one-click POST is harmless (and there is no caller to bind a key to).
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Receipt:
+    """One-click unsubscribe (RFC 8058): no sign-in; the signed token names the person and
+    the kind of notification, and acts as that person for that choice alone."""
+    handle, kind = _unsubscribed(request, token)
+    return answer(
+        api, None, response, lambda e: e.choose_notifications(handle, kind, OFF, actor=handle)
+    )
+
+
+@router.get("/v1/delivery/messages", dependencies=[ADMIN])
+def delivery_log(
+    request: Request,
+    person: Annotated[str | None, Query(max_length=40)] = None,
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """The outbox, oldest first: each message's state and every attempt (admins)."""
+    outbox = outbox_of(request)
+    found = outbox.messages(handle=person, state=state)[-limit:]
+    return [
+        {**asdict(m), "tries": [asdict(a) for a in outbox.attempts(m.message_id)]} for m in found
+    ]
