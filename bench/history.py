@@ -120,7 +120,7 @@ def write_history(
                     owner,
                     core_process="Maintenance",
                     external_ref="JIRA-1",
-                    actor=owner.handle,
+                    actor=manager.handle,  # the managers hand an accepted idea over
                     at=at,
                 )
                 idea.report_progress("Pilot running.", actor=owner.handle, at=at)

@@ -489,8 +489,12 @@ def redeem(
     confirmed: Confirmed = "",
 ) -> Response:
     """Redeem at the price the page showed: if it changed since, the refusal says so."""
+    try:  # the item's name, for the question (an unknown item is refused when confirmed)
+        name = f"“{request.app.state.api.engine.store_item(item_id).name}”"
+    except DomainError:
+        name = "this item"
     asked = Confirm(
-        f"Redeem {points} points for this item? They come back only if an administrator "
+        f"Redeem {points} points for {name}? They come back only if an administrator "
         "cancels the redemption.",
         "Redeem",
         "/web/me",

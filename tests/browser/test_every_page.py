@@ -47,9 +47,11 @@ ADDED = {
 KINDS = {  # every kind of page some role reaches by links
     "/web/challenges",
     "/web/challenges/{id}",
+    "/web/desk",
     "/web/ideas/{id}",
     "/web/me",
     "/web/owner",
+    "/web/store",
 }
 PER_KIND = 6
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from groundswell.bootstrap import build_tokens
 from groundswell.http.app import MAX_BODY
 from tests.http_support import Org, challenge_terms
+from tests.support import store_item
 
 PROBLEM = "application/problem+json"
 IDEA = {"title": "Tool carts per line", "description": "Pre-stage the tools."}
@@ -303,13 +304,14 @@ def test_a_token_of_someone_not_registered_is_refused_like_any_unknown_token(org
 def test_auditors_read_everything_and_write_nothing(org: Org) -> None:
     challenge = open_challenge(org)
     idea = ok(submit(org, challenge), 201)["id"]
+    pen = str(store_item(org.engine, "Pen", 1))
     position = org.engine.last_position
     for response in (
         org.post("aud", "/v1/challenges", challenge_terms()),
         org.post("aud", f"/v1/challenges/{challenge}/ideas", IDEA),
         org.post("aud", f"/v1/ideas/{idea}/comments", {"body": "Noted."}),
         org.post("aud", f"/v1/ideas/{idea}/endorsements"),
-        org.post("aud", "/v1/me/redemptions", {"item_id": idea, "points": 1}),
+        org.post("aud", "/v1/me/redemptions", {"item_id": pen, "points": 1}),
         org.client.put("/v1/me/pseudonym", json={"pseudonym": "A"}, headers=org.auth("aud")),
         patch(org, "aud", f"/v1/ideas/{idea}", IDEA, '"1"'),
     ):

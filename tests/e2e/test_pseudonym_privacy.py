@@ -108,7 +108,7 @@ def test_nothing_a_contributor_reads_links_a_pseudonym_to_a_person(plan: Plan, r
                 token = tokens.issue(reader, "test")[0]
             finally:
                 tokens.close()
-            with TestClient(build_http_app(config, engine)) as client:
+            with TestClient(build_http_app(config, engine), base_url="http://localhost") as client:
                 answers, html = readable(client, token, data_dir)
                 for handle in masked:
                     for path in ("/v1/ideas", "/v1/contributions"):

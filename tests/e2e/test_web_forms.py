@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.test_http_stories import accepted, do, open_challenge, submit
 from tests.e2e.test_web_pages import page, send
 from tests.http_support import Org
+from tests.support import store_item
 
 
 def keys_of(text: str, action: str) -> str:
@@ -148,11 +149,13 @@ def test_redeeming_asks_first_and_acts_once_when_confirmed(org: Org) -> None:
     challenge = open_challenge(org, accepted_idea_points=150)
     idea = accepted(org, "cat", challenge, "Quick-release clamps")
     do(org, "mia", "/v1/rewards", {"reason": "idea-accepted", "subject_id": idea})
+    book = str(store_item(org.engine, "Book of your choice", 100))
     before = org.engine.last_position
-    first = send(org, "cat", "/web/me/redeem", {"form_key": "ab" * 8, "item": "1"})
+    chosen = {"form_key": "ab" * 8, "item_id": book, "points": "100"}
+    first = send(org, "cat", "/web/me/redeem", chosen)
     hidden = confirm_page(first, "Redeem 100 points for “Book of your choice”?")
     assert org.engine.last_position == before  # asking wrote nothing
-    assert hidden == {"form_key": "ab" * 8, "item": "1", "confirm": "yes"}
+    assert hidden == {**chosen, "confirm": "yes"}
     assert send(org, "cat", "/web/me/redeem", hidden).status_code == 303
     assert send(org, "cat", "/web/me/redeem", hidden).status_code == 303  # a double click
     assert '<strong id="balance-points">50</strong>' in page(org, "cat", "/web/me")
@@ -248,7 +251,8 @@ def test_pages_say_plain_words_not_codes(org: Org) -> None:
     do(org, "mia", "/v1/rewards", {"reason": "idea-accepted", "subject_id": idea})
     do(org, "mia", f"/v1/challenges/{challenge}/review")
     do(org, "mia", "/v1/rewards", {"reason": "prize-1", "subject_id": idea})
-    do(org, "cat", "/v1/me/redemptions", {"points": 20, "item": "Coffee with the sponsor"}, 201)
+    coffee = str(store_item(org.engine, "Coffee with the sponsor", 20))
+    do(org, "cat", "/v1/me/redemptions", {"item_id": coffee}, 201)
     for handle, path in [
         ("cat", "/web/me"), ("dan", "/web/me"), ("cat", f"/web/ideas/{idea}"),
         ("mia", f"/web/ideas/{idea}"), ("mia", f"/web/challenges/{challenge}"),
