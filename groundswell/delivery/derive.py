@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 from domain.challenge import Challenge
 from domain.contribution import Contribution
+from domain.follow_up import FollowUp
 from domain.idea import Idea
-from domain.person import DAILY, NOTIFICATION_KINDS, OFF, WEEKLY, Person
+from domain.person import DAILY, NOTIFICATION_KINDS, OFF, REMINDERS, WEEKLY, Person
 from groundswell.delivery.digests import period_of
 from groundswell.delivery.outbox import HELD, PENDING, SKIPPED, Message, Outbox, stamp
 from projections.notifications import NotificationsProjection
@@ -31,8 +32,10 @@ CHANNELS = (EMAIL,)
 BATCH = 500
 
 # Kinds of notification people choose about; open-ended (a new kind of notice is its own
-# kind until named here), so reminders and escalations can join without changing the outbox.
+# kind until named here).
 KIND_OF_EVENT: dict[type, str] = {
+    FollowUp.ReminderSent: REMINDERS,
+    FollowUp.Escalated: REMINDERS,
     Idea.ReviewerAsked: "review-requests",
     Challenge.RewardGranted: "points",
     Contribution.MarkedHelpful: "contributions",
@@ -51,6 +54,11 @@ def kind_of(event: Any) -> str:
     if type(event).__qualname__.startswith("Idea."):
         return "ideas"
     return type(event).__qualname__.lower()
+
+
+# A follow-up step also tells the author of the waiting item (a second notice of the same
+# event): that is news on their idea or comment, not a reminder addressed to them.
+AUTHOR = "/author"
 
 
 def message_id(event_id: str, handle: str, channel: str) -> str:
@@ -158,16 +166,25 @@ class Deriver:
                 return
 
     def _messages(self, event: Any, endpoints: list[Any]) -> list[Message]:
+        messages: list[Message] = []
         notice = self.rows.get("notices", key_of(event.event_id))
-        if notice is None:
-            return []
-        kind = kind_of(event)
-        now = stamp(self.clock())
-        messages = [
-            _webhook_message(endpoint, notice, kind, now)
-            for endpoint in endpoints
-            if endpoint.wants(kind)
-        ]
+        if notice is not None:
+            kind = kind_of(event)
+            now = stamp(self.clock())
+            messages.extend(
+                _webhook_message(endpoint, notice, kind, now)
+                for endpoint in endpoints
+                if endpoint.wants(kind)
+            )
+            messages.extend(self._emails(notice, kind, now))
+        told_author = self.rows.get("notices", key_of(event.event_id) + AUTHOR)
+        if told_author is not None:
+            kind = "contributions" if told_author["subject_kind"] == "contribution" else "ideas"
+            messages.extend(self._emails(told_author, kind, stamp(self.clock()), AUTHOR))
+        return messages
+
+    def _emails(self, notice: dict[str, Any], kind: str, now: str, key: str = "") -> list[Message]:
+        messages: list[Message] = []
         for handle in notice["to"]:
             points = notice["points"]
             text = notice["text"].format(points=points[handle]) if points else notice["text"]
@@ -176,12 +193,16 @@ class Deriver:
             for channel in CHANNELS:
                 address = self.email_of(handle)
                 state, why, held, due = PENDING, None, None, now
+                chosen = choices.get(f"{kind}/{channel}")
+                if kind == REMINDERS and chosen == OFF:
+                    # Addressed to them as the one work waits on: at least a weekly digest,
+                    # even if they chose "off" before they held that role.
+                    chosen = WEEKLY
                 if address is None:
                     state, why = SKIPPED, "no e-mail address"
-                elif choices.get(f"{kind}/{channel}") == OFF:
+                elif chosen == OFF:
                     state, why = SKIPPED, f"{handle} turned off e-mails about {kind}"
-                elif choices.get(f"{kind}/{channel}") in (DAILY, WEEKLY):
-                    chosen = choices[f"{kind}/{channel}"]
+                elif chosen in (DAILY, WEEKLY):
                     state, held = HELD, period_of(chosen, datetime.fromisoformat(notice["at"]))
                 elif self.rows.get("quiet", handle):
                     # E-mailed when the recipient's quiet hours (at the notice's time) end.
@@ -191,7 +212,7 @@ class Deriver:
                     due = max(now, stamp(ends)) if ends else now
                 messages.append(
                     Message(
-                        message_id(notice["event_id"], handle, channel),
+                        message_id(notice["event_id"] + key, handle, channel),
                         channel,
                         handle,
                         address,

@@ -18,7 +18,15 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from domain.errors import NotFound
-from domain.person import IMMEDIATELY, NOTIFICATION_KINDS, OFF, Role
+from domain.person import (
+    IMMEDIATELY,
+    NO_OFF_FOR_REMINDERS,
+    NOTIFICATION_KINDS,
+    OFF,
+    REMINDERS,
+    WEEKLY,
+    Role,
+)
 from groundswell.delivery import unsubscribe
 from groundswell.delivery.outbox import Outbox
 from groundswell.http.auth import AnyCaller, Writer, needs
@@ -43,6 +51,8 @@ class PreferenceOut(BaseModel):
     kind: str
     about: str
     email: str
+    # Set when "off" is not a choice for this person and kind (why, in a sentence).
+    cannot_be_off: str | None = None
 
 
 def install(app: FastAPI, open_outbox: Callable[[], Outbox]) -> None:
@@ -78,16 +88,24 @@ def change_email(
 
 
 def choices_of(api: Any, handle: str) -> list[PreferenceOut]:
-    chosen = api.engine.person(handle).notification_choices
+    person = api.engine.person(handle)
+    chosen = person.notification_choices
+    kept = person.addressed_by_reminders()
     return [
-        PreferenceOut(kind=kind, about=about, email=chosen.get(f"{kind}/email", IMMEDIATELY))
+        PreferenceOut(
+            kind=kind,
+            about=about,
+            email=chosen.get(f"{kind}/email", IMMEDIATELY),
+            cannot_be_off=NO_OFF_FOR_REMINDERS if kind == REMINDERS and kept else None,
+        )
         for kind, about in NOTIFICATION_KINDS.items()
     ]
 
 
 @router.get("/v1/me/email-preferences")
 def my_preferences(caller: AnyCaller, api: ApiDep) -> list[PreferenceOut]:
-    """What you are e-mailed about: each kind of notification, immediately or off."""
+    """What you are e-mailed about: each kind of notification, immediately, in a daily or
+    weekly digest, or off (reminders and escalations: never off for managers and owners)."""
     return choices_of(api, caller.handle)
 
 
@@ -133,16 +151,30 @@ def _unsubscribed(request: Request, token: str) -> tuple[str, str]:
 
 
 @router.get("/v1/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
+def unsubscribe_page(token: str, request: Request, api: ApiDep) -> HTMLResponse:
     """The page an unsubscribe link opens: a button that POSTs it (no sign-in)."""
     handle, kind = _unsubscribed(request, token)
     about = escape(NOTIFICATION_KINDS[kind])
+    if _weekly_at_least(api, handle, kind):
+        return HTMLResponse(
+            "<!doctype html><html lang=en><title>Fewer of these e-mails</title>"
+            f"<p>{escape(NO_OFF_FOR_REMINDERS[0].upper() + NO_OFF_FOR_REMINDERS[1:])}</p>"
+            f"<p>Send {escape(handle)} {about} only in a weekly digest?</p>"
+            f'<form method=post action="/v1/unsubscribe/{escape(token)}">'
+            "<button>Weekly digest only</button></form></html>"
+        )
     return HTMLResponse(
         "<!doctype html><html lang=en><title>Stop these e-mails</title>"
         f"<p>Stop e-mailing {escape(handle)} about {about}?</p>"
         f'<form method=post action="/v1/unsubscribe/{escape(token)}">'
         "<button>Stop these e-mails</button></form></html>"
     )
+
+
+def _weekly_at_least(api: Any, handle: str, kind: str) -> bool:
+    """Whether unsubscribing ``handle`` from ``kind`` can only mean a weekly digest (the
+    unsubscribe link of reminders to a manager or owner sends them weekly instead)."""
+    return kind == REMINDERS and bool(api.engine.person(handle).addressed_by_reminders())
 
 
 @router.post("/v1/unsubscribe/{token}")
@@ -158,8 +190,9 @@ def unsubscribe_now(
     """One-click unsubscribe (RFC 8058): no sign-in; the signed token names the person and
     the kind of notification, and acts as that person for that choice alone."""
     handle, kind = _unsubscribed(request, token)
+    choice = WEEKLY if _weekly_at_least(api, handle, kind) else OFF
     return answer(
-        api, None, response, lambda e: e.choose_notifications(handle, kind, OFF, actor=handle)
+        api, None, response, lambda e: e.choose_notifications(handle, kind, choice, actor=handle)
     )
 
 

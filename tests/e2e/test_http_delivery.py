@@ -86,6 +86,7 @@ def test_one_click_unsubscribe_works_without_signing_in_for_that_person_and_kind
         "points": "immediately",
         "review-requests": "immediately",
         "challenges": "immediately",
+        "reminders": "immediately",
     }
     assert kinds_chosen(org, "dan")["ideas"] == "immediately"
 
@@ -108,6 +109,29 @@ def test_preferences_name_known_kinds_and_choices(org: Org) -> None:
         wrong.status_code == 422 and "immediately, daily, weekly or off" in wrong.json()["detail"]
     )
     assert kinds_chosen(org, "cat")["points"] == "off"
+
+
+def test_a_manager_cannot_turn_reminders_off_and_the_listing_says_so(
+    org: Org, outbox: Outbox
+) -> None:
+    refused = put(org, "mia", "/v1/me/email-preferences/reminders", {"choice": "off"})
+    assert refused.status_code == 422
+    assert "cannot be turned off for managers and owners" in refused.json()["detail"]
+    assert "at least a weekly digest" in refused.json()["detail"]
+    assert kinds_chosen(org, "mia")["reminders"] == "immediately"
+    listed = {row["kind"]: row for row in org.get("mia", "/v1/me/email-preferences").json()}
+    assert "at least a weekly digest" in listed["reminders"]["cannot_be_off"]
+    assert listed["ideas"]["cannot_be_off"] is None
+    mine = {row["kind"]: row for row in org.get("cat", "/v1/me/email-preferences").json()}
+    assert mine["reminders"]["cannot_be_off"] is None, "a contributor may turn them off"
+
+    # Her one-click unsubscribe from reminders bundles them weekly instead of stopping them.
+    token = unsubscribe.token(outbox.secret(), "mia", "reminders")
+    page = org.client.get(f"/v1/unsubscribe/{token}")
+    assert page.status_code == 200 and "only in a weekly digest" in page.text
+    done = org.client.post(f"/v1/unsubscribe/{token}")
+    assert done.status_code == 200, done.text
+    assert kinds_chosen(org, "mia")["reminders"] == "weekly"
 
 
 def test_what_was_unsubscribed_is_not_emailed_and_the_log_shows_it_to_admins(
