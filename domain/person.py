@@ -29,6 +29,7 @@ NOTIFICATION_KINDS = {
     "review-requests": "ideas you were asked to review",
     "challenges": "challenges you took part in moving on",
     "reminders": "reminders and escalations of what waits on your desk",
+    "webhooks": "webhook endpoints disabled after failing for a day (administrators)",
 }
 REMINDERS = "reminders"
 CHANNELS = ("email",)

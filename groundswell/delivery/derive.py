@@ -28,6 +28,7 @@ from projections.rows import Rows, key_of
 
 EMAIL = "email"
 WEBHOOK = "webhook"
+WEBHOOKS = "webhooks"  # the kind of notice admins get when an endpoint is disabled
 CHANNELS = (EMAIL,)
 BATCH = 500
 
@@ -68,6 +69,11 @@ def message_id(event_id: str, handle: str, channel: str) -> str:
 
 def _registered(rows: Rows, event: Any) -> None:
     rows.put("handles", key_of(event.originator_id), event.handle)
+    rows.put("roles", event.handle, list(event.roles))
+
+
+def _roles_changed(rows: Rows, event: Any) -> None:
+    rows.put("roles", rows.get("handles", key_of(event.originator_id)), list(event.roles))
 
 
 def _email_changed(rows: Rows, event: Any) -> None:
@@ -102,7 +108,8 @@ def _chosen(rows: Rows, event: Any) -> None:
 
 class ContactsFold:
     """Tables: ``handles`` (person id → handle), ``emails`` (handle → address or None),
-    ``choices`` (handle → "kind/channel" → choice), ``quiet`` (handle → [start, end, zone]).
+    ``choices`` (handle → "kind/channel" → choice), ``quiet`` (handle → [start, end, zone]),
+    ``roles`` (handle → roles).
     Folded in log order with the notices, so a notice is sent as its recipient had chosen
     when it happened."""
 
@@ -112,6 +119,7 @@ class ContactsFold:
     def __init__(self) -> None:
         self.handlers = {
             Person.Registered: _registered,
+            Person.RolesChanged: _roles_changed,
             Person.EmailChanged: _email_changed,
             Person.NotificationsChosen: _chosen,
             Person.QuietHoursChosen: _quiet,
@@ -135,6 +143,26 @@ class Deriver:
     def email_of(self, handle: str) -> str | None:
         found = self.rows.get("emails", handle)
         return str(found) if found else None
+
+    def tell_admins(self, key: str, text: str, subject: str, at: datetime) -> list[Message]:
+        """E-mails to every administrator about ``key`` (the same ids however often it is
+        said), each as they chose for kind ``webhooks``."""
+        admins = sorted(
+            handle
+            for handle, roles in self.rows.table("roles").items()
+            if roles and "admin" in roles
+        )
+        notice = {
+            "to": admins,
+            "at": at.isoformat(),
+            "event_id": key,
+            "subject_kind": "webhook",
+            "subject_id": subject,
+            "challenge_id": None,
+            "text": text,
+            "points": None,
+        }
+        return self._emails(notice, WEBHOOKS, stamp(self.clock()))
 
     def derive(self) -> int:
         """Fold what is new in the log and write the messages it calls for; how many."""

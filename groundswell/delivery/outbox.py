@@ -201,6 +201,14 @@ class Outbox:
         )
         return bool(found)
 
+    def remove_endpoint(self, endpoint_id: str) -> bool:
+        """Forget an endpoint (what is still due to it is parked, untried, by the deliverer)."""
+        found = self._run(
+            f"DELETE FROM delivery_endpoints WHERE endpoint_id = {self.mark} RETURNING endpoint_id",
+            (endpoint_id,),
+        )
+        return bool(found)
+
     def redeliver(self, message_id: str, now: datetime) -> bool:
         """Put a parked message back in line, due now (its attempts so far are kept)."""
         m = self.mark

@@ -14,6 +14,7 @@ from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi import Path as Path_
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -27,8 +28,9 @@ from domain.person import (
     WEEKLY,
     Role,
 )
-from groundswell.delivery import unsubscribe
-from groundswell.delivery.outbox import Outbox
+from groundswell.application import utc_now
+from groundswell.delivery import unsubscribe, webhooks
+from groundswell.delivery.outbox import Outbox, stamp
 from groundswell.http.auth import AnyCaller, Writer, needs
 from groundswell.http.common import ApiDep, KeyDep, answer
 from groundswell.http.models import Body as StrictBody
@@ -209,3 +211,84 @@ def delivery_log(
     return [
         {**asdict(m), "tries": [asdict(a) for a in outbox.attempts(m.message_id)]} for m in found
     ]
+
+
+@router.post("/v1/delivery/messages/{message_id}/redeliver", dependencies=[ADMIN])
+def redeliver(
+    message_id: Annotated[str, Path_(max_length=100)], request: Request
+) -> dict[str, str]:
+    """Put a parked message back in line; the next deliverer round sends it (admins)."""
+    if not outbox_of(request).redeliver(message_id, utc_now()):
+        raise NotFound(
+            f"no parked message {message_id!r}; GET /v1/delivery/messages?state=parked lists them.",
+            field="message_id",
+        )
+    return {"message_id": message_id, "state": "pending"}
+
+
+class WebhookIn(StrictBody):
+    url: Annotated[str, Field(max_length=2000, examples=["https://hooks.example.com/ideas"])]
+    type: Annotated[str, Field(max_length=20, examples=["cloudevents", "slack", "teams"])] = (
+        "cloudevents"
+    )
+    kinds: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)] = Field(
+        default_factory=list
+    )
+
+
+class WebhookOut(BaseModel):
+    endpoint_id: str
+    url: str
+    type: str
+    kinds: list[str]
+    created_at: str
+    disabled: str | None  # why it was disabled (null: enabled)
+
+
+class WebhookMade(WebhookOut):
+    secret: str  # shown this once: the receiver verifies signatures with it
+
+
+def _shown(endpoint: webhooks.Endpoint) -> dict[str, Any]:
+    found = asdict(endpoint)
+    found.pop("secret")
+    return found
+
+
+@router.post("/v1/webhooks", dependencies=[ADMIN], status_code=201)
+def add_webhook(body: WebhookIn, request: Request) -> WebhookMade:
+    """Register an endpoint POSTed every notification (of ``kinds``; all if empty), signed
+    per Standard Webhooks: https only (http only to loopback). Its secret is shown once."""
+    made = webhooks.register(outbox_of(request), body.url, body.type, body.kinds, stamp(utc_now()))
+    return WebhookMade(**asdict(made))
+
+
+@router.get("/v1/webhooks", dependencies=[ADMIN])
+def list_webhooks(request: Request) -> list[WebhookOut]:
+    """The registered endpoints, without their secrets (admins)."""
+    return [WebhookOut(**_shown(e)) for e in outbox_of(request).endpoints()]
+
+
+def _no_endpoint(endpoint_id: str) -> NotFound:
+    return NotFound(
+        f"no webhook endpoint {endpoint_id!r}; GET /v1/webhooks lists them.", field="endpoint_id"
+    )
+
+
+@router.delete("/v1/webhooks/{endpoint_id}", dependencies=[ADMIN], status_code=204)
+def remove_webhook(endpoint_id: Annotated[str, Path_(max_length=40)], request: Request) -> Response:
+    """Stop sending to an endpoint; what was still due to it is parked (admins)."""
+    if not outbox_of(request).remove_endpoint(endpoint_id):
+        raise _no_endpoint(endpoint_id)
+    return Response(status_code=204)
+
+
+@router.post("/v1/webhooks/{endpoint_id}/enable", dependencies=[ADMIN])
+def enable_webhook(
+    endpoint_id: Annotated[str, Path_(max_length=40)], request: Request
+) -> WebhookOut:
+    """Send to a disabled endpoint again (redeliver what was parked meanwhile) (admins)."""
+    outbox = outbox_of(request)
+    if not outbox.disable_endpoint(endpoint_id, None):
+        raise _no_endpoint(endpoint_id)
+    return next(WebhookOut(**_shown(e)) for e in outbox.endpoints() if e.endpoint_id == endpoint_id)
