@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS delivery_outbox (
 CREATE INDEX IF NOT EXISTS delivery_outbox_held ON delivery_outbox (state, digest);
 CREATE INDEX IF NOT EXISTS delivery_outbox_due ON delivery_outbox (state, next_at);
 CREATE INDEX IF NOT EXISTS delivery_outbox_recipient ON delivery_outbox (handle, channel, seq);
+CREATE INDEX IF NOT EXISTS delivery_outbox_waiting ON delivery_outbox (handle, channel, state, seq);
 CREATE TABLE IF NOT EXISTS delivery_attempts (
     message_id TEXT NOT NULL, attempt INTEGER NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL,
     detail TEXT NOT NULL, ms REAL NOT NULL, PRIMARY KEY (message_id, attempt)
