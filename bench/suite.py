@@ -219,6 +219,27 @@ def follow_up_rows(f: Figures) -> list[Row]:
     ]
 
 
+def delivery_rows(f: Figures) -> list[Row]:
+    return [
+        ratio_row(
+            f"deliver {f['messages']:,} e-mails to a local SMTP server (outbox, compose, record)",
+            f["deliverer_email_per_s"],
+            f["bare_smtplib_per_s"],
+            "bare smtplib loop, same messages",
+            f["target_ratio"],
+            "msg/s",
+        ),
+        ratio_row(
+            f"deliver {f['messages']:,} webhooks to a local receiver (outbox, sign, record)",
+            f["deliverer_webhooks_per_s"],
+            f["bare_http_per_s"],
+            "bare http.client loop, same requests",
+            f["target_ratio"],
+            "msg/s",
+        ),
+    ]
+
+
 DB = "DATABASE_URL"
 KAFKA = "KAFKA_BOOTSTRAP_SERVERS"
 BENCHES = [
@@ -233,6 +254,7 @@ BENCHES = [
     Bench("latency", [], ["--seconds", "5", "--rate", "200"], latency_rows, (DB, KAFKA)),
     Bench("follow_up", [], ["--items", "20000", "--challenges", "200", "--repeat", "1"],
           follow_up_rows),
+    Bench("delivery", ["--messages", "10000"], ["--messages", "1000"], delivery_rows),
 ]  # fmt: skip
 
 

@@ -20,18 +20,27 @@ from domain.validation import (
     whole_points,
 )
 
-# Kinds of notification people choose about (open: reminders and escalations join later),
-# what each is about in words, the channels, and the choices.
+# Kinds of notification people choose about, what each is about in words, the channels,
+# and the choices.
 NOTIFICATION_KINDS = {
     "ideas": "decisions and news on ideas you took part in",
     "contributions": "what happened to your comments and other contributions",
     "points": "points you received",
     "review-requests": "ideas you were asked to review",
     "challenges": "challenges you took part in moving on",
+    "reminders": "reminders and escalations of what waits on your desk",
+    "webhooks": "webhook endpoints disabled after failing for a day (administrators)",
 }
+REMINDERS = "reminders"
 CHANNELS = ("email",)
 IMMEDIATELY, DAILY, WEEKLY, OFF = "immediately", "daily", "weekly", "off"
 CHOICES = (IMMEDIATELY, DAILY, WEEKLY, OFF)
+# Reminders and escalations are addressed to the people a decision waits on (managers,
+# sponsors, owners): they may bundle them into a digest, but not stop them.
+NO_OFF_FOR_REMINDERS = (
+    "reminders and escalations cannot be turned off for managers and owners, since work "
+    "waits on them: choose immediately, daily or at least a weekly digest."
+)
 
 CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
@@ -310,9 +319,16 @@ class Person(GroundswellAggregate):
                 f"{kind} can be sent {', '.join(CHOICES[:-1])} or {CHOICES[-1]}, not {choice!r}.",
                 field="choice",
             )
+        if kind == REMINDERS and choice == OFF and self.addressed_by_reminders():
+            raise InvalidInput(NO_OFF_FOR_REMINDERS, field="choice")
         if self.notification_choices.get(f"{kind}/{channel}", IMMEDIATELY) == choice:
             return
         self._record(self.NotificationsChosen, actor, at, kind=kind, channel=channel, choice=choice)
+
+    def addressed_by_reminders(self) -> bool:
+        """Whether reminders and escalations are addressed to this person as one a decision
+        waits on (a manager or sponsor, or an owner reporting progress)."""
+        return self.has_role(Role.MANAGER) or self.has_role(Role.OWNER)
 
     def choose_quiet_hours(
         self, start: str | None, end: str | None, time_zone: str, *, actor: str, at: datetime

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from consumers.kafka_projector import KafkaProjector
     from consumers.message_feed import Feed
+    from groundswell.delivery.bootstrap import DeliverySettings
     from groundswell.tokens import TokenStore
 
 
@@ -183,10 +184,13 @@ def build_tokens(settings: Settings) -> TokenStore:
     return SQLiteTokens(settings.data_dir / "groundswell.sqlite")
 
 
-def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+def build_http_app(
+    settings: Settings, engine: Engine | None = None, delivery: DeliverySettings | None = None
+) -> FastAPI:
     """The HTTP API and the web pages on the engine. They read the in-process projections,
     or with PostgreSQL and Kafka both configured, the read models ``groundswell project``
-    feeds from Kafka."""
+    feeds from Kafka. ``delivery`` (DeliverySettings) overrides the environment's, as when
+    ``serve`` delivers to its own local SMTP sink."""
     from groundswell import web
     from groundswell.http.app import create_app
     from groundswell.http.common import Api
@@ -217,5 +221,5 @@ def build_http_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     web.install(app)
     from groundswell.delivery.bootstrap import install_delivery
 
-    install_delivery(app, engine, settings)
+    install_delivery(app, engine, settings, delivery)
     return app

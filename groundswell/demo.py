@@ -56,6 +56,9 @@ def write_story(start: datetime) -> Script:
             department=department,
             pseudonym=pseudonym,
             roles=roles,
+            # Made-up addresses (example.com is reserved for examples, RFC 2606): the demo
+            # shows the e-mails it would send, caught by `serve`'s local sink.
+            email=f"{handle}@example.com",
         )
     for n, (name, price, stock, description) in enumerate(STORE):
         script.at(

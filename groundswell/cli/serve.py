@@ -7,7 +7,7 @@ import logging
 import os
 import subprocess
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,10 +15,15 @@ from rich.console import Console
 from groundswell import demo_tokens as demo_logins
 from groundswell.bootstrap import build_http_app, build_relay, build_tokens
 from groundswell.cli.common import fail, out, session
+from groundswell.delivery.bootstrap import DeliverySettings
 from groundswell.demo import DemoRefused, run_demo, where
 from groundswell.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
 from groundswell.http.server import ServerLimits, uvicorn_options
 from groundswell.settings import DEFAULT_TOPIC, Settings
+
+if TYPE_CHECKING:
+    from groundswell.delivery.sink import LocalSink
+    from groundswell.web.mail import MailSinkPage
 
 # Whose tokens `serve --demo` prints: a manager, a contributor and an implementation owner.
 DEMO_PEOPLE = (("manager", "mia"), ("contributor", "anna.kowalski"), ("owner", "sofia"))
@@ -34,6 +39,27 @@ def demo_tokens(settings: Settings, fresh: bool = False) -> list[tuple[str, str,
         return [(role, handle, issued[handle]) for role, handle in DEMO_PEOPLE]
     finally:
         tokens.close()
+
+
+def local_mail(
+    settings: Settings, url: str, demo: bool
+) -> tuple[DeliverySettings, LocalSink, MailSinkPage] | None:
+    """On the embedded store with no ``GROUNDSWELL_SMTP_URL``: a local SMTP sink on a free
+    loopback port, the delivery settings that send to it, and its page (admins; with the
+    demo, managers too: the demo prints a manager's token, not an administrator's)."""
+    delivery = DeliverySettings.from_environment()
+    if delivery.smtp_url or settings.database_url:
+        return None
+    from domain.person import Role
+    from groundswell.delivery.sink import LocalSink
+    from groundswell.web.mail import MailSinkPage
+
+    maildir = settings.data_dir / "mail-sink"
+    sink = LocalSink(maildir)
+    base_url = os.environ.get("GROUNDSWELL_BASE_URL") or url
+    sending = dataclasses.replace(delivery, smtp_url=sink.smtp_url, base_url=base_url)
+    readers = (Role.ADMIN, Role.MANAGER) if demo else (Role.ADMIN,)
+    return sending, sink, MailSinkPage(maildir, sink.smtp_url, readers)
 
 
 def serve(
@@ -148,7 +174,11 @@ def serve(
             run_demo(settings, console=Console(quiet=True), report=False)
         except DemoRefused as refused:
             fail(str(refused))
-    app = build_http_app(settings, engine)
+    url = f"http://{host}:{port}"
+    mail = local_mail(settings, url, demo)
+    app = build_http_app(settings, engine, mail[0] if mail else None)
+    if mail is not None:
+        app.state.mail_sink = mail[2]
     relaying = build_relay(engine, settings) if bootstrap_servers and relay else None
     from groundswell.http.reads import EmbeddedReadSide
 
@@ -158,10 +188,15 @@ def serve(
         process = FollowUpProcess(engine, lambda: reads.reading("follow_up"), engine.clock)
         halt_follow_up = process.start_in_thread(follow_up_interval)
         console.print(f"follow-up: reminders and escalations every {follow_up_interval:.0f} s")
-    url = f"http://{host}:{port}"
     console.print(f"groundswell on [bold]{url}[/bold] ({where(settings)})")
     console.print(f"  pages  {url}/web — sign in with a token")
     console.print(f"  API    {url}/v1 — docs at {url}/docs")
+    if mail is not None:
+        who = "admins and managers" if demo else "admins"
+        console.print(
+            f"  e-mail {url}/web/mail ({who}) — what it would send, caught by its own SMTP "
+            f"sink on {mail[1].smtp_url} (set GROUNDSWELL_SMTP_URL to send for real)"
+        )
     if relaying is not None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
@@ -194,6 +229,8 @@ def serve(
     finally:
         if halt_follow_up is not None:
             halt_follow_up()
+        if mail is not None:
+            mail[1].stop()
         for child in children:
             child.terminate()
             child.wait(30)

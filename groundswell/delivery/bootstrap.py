@@ -74,14 +74,16 @@ def build_deliverer(
     )
 
 
-def install_delivery(app: Any, engine: Any, settings: Settings) -> Deliverer | None:
-    """Give the served app the delivery routes and, when an SMTP server is set, a deliverer
-    running in a thread of this process (the embedded way; ``groundswell deliver`` is the
-    production one, and both may run together)."""
+def install_delivery(
+    app: Any, engine: Any, settings: Settings, delivery: DeliverySettings | None = None
+) -> Deliverer | None:
+    """Give the served app the delivery routes and, when an SMTP server is set (``delivery``,
+    or else the environment), a deliverer running in a thread of this process (the embedded
+    way; ``groundswell deliver`` is the production one, and both may run together)."""
     from groundswell.http.delivery import install
 
     install(app, lambda: build_outbox(settings))
-    delivery = DeliverySettings.from_environment()
+    delivery = delivery or DeliverySettings.from_environment()
     if not delivery.smtp_url:
         return None
     deliverer = build_deliverer(engine, app.state.open_outbox(), delivery)

@@ -20,7 +20,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from groundswell.delivery import webhooks
 from groundswell.delivery.derive import WEBHOOK, Deriver
@@ -177,11 +179,26 @@ class Deliverer:
                     reason = f"failing for a day ({failure.detail})"
                     self.outbox.disable_endpoint(endpoint.endpoint_id, reason)
                     LOG.error(f"webhook endpoint {endpoint.endpoint_id} disabled: {reason}")
+                    self._tell_admins(endpoint, reason, message.message_id)
+                    endpoints[message.channel] = replace(endpoint, disabled=reason)
                 continue
             attempt = self._attempt(message, True, answer, began)
             if self.outbox.finish(message, self.name, attempt, SENT):
                 sent += 1
         return sent
+
+    def _tell_admins(self, endpoint: Any, reason: str, because_of: str) -> None:
+        """The administrators hear (e-mail, kind ``webhooks``, as they chose) that an
+        endpoint was disabled: one notice per disabling (keyed by the message that failed
+        for a day, which one deliverer holds at a time)."""
+        text = (
+            f"Webhook endpoint {endpoint.endpoint_id} ({endpoint.url}) was disabled: {reason}. "
+            f"Enable it again (POST /v1/webhooks/{endpoint.endpoint_id}/enable) and redeliver "
+            "what was parked meanwhile."
+        )
+        key = f"webhook-disabled:{endpoint.endpoint_id}:{because_of}"
+        told = self.deriver.tell_admins(key, text, endpoint.endpoint_id, self.clock())
+        self.outbox.add(told, 0)  # position 0: the derived position never goes back
 
     def _attempt(self, message: Message, ok: bool, detail: str, began: float) -> Attempt:
         ms = (time.monotonic() - began) * 1000

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 from domain.challenge import Challenge
 from domain.contribution import Contribution
+from domain.follow_up import FollowUp
 from domain.idea import Idea
-from domain.person import DAILY, NOTIFICATION_KINDS, OFF, WEEKLY, Person
+from domain.person import DAILY, NOTIFICATION_KINDS, OFF, REMINDERS, WEEKLY, Person
 from groundswell.delivery.digests import period_of
 from groundswell.delivery.outbox import HELD, PENDING, SKIPPED, Message, Outbox, stamp
 from projections.notifications import NotificationsProjection
@@ -27,12 +28,15 @@ from projections.rows import Rows, key_of
 
 EMAIL = "email"
 WEBHOOK = "webhook"
+WEBHOOKS = "webhooks"  # the kind of notice admins get when an endpoint is disabled
 CHANNELS = (EMAIL,)
 BATCH = 500
 
 # Kinds of notification people choose about; open-ended (a new kind of notice is its own
-# kind until named here), so reminders and escalations can join without changing the outbox.
+# kind until named here).
 KIND_OF_EVENT: dict[type, str] = {
+    FollowUp.ReminderSent: REMINDERS,
+    FollowUp.Escalated: REMINDERS,
     Idea.ReviewerAsked: "review-requests",
     Challenge.RewardGranted: "points",
     Contribution.MarkedHelpful: "contributions",
@@ -53,6 +57,11 @@ def kind_of(event: Any) -> str:
     return type(event).__qualname__.lower()
 
 
+# A follow-up step also tells the author of the waiting item (a second notice of the same
+# event): that is news on their idea or comment, not a reminder addressed to them.
+AUTHOR = "/author"
+
+
 def message_id(event_id: str, handle: str, channel: str) -> str:
     """The same message always has the same id, however often it is derived or sent."""
     return str(uuid5(NAMESPACE_URL, f"groundswell:delivery:{event_id}:{handle}:{channel}"))
@@ -60,6 +69,11 @@ def message_id(event_id: str, handle: str, channel: str) -> str:
 
 def _registered(rows: Rows, event: Any) -> None:
     rows.put("handles", key_of(event.originator_id), event.handle)
+    rows.put("roles", event.handle, list(event.roles))
+
+
+def _roles_changed(rows: Rows, event: Any) -> None:
+    rows.put("roles", rows.get("handles", key_of(event.originator_id)), list(event.roles))
 
 
 def _email_changed(rows: Rows, event: Any) -> None:
@@ -94,7 +108,8 @@ def _chosen(rows: Rows, event: Any) -> None:
 
 class ContactsFold:
     """Tables: ``handles`` (person id → handle), ``emails`` (handle → address or None),
-    ``choices`` (handle → "kind/channel" → choice), ``quiet`` (handle → [start, end, zone]).
+    ``choices`` (handle → "kind/channel" → choice), ``quiet`` (handle → [start, end, zone]),
+    ``roles`` (handle → roles).
     Folded in log order with the notices, so a notice is sent as its recipient had chosen
     when it happened."""
 
@@ -104,6 +119,7 @@ class ContactsFold:
     def __init__(self) -> None:
         self.handlers = {
             Person.Registered: _registered,
+            Person.RolesChanged: _roles_changed,
             Person.EmailChanged: _email_changed,
             Person.NotificationsChosen: _chosen,
             Person.QuietHoursChosen: _quiet,
@@ -127,6 +143,26 @@ class Deriver:
     def email_of(self, handle: str) -> str | None:
         found = self.rows.get("emails", handle)
         return str(found) if found else None
+
+    def tell_admins(self, key: str, text: str, subject: str, at: datetime) -> list[Message]:
+        """E-mails to every administrator about ``key`` (the same ids however often it is
+        said), each as they chose for kind ``webhooks``."""
+        admins = sorted(
+            handle
+            for handle, roles in self.rows.table("roles").items()
+            if roles and "admin" in roles
+        )
+        notice = {
+            "to": admins,
+            "at": at.isoformat(),
+            "event_id": key,
+            "subject_kind": "webhook",
+            "subject_id": subject,
+            "challenge_id": None,
+            "text": text,
+            "points": None,
+        }
+        return self._emails(notice, WEBHOOKS, stamp(self.clock()))
 
     def derive(self) -> int:
         """Fold what is new in the log and write the messages it calls for; how many."""
@@ -158,16 +194,25 @@ class Deriver:
                 return
 
     def _messages(self, event: Any, endpoints: list[Any]) -> list[Message]:
+        messages: list[Message] = []
         notice = self.rows.get("notices", key_of(event.event_id))
-        if notice is None:
-            return []
-        kind = kind_of(event)
-        now = stamp(self.clock())
-        messages = [
-            _webhook_message(endpoint, notice, kind, now)
-            for endpoint in endpoints
-            if endpoint.wants(kind)
-        ]
+        if notice is not None:
+            kind = kind_of(event)
+            now = stamp(self.clock())
+            messages.extend(
+                _webhook_message(endpoint, notice, kind, now)
+                for endpoint in endpoints
+                if endpoint.wants(kind)
+            )
+            messages.extend(self._emails(notice, kind, now))
+        told_author = self.rows.get("notices", key_of(event.event_id) + AUTHOR)
+        if told_author is not None:
+            kind = "contributions" if told_author["subject_kind"] == "contribution" else "ideas"
+            messages.extend(self._emails(told_author, kind, stamp(self.clock()), AUTHOR))
+        return messages
+
+    def _emails(self, notice: dict[str, Any], kind: str, now: str, key: str = "") -> list[Message]:
+        messages: list[Message] = []
         for handle in notice["to"]:
             points = notice["points"]
             text = notice["text"].format(points=points[handle]) if points else notice["text"]
@@ -176,12 +221,16 @@ class Deriver:
             for channel in CHANNELS:
                 address = self.email_of(handle)
                 state, why, held, due = PENDING, None, None, now
+                chosen = choices.get(f"{kind}/{channel}")
+                if kind == REMINDERS and chosen == OFF:
+                    # Addressed to them as the one work waits on: at least a weekly digest,
+                    # even if they chose "off" before they held that role.
+                    chosen = WEEKLY
                 if address is None:
                     state, why = SKIPPED, "no e-mail address"
-                elif choices.get(f"{kind}/{channel}") == OFF:
+                elif chosen == OFF:
                     state, why = SKIPPED, f"{handle} turned off e-mails about {kind}"
-                elif choices.get(f"{kind}/{channel}") in (DAILY, WEEKLY):
-                    chosen = choices[f"{kind}/{channel}"]
+                elif chosen in (DAILY, WEEKLY):
                     state, held = HELD, period_of(chosen, datetime.fromisoformat(notice["at"]))
                 elif self.rows.get("quiet", handle):
                     # E-mailed when the recipient's quiet hours (at the notice's time) end.
@@ -191,7 +240,7 @@ class Deriver:
                     due = max(now, stamp(ends)) if ends else now
                 messages.append(
                     Message(
-                        message_id(notice["event_id"], handle, channel),
+                        message_id(notice["event_id"] + key, handle, channel),
                         channel,
                         handle,
                         address,

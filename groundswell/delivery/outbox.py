@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS delivery_outbox (
 CREATE INDEX IF NOT EXISTS delivery_outbox_held ON delivery_outbox (state, digest);
 CREATE INDEX IF NOT EXISTS delivery_outbox_due ON delivery_outbox (state, next_at);
 CREATE INDEX IF NOT EXISTS delivery_outbox_recipient ON delivery_outbox (handle, channel, seq);
+CREATE INDEX IF NOT EXISTS delivery_outbox_waiting ON delivery_outbox (handle, channel, state, seq);
 CREATE TABLE IF NOT EXISTS delivery_attempts (
     message_id TEXT NOT NULL, attempt INTEGER NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL,
     detail TEXT NOT NULL, ms REAL NOT NULL, PRIMARY KEY (message_id, attempt)
@@ -198,6 +199,14 @@ class Outbox:
             f"UPDATE delivery_endpoints SET disabled = {m} WHERE endpoint_id = {m}"
             " RETURNING endpoint_id",
             (reason, endpoint_id),
+        )
+        return bool(found)
+
+    def remove_endpoint(self, endpoint_id: str) -> bool:
+        """Forget an endpoint (what is still due to it is parked, untried, by the deliverer)."""
+        found = self._run(
+            f"DELETE FROM delivery_endpoints WHERE endpoint_id = {self.mark} RETURNING endpoint_id",
+            (endpoint_id,),
         )
         return bool(found)
 

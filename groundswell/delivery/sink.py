@@ -1,8 +1,10 @@
 """A local SMTP server that keeps what it receives: for tests, and to see the demo's e-mails.
 
 ``python -m groundswell.delivery.sink --maildir DIR [--host 127.0.0.1] [--port 0]`` serves SMTP
-(aiosmtpd, a development dependency) and stores each message it accepts in the Maildir ``DIR``;
-it prints ``HOST:PORT`` on one line once it accepts connections. While a file named ``refuse``
+(aiosmtpd) and stores each message it accepts in the Maildir ``DIR``; it prints ``HOST:PORT`` on
+one line once it accepts connections. ``groundswell serve`` on the embedded store without
+``GROUNDSWELL_SMTP_URL`` starts one in its own process (``LocalSink``) and delivers to it, so
+the e-mails the engine would send can be read on a page (``caught``). While a file named ``refuse``
 exists in ``DIR`` it answers every message with ``451`` (try again later), so tests can make
 the server fail without stopping it; a recipient named ``unknown@…`` is refused for good (550).
 """
@@ -14,6 +16,12 @@ import mailbox
 import signal
 import sys
 import threading
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +49,69 @@ class Keeper:
         with self.lock:
             self.box.add(data if isinstance(data, bytes) else data.encode())
         return "250 2.0.0 kept"
+
+
+@dataclass(frozen=True)
+class Caught:
+    """One e-mail the sink kept, as the page lists it."""
+
+    subject: str
+    to: str
+    at: datetime | None
+    kind: str
+    text: str
+
+
+class LocalSink:
+    """An SMTP server on a free loopback port in this process, keeping mail in ``maildir``."""
+
+    def __init__(self, maildir: Path, host: str = "127.0.0.1") -> None:
+        from aiosmtpd.controller import Controller
+
+        self.maildir = maildir
+        self.host = host
+        self._controller = Controller(Keeper(maildir), hostname=host, port=free_port(host))
+        self._controller.start()
+        self.port = int(self._controller.port)
+
+    @property
+    def smtp_url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def caught(maildir: Path, limit: int = 200) -> list[Caught]:
+    """The e-mails kept in ``maildir``, newest first (at most ``limit``)."""
+    if not maildir.exists():
+        return []
+    box = mailbox.Maildir(maildir, create=False)
+    parse = BytesParser(policy=policy.default)
+    found: list[Caught] = []
+    for key in list(box.iterkeys()):
+        try:
+            with box.get_file(key) as raw:
+                mail = parse.parsebytes(raw.read())
+        except (FileNotFoundError, KeyError):
+            continue  # removed meanwhile
+        assert isinstance(mail, EmailMessage)
+        body = mail.get_body(("plain",))
+        try:
+            at: datetime | None = parsedate_to_datetime(str(mail["Date"]))
+        except (TypeError, ValueError):
+            at = None
+        found.append(
+            Caught(
+                subject=str(mail["Subject"] or ""),
+                to=str(mail["To"] or ""),
+                at=at,
+                kind=str(mail["X-Groundswell-Kind"] or ""),
+                text=body.get_content() if isinstance(body, EmailMessage) else "",
+            )
+        )
+    found.sort(key=lambda c: c.at.timestamp() if c.at else 0.0, reverse=True)
+    return found[:limit]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,6 +112,12 @@ def nav(caller: Caller) -> list[tuple[str, str]]:
     return links
 
 
+def _mail_link(request: Request, caller: Caller) -> list[tuple[str, str]]:
+    """The caught-mail page (groundswell.web.mail), where the server runs its own sink."""
+    sink = getattr(request.app.state, "mail_sink", None)
+    return [("/web/mail", "Caught e-mail")] if sink and sink.readable_by(caller) else []
+
+
 def page(
     request: Request,
     template: str,
@@ -131,7 +137,7 @@ def page(
         template,
         {
             "caller": caller,
-            "nav": nav(caller) if caller else [],
+            "nav": nav(caller) + _mail_link(request, caller) if caller else [],
             **context,
         },
         status_code=status,

@@ -13,7 +13,7 @@ from domain.idea import IdeaStatus
 from domain.ledger import balances
 from groundswell.bootstrap import build_engine
 from groundswell.cli import app
-from groundswell.demo_cast import challenge_id, idea_id
+from groundswell.demo_cast import PEOPLE, challenge_id, idea_id
 from groundswell.demo_summary import all_events
 from groundswell.engine import Engine
 from groundswell.settings import Settings
@@ -121,3 +121,10 @@ def test_fresh_is_refused_on_postgresql(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "only on the embedded SQLite store" in result.stderr
+
+
+def test_the_demo_people_have_addresses_so_it_shows_the_emails_it_would_send(
+    engine: Engine,
+) -> None:
+    for handle, *_ in PEOPLE:
+        assert engine.person(handle).email == f"{handle}@example.com"

@@ -86,6 +86,8 @@ def test_one_click_unsubscribe_works_without_signing_in_for_that_person_and_kind
         "points": "immediately",
         "review-requests": "immediately",
         "challenges": "immediately",
+        "reminders": "immediately",
+        "webhooks": "immediately",
     }
     assert kinds_chosen(org, "dan")["ideas"] == "immediately"
 
@@ -108,6 +110,29 @@ def test_preferences_name_known_kinds_and_choices(org: Org) -> None:
         wrong.status_code == 422 and "immediately, daily, weekly or off" in wrong.json()["detail"]
     )
     assert kinds_chosen(org, "cat")["points"] == "off"
+
+
+def test_a_manager_cannot_turn_reminders_off_and_the_listing_says_so(
+    org: Org, outbox: Outbox
+) -> None:
+    refused = put(org, "mia", "/v1/me/email-preferences/reminders", {"choice": "off"})
+    assert refused.status_code == 422
+    assert "cannot be turned off for managers and owners" in refused.json()["detail"]
+    assert "at least a weekly digest" in refused.json()["detail"]
+    assert kinds_chosen(org, "mia")["reminders"] == "immediately"
+    listed = {row["kind"]: row for row in org.get("mia", "/v1/me/email-preferences").json()}
+    assert "at least a weekly digest" in listed["reminders"]["cannot_be_off"]
+    assert listed["ideas"]["cannot_be_off"] is None
+    mine = {row["kind"]: row for row in org.get("cat", "/v1/me/email-preferences").json()}
+    assert mine["reminders"]["cannot_be_off"] is None, "a contributor may turn them off"
+
+    # Her one-click unsubscribe from reminders bundles them weekly instead of stopping them.
+    token = unsubscribe.token(outbox.secret(), "mia", "reminders")
+    page = org.client.get(f"/v1/unsubscribe/{token}")
+    assert page.status_code == 200 and "only in a weekly digest" in page.text
+    done = org.client.post(f"/v1/unsubscribe/{token}")
+    assert done.status_code == 200, done.text
+    assert kinds_chosen(org, "mia")["reminders"] == "weekly"
 
 
 def test_what_was_unsubscribed_is_not_emailed_and_the_log_shows_it_to_admins(
@@ -161,3 +186,60 @@ def test_the_served_app_delivers_in_a_thread_when_an_smtp_server_is_set(
     finally:
         app.state.delivery_stop.set()
         engine.close()
+
+
+def test_admins_register_list_and_remove_webhooks_over_http_with_the_clis_rules(
+    org: Org,
+) -> None:
+    made = org.post(
+        "ada", "/v1/webhooks", {"url": "https://hooks.example.com/ideas", "kinds": ["ideas"]}
+    )
+    assert made.status_code == 201, made.text
+    endpoint = made.json()
+    assert endpoint["secret"].startswith("whsec_"), "the secret, shown once"
+    assert endpoint["type"] == "cloudevents" and endpoint["disabled"] is None
+    listed = org.get("ada", "/v1/webhooks").json()
+    assert [e["endpoint_id"] for e in listed] == [endpoint["endpoint_id"]]
+    assert "secret" not in listed[0] and endpoint["secret"] not in str(listed)
+
+    for body, said in (
+        ({"url": "http://hooks.example.com/ideas"}, "https only"),
+        ({"url": "ftp://127.0.0.1/x"}, "is not an http(s) URL"),
+        ({"url": "https://a.example.com", "type": "irc"}, "not 'irc'"),
+        ({"url": "https://a.example.com", "kinds": ["gossip"]}, "unknown kinds"),
+    ):
+        refused = org.post("ada", "/v1/webhooks", body)
+        assert refused.status_code == 422 and said in refused.json()["detail"], refused.text
+    loopback = org.post("ada", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "type": "slack"})
+    assert loopback.status_code == 201, "http to loopback, for development"
+    assert len(org.get("ada", "/v1/webhooks").json()) == 2, "nothing refused was kept"
+
+    gone = org.client.delete(f"/v1/webhooks/{endpoint['endpoint_id']}", headers=org.auth("ada"))
+    assert gone.status_code == 204
+    again = org.client.delete(f"/v1/webhooks/{endpoint['endpoint_id']}", headers=org.auth("ada"))
+    assert again.status_code == 404 and "no webhook endpoint" in again.json()["detail"]
+    assert [e["type"] for e in org.get("ada", "/v1/webhooks").json()] == ["slack"]
+
+
+def test_an_admin_redelivers_a_parked_message_over_http(org: Org, outbox: Outbox) -> None:
+    smtp = shared_smtp()
+    org.engine.change_email("cat", f"unknown@{own_domain()}")  # refused for good: parked
+    challenge = org.post("mia", "/v1/challenges", challenge_terms()).json()["id"]
+    org.post("mia", f"/v1/challenges/{challenge}/open")
+    idea = org.post(
+        "cat", f"/v1/challenges/{challenge}/ideas", {"title": "Clamps", "description": "Q."}
+    ).json()["id"]
+    org.post("mia", f"/v1/ideas/{idea}/review")
+    settings = DeliverySettings(smtp.url, "ideas@groundswell.example", "https://x.example")
+    deliverer = build_deliverer(org.engine, outbox, settings, org.clock)
+    deliverer.drain()
+    [parked] = [m for m in outbox.messages(handle="cat") if m.state == "parked"]
+
+    not_parked = org.post("ada", "/v1/delivery/messages/nonsense/redeliver")
+    assert not_parked.status_code == 404 and "no parked message" in not_parked.json()["detail"]
+    back = org.post("ada", f"/v1/delivery/messages/{parked.message_id}/redeliver")
+    assert back.status_code == 200 and back.json()["state"] == "pending"
+    log = org.get("ada", "/v1/delivery/messages", person="cat").json()
+    [row] = [m for m in log if m["message_id"] == parked.message_id]
+    assert row["state"] == "pending"
+    assert row["tries"][0]["detail"].startswith("550"), "the attempts are kept"

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from domain.follow_up import PlannedStep
 from groundswell.bootstrap import build_engine
 from groundswell.delivery import unsubscribe
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer, build_outbox
 from groundswell.delivery.deliverer import Deliverer
 from groundswell.delivery.derive import message_id
-from groundswell.delivery.outbox import PARKED, PENDING, SENT, SKIPPED, Outbox
+from groundswell.delivery.outbox import HELD, PARKED, PENDING, SENT, SKIPPED, Outbox
 from groundswell.engine import Engine
 from groundswell.settings import Settings
 from projections.rows import key_of
@@ -276,3 +277,47 @@ def test_an_email_in_quiet_hours_waits_until_they_end_in_the_persons_time_zone(
         world.address(TEAMMATE),
         world.address(AUTHOR),
     ]
+
+
+def test_reminders_are_their_own_kind_and_never_dropped_for_the_people_they_address(
+    world: World,
+) -> None:
+    smtp = shared_smtp()
+    challenge = world.story.challenge()
+    idea = world.story.idea(challenge)
+    # The teammate turned reminders off while a contributor; later the sponsor named them.
+    world.engine.choose_notifications(TEAMMATE, "reminders", "off", actor=TEAMMATE)
+    due = world.clock()
+
+    def step(name: str, to: list[str], reason: str) -> None:
+        world.engine.record_follow_up_step(
+            PlannedStep(
+                f"decision:{idea}",
+                "idea",
+                challenge,
+                idea,
+                "Scan delivery notes",
+                AUTHOR,
+                due,
+                name,
+                to,
+                reason,
+            )
+        )
+
+    step("reminder-1", [MANAGER], "“Scan delivery notes” awaits your decision")
+    step("escalation-sponsor", [TEAMMATE], "“Scan delivery notes” waited for a decision")
+
+    world.deliverer(smtp).drain()
+
+    mails = smtp.received(world.domain)
+    reminded = [m for m in mails if str(m["To"]) == world.address(MANAGER)]
+    assert [str(m["X-Groundswell-Kind"]) for m in reminded] == ["reminders"]
+    assert "Reminder: “Scan delivery notes” awaits your decision." in str(reminded[0]["Subject"])
+    told = [m for m in mails if str(m["To"]) == world.address(AUTHOR)]
+    assert {str(m["X-Groundswell-Kind"]) for m in told} == {"ideas"}, "news on their idea"
+    assert any("waited" in str(m["Subject"]) for m in told)
+    # Off is not honoured for a reminder addressed to them: kept for their weekly digest.
+    sponsor = [m for m in world.outbox.messages(handle=TEAMMATE) if m.kind == "reminders"]
+    assert [m.state for m in sponsor] == [HELD]
+    assert not [m for m in mails if str(m["To"]) == world.address(TEAMMATE)]

@@ -23,7 +23,7 @@ from groundswell.delivery.outbox import PARKED, PENDING, SENT, Outbox
 from groundswell.engine import Engine
 from groundswell.settings import Settings
 from tests.scenario import AUTHOR, MANAGER, TEAMMATE, Scenario
-from tests.smtp_support import shared_smtp
+from tests.smtp_support import own_domain, shared_smtp
 from tests.support import SteppingClock, database_url_or_fail, postgres_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -245,12 +245,25 @@ def test_an_endpoint_failing_for_a_day_is_disabled_until_an_admin_enables_it(
 ) -> None:
     endpoint, receiver = place.endpoint()
     receiver.mode("fail")
+    domain = own_domain()
+    for handle, roles in (("ada", ["admin"]), ("adi", ["admin"]), ("con", ["contributor"])):
+        place.engine.register_person(
+            handle, name=handle.title(), department="IT", roles=roles, email=f"{handle}@{domain}"
+        )
+    place.engine.choose_notifications("adi", "webhooks", "off", actor="adi")
     challenge = place.story.challenge()
     place.story.idea(challenge, "rejected", title="First")
     deliverer = place.deliverer()
     for _ in range(15):
         deliverer.drain()
         place.clock.advance(hours=2)
+    # The administrators are told (as they chose: adi turned these off); nobody else is.
+    told = [m for m in shared_smtp().received(domain) if "was disabled" in str(m["Subject"])]
+    assert [str(m["To"]) for m in told] == [f"ada@{domain}"]
+    assert str(told[0]["X-Groundswell-Kind"]) == "webhooks"
+    assert endpoint.endpoint_id in str(told[0]["Subject"])
+    [skipped] = [m for m in place.outbox.messages(handle="adi") if m.kind == "webhooks"]
+    assert skipped.state == "skipped"
 
     [first] = [m for m in place.outbox.messages(state=PARKED)]
     [disabled] = place.outbox.endpoints()

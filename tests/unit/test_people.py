@@ -7,7 +7,7 @@ import pytest
 from domain.errors import AlreadyDone, InvalidInput, NotFound, NotPermitted
 from domain.person import Person, Role, person_id
 from groundswell.engine import Engine
-from tests.scenario import AUTHOR, COLLEAGUE, MANAGER, TEAMMATE, Scenario, refused, terms
+from tests.scenario import AUTHOR, COLLEAGUE, MANAGER, OWNER, TEAMMATE, Scenario, refused, terms
 
 
 @pytest.fixture
@@ -236,6 +236,21 @@ def test_a_person_chooses_which_kinds_of_notification_reach_them_by_email(
         memory.choose_notifications(AUTHOR, "ideas", "hourly", actor=AUTHOR)
     with refused(memory, InvalidInput, "no channel"):
         memory.choose_notifications(AUTHOR, "ideas", "off", channel="pigeon", actor=AUTHOR)
+
+
+def test_reminders_cannot_be_turned_off_by_managers_and_owners_only_bundled(
+    memory: Engine, story: Scenario
+) -> None:
+    for addressed in (MANAGER, OWNER):
+        with pytest.raises(InvalidInput, match="cannot be turned off for managers and owners"):
+            memory.choose_notifications(addressed, "reminders", "off", actor=addressed)
+        assert memory.person(addressed).notification_choices == {}, "nothing changed"
+        memory.choose_notifications(addressed, "reminders", "weekly", actor=addressed)
+        assert memory.person(addressed).notification_choices == {"reminders/email": "weekly"}
+        memory.choose_notifications(addressed, "points", "off", actor=addressed)
+    # A contributor is not the one work waits on: off is theirs to choose.
+    memory.choose_notifications(AUTHOR, "reminders", "off", actor=AUTHOR)
+    assert memory.person(AUTHOR).notification_choices == {"reminders/email": "off"}
 
 
 def test_a_person_chooses_quiet_hours_in_their_time_zone(memory: Engine, story: Scenario) -> None:

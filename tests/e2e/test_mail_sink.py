@@ -1,0 +1,119 @@
+"""`make run` shows the e-mails the demo would send: `groundswell serve --demo` with no
+GROUNDSWELL_SMTP_URL starts its own SMTP sink on loopback, delivers to it, and lists what it
+caught on /web/mail (admins; with --demo, managers too), against a real served process."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from groundswell.web.session import COOKIE
+
+TOKEN = re.compile(r"^\s+(\w+)\s+(\S+)\s+Authorization: Bearer (\S+)\s*$")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Served:
+    url: str
+    tokens: dict[str, str]  # printed role -> token
+    printed: str
+    data_dir: Path
+
+    def page(self, path: str, role: str) -> tuple[int, str]:
+        asked = urllib.request.Request(
+            self.url + path, headers={"Cookie": f"{COOKIE}={self.tokens[role]}"}
+        )
+        try:
+            with urllib.request.urlopen(asked, timeout=30) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.read().decode()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("made-run")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "GROUNDSWELL_SMTP_URL")
+    }
+    env.update(GROUNDSWELL_DATA_DIR=str(data_dir), COLUMNS="250")
+    command = [sys.executable, "-m", "groundswell", "serve", "--demo", "--port", str(port)]
+    child = subprocess.Popen(
+        command,
+        env=env,
+        cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert child.stdout is not None
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not any("try: curl" in line for line in lines):
+            line = child.stdout.readline()
+            assert line or child.poll() is None, "serve stopped:\n" + "".join(lines)
+            assert time.monotonic() < deadline, "serve did not start:\n" + "".join(lines)
+            lines.append(line)
+        tokens = {m[1]: m[3] for m in map(TOKEN.match, lines) if m}
+        while True:  # printed before it listens
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).close()
+                break
+            except OSError:
+                assert child.poll() is None and time.monotonic() < deadline, "serve stopped"
+                time.sleep(0.2)
+        yield Served(f"http://127.0.0.1:{port}", tokens, "".join(lines), data_dir)
+    finally:
+        child.terminate()
+        child.wait(30)
+
+
+def test_make_run_says_where_to_see_the_emails_it_would_send(served: Served) -> None:
+    assert f"e-mail {served.url}/web/mail (admins and managers)" in served.printed
+    assert re.search(r"sink on smtp://127\.0\.0\.1:\d+", served.printed)
+
+
+def test_the_sink_page_lists_the_demos_emails_to_its_manager_only(served: Served) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        status, html = served.page("/web/mail", "manager")
+        assert status == 200, html
+        kinds = set(re.findall(r"<td>(ideas|points|reminders)</td>", html))
+        if "was accepted" in html and kinds == {"ideas", "points", "reminders"}:
+            break  # decisions, points and reminders e-mailed
+        assert time.monotonic() < deadline, "not all e-mailed to the sink:\n" + html
+        time.sleep(1)
+    assert "<h1>Caught e-mail</h1>" in html
+    assert re.search(r"<td>[a-z.]+@example\.com</td>", html), "to whom"
+    assert "<time datetime=" in html, "when"
+    assert 'class="mail-text"' in html and "/web/ideas/" in html, "the text, with its link"
+    assert 'href="/web/mail"' in html, "linked from the pages"
+    # Everyone's mail is on it: not for a contributor (nor is the link).
+    status, refused = served.page("/web/mail", "contributor")
+    assert status == 403 and "needs the admin or manager role" in refused
+    _, home = served.page("/web/me", "contributor")
+    assert 'href="/web/mail"' not in home
+    # Kept in a Maildir beside the store.
+    assert list((served.data_dir / "mail-sink" / "new").iterdir())
