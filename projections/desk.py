@@ -36,7 +36,7 @@ class DeskProjection:
     (item key → what waits, since when, on whom), ``desks`` (handle → sorted item keys)."""
 
     name = "desk"
-    version = 1
+    version = 2  # 2: each challenge lists its ideas (archiving reads rows by key)
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
@@ -84,10 +84,13 @@ def _policy_set(rows: Rows, event: Any) -> None:
 
 
 def _archived(rows: Rows, event: Any) -> None:
-    challenge_id = key_of(event.originator_id)
-    waiting = rows.table("waiting")
-    for key in [k for k, w in waiting.items() if w["challenge_id"] == challenge_id]:
-        _close(rows, key)
+    """Nothing waits on an archived challenge. Its ideas are read by key (a fold fed from
+    Kafka reads rows by key, never whole tables)."""
+    challenge = rows.get("challenges", key_of(event.originator_id)) or {}
+    for idea_id in challenge.get("ideas", []):
+        idea = rows.get("ideas", idea_id) or {"open": []}
+        for key in [idea_id, *idea["open"]]:
+            _close(rows, key)
 
 
 # -- ideas ----------------------------------------------------------------------------------
@@ -111,6 +114,8 @@ def _submitted(rows: Rows, event: Any) -> None:
     )
     challenge = rows.get("challenges", challenge_id) or {"managers": []}
     first = challenge["managers"][:1]
+    if rows.get("challenges", challenge_id) is not None:
+        rows.touch("challenges", challenge_id).setdefault("ideas", []).append(idea_id)
     _wait(rows, event, "decision", idea_id, idea_id, first)
 
 

@@ -145,6 +145,17 @@ def served() -> Iterator[Org]:
     _data.cleanup()
 
 
+# Outbox administration (ADR 0016): no events, so no command under a key. Redelivering,
+# enabling and removing are idempotent by themselves; registering a webhook twice makes two
+# endpoints (a known gap: a retried registration is seen, and removable, in the list).
+OUTBOX_ADMIN = {
+    ("post", "/v1/delivery/messages/{message_id}/redeliver"),
+    ("post", "/v1/webhooks"),
+    ("delete", "/v1/webhooks/{endpoint_id}"),
+    ("post", "/v1/webhooks/{endpoint_id}/enable"),
+}
+
+
 def test_the_description_states_the_token_the_refusals_and_the_headers_commands_read() -> None:
     described = ORG.client.get("/openapi.json").json()
     assert described["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
@@ -156,7 +167,8 @@ def test_the_description_states_the_token_the_refusals_and_the_headers_commands_
             refusals = {s: r for s, r in operation["responses"].items() if int(s) >= 400}
             assert all(r["content"] == problem for r in refusals.values()), (method, path)
             headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
-            assert ("Idempotency-Key" in headers) == (method != "get"), (method, path)
+            commands = method != "get" and (method, path) not in OUTBOX_ADMIN
+            assert ("Idempotency-Key" in headers) == commands, (method, path)
             edit = method == "patch"
             assert ("If-Match" in headers) == ("428" in refusals) == edit, (method, path)
     assert described["paths"]["/healthz"]["get"]["security"] == []

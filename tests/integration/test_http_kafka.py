@@ -26,12 +26,12 @@ from tests.support import database_url_or_fail, postgres_schema
 
 __all__ = ["kafka_servers_fixture"]
 pytestmark = pytest.mark.postgres
-FED = ("directory", "balances", "notifications", "leaderboard")
+FED = ("directory", "balances", "notifications", "leaderboard", "follow_up")
 
 
 @pytest.fixture
 def kafka_org(kafka_servers: str) -> Iterator[tuple[Org, Relay]]:
-    """The API on PostgreSQL with the relay and four projectors running beside it."""
+    """The API on PostgreSQL with the relay and the projectors its reads need beside it."""
     with postgres_schema(database_url_or_fail()) as schema:
         settings = replace(
             Settings(database_url=database_url_or_fail(), postgres_schema=schema),
@@ -50,7 +50,7 @@ def kafka_org(kafka_servers: str) -> Iterator[tuple[Org, Relay]]:
         threads = [threading.Thread(target=p.run, daemon=True) for p in projectors]
         for thread in threads:
             thread.start()
-        # Joining four consumer groups takes a few seconds; the reads below wait only 2 s.
+        # Joining five consumer groups takes a few seconds; the reads below wait only 2 s.
         deadline = time.monotonic() + 30
         while not all(p.assigned for p in projectors) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -95,7 +95,7 @@ def test_a_contributor_sees_their_own_write_through_kafka(kafka_org: tuple[Org, 
     idea, position = submitted.json()["id"], submitted.json()["position"]
 
     mine = patiently(lambda: org.get("cat", "/v1/me/ideas", at_least=position))
-    assert mine.status_code == 200
+    assert mine.status_code == 200, mine.text
     assert [i["idea_id"] for i in mine.json()["items"]] == [idea]
     assert mine.json()["position"] >= position
 
@@ -105,7 +105,7 @@ def test_a_contributor_sees_their_own_write_through_kafka(kafka_org: tuple[Org, 
     assert paid.status_code == 200, paid.json()
     at = paid.json()["position"]
     ledger = patiently(lambda: org.get("cat", "/v1/me/ledger", at_least=at)).json()
-    assert ledger["balance"] == 50
+    assert ledger.get("balance") == 50, ledger
     assert [e["reason"] for e in ledger["entries"]["items"]] == ["idea-accepted"]
     news = patiently(lambda: org.get("cat", "/v1/me/notifications", at_least=at)).json()["items"]
     assert any("accepted" in n["text"] for n in news)
