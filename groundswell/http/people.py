@@ -184,7 +184,9 @@ def my_ideas(
             if i["author"] == caller.handle or caller.handle in i["team"]
         ]
     items.sort(key=lambda i: (i["updated_at"], i["idea_id"]), reverse=True)
-    with rows(api, "follow_up", at_least) as waiting:
+    # The promised dates come from the follow-up read model as far as it got: its lag must
+    # not hold back reading one's own ideas (each read model has its own consumer).
+    with rows(api, "follow_up", 0) as waiting:
         items = [{**i, "answer_expected_by": expected_by(waiting, i["idea_id"])} for i in items]
     shown = masks_for(api, caller, at_least).shown(items)
     return models.Page[models.IdeaRow](**paged(shown, limit, offset, api))
@@ -203,7 +205,7 @@ def my_contributions(
         items = listed(found, "contributions", author=caller.handle)
     items.sort(key=lambda c: (c["added_at"], c["contribution_id"]), reverse=True)
     shown = [shown_contribution(c, caller) for c in items]
-    with rows(api, "follow_up", at_least) as waiting:
+    with rows(api, "follow_up", 0) as waiting:  # as far as it got (see my_ideas)
         shown = [
             {**c, "answer_expected_by": expected_by(waiting, c["contribution_id"])} for c in shown
         ]

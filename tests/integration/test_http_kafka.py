@@ -73,7 +73,7 @@ def cookie(org: Org, handle: str) -> str:
     return f"{COOKIE}={org.tokens[handle]}"
 
 
-def patiently(read: Callable[[], Any], seconds: float = 60) -> Any:
+def patiently(read: Callable[[], Any], seconds: float = 120) -> Any:
     """Read as a client does: on 503 (read models not caught up yet) wait Retry-After and
     ask again. On a loaded 2-core host the consumer groups can take a while to start."""
     deadline = time.monotonic() + seconds
