@@ -6,12 +6,15 @@ one line once it accepts connections. ``groundswell serve`` on the embedded stor
 ``GROUNDSWELL_SMTP_URL`` starts one in its own process (``LocalSink``) and delivers to it, so
 the e-mails the engine would send can be read on a page (``caught``). While a file named ``refuse``
 exists in ``DIR`` it answers every message with ``451`` (try again later), so tests can make
-the server fail without stopping it; a recipient named ``unknown@…`` is refused for good (550).
+the server fail without stopping it; while a file named ``hold`` holding a number N exists, a
+message past the N-th this server kept waits for its answer until the file is gone (a sender
+caught in the middle of sending); a recipient named ``unknown@…`` is refused for good (550).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import mailbox
 import signal
 import sys
@@ -33,6 +36,7 @@ class Keeper:
         self.maildir = maildir
         self.box = mailbox.Maildir(maildir, create=True)
         self.lock = threading.Lock()
+        self.kept = 0
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -45,10 +49,20 @@ class Keeper:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if (self.maildir / "refuse").exists():
             return "451 4.3.0 refusing for now (a test asked for it)"
+        while self._held():
+            await asyncio.sleep(0.01)
         data = envelope.original_content or envelope.content
         with self.lock:
             self.box.add(data if isinstance(data, bytes) else data.encode())
+            self.kept += 1
         return "250 2.0.0 kept"
+
+
+    def _held(self) -> bool:
+        try:
+            return self.kept >= int((self.maildir / "hold").read_text().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            return False
 
 
 @dataclass(frozen=True)
