@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,13 +66,35 @@ def org(request: pytest.FixtureRequest, tmp_path: Path, clock: SteppingClock) ->
         served.engine.close()
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say in every run's log how much the engine state machine explored."""
+STATE_MACHINE = "state_machine_run"
+WORKER_RUNS: list[dict[str, int]] = []
+
+
+def state_machine_run() -> dict[str, int]:
     import sys
 
     module = sys.modules.get("tests.unit.test_engine_state_machine")
-    run = getattr(module, "RUN", None)
-    if run and run["examples"]:
+    return dict(getattr(module, "RUN", None) or {})
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its state machine's counts to the controller, which reports."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output[STATE_MACHINE] = state_machine_run()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    WORKER_RUNS.append(getattr(node, "workeroutput", {}).get(STATE_MACHINE) or {})
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in every run's log how much the engine state machine explored."""
+    run: Counter[str] = Counter(state_machine_run())
+    for worker in WORKER_RUNS:
+        run.update(worker)
+    if run["examples"]:
         terminalreporter.write_line(
             f"engine state machine: {run['examples']} examples, "
             f"{run['checks'] - run['examples']} steps, {run['commands']} commands "

@@ -57,7 +57,6 @@ class Keeper:
             self.kept += 1
         return "250 2.0.0 kept"
 
-
     def _held(self) -> bool:
         try:
             return self.kept >= int((self.maildir / "hold").read_text().strip() or 0)

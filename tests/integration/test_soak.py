@@ -19,7 +19,7 @@ from bench.soak.run import Config, soak
 from tests.integration.kafka_support import LocalBroker, private_broker_fixture  # noqa: F401
 from tests.support import database_url_or_fail
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.serial]
 
 
 @pytest.mark.timeout(480)
