@@ -229,6 +229,7 @@ def test_refused_forms_keep_what_was_typed_in_the_browser(
     expect(c.locator("#problem")).to_contain_text("title")
     expect(c.get_by_label("What is the idea")).to_have_value("Scan delivery notes at the dock")
     check_page(contributor)
+    assert axe_violations(c, axe_or_fail()) == []  # the refusal's alert and the kept form
 
     manager = sign_in(browser, contexts, served, "mia", **WIDTHS["phone"])
     m = manager.page
