@@ -21,7 +21,7 @@ from tests.browser.conftest import Served, Watched, axe_or_fail, axe_violations,
 from tests.http_support import challenge_terms
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-MOST_STOPS = 80  # more Tabs than any page of the story has stops before the one sought
+MOST_STOPS = 200  # more Tabs than any page of the story has stops before the one sought
 
 # What has the focus: its name as a person hears it (roughly: aria-label, label, text,
 # value), whether Chromium draws its focus ring (:focus-visible with an outline of at least
