@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
@@ -43,6 +44,19 @@ def chromium_or_fail() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail("no Chromium under CI=true; `make test` installs it (scripts/chromium-local).")
     pytest.skip("no Chromium (scripts/chromium-local installs Debian's package)")
+
+
+def axe_or_fail() -> str:
+    """The source of axe-core's axe.min.js (``scripts/axe-local`` fetches the npm package)."""
+    found = os.environ.get("GROUNDSWELL_AXE")
+    if found and Path(found).is_file():
+        return Path(found).read_text(encoding="utf-8")
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            f"no axe-core under CI=true (GROUNDSWELL_AXE={found!r}); "
+            "`make test` fetches it (scripts/axe-local)."
+        )
+    pytest.skip("no axe-core (scripts/axe-local fetches the npm package; set GROUNDSWELL_AXE)")
 
 
 def free_port() -> int:
@@ -172,3 +186,29 @@ def check_page(watched: Watched) -> None:
     # the page is held to the width the browser was given as well.
     wide = page.evaluate("() => document.documentElement.scrollWidth")
     assert wide <= page.viewport_size["width"], f"{page.url} is {wide} px wide"
+
+
+# axe-core's rules (WCAG 2.x A/AA and its best practices), run in the page as it is; only what
+# it rates serious or critical fails a test. Each violation: rule, impact and the node's selector.
+AXE_RUN = """async () => {
+  const found = await axe.run(document, {resultTypes: ['violations']});
+  return found.violations
+    .filter(rule => rule.impact === 'serious' || rule.impact === 'critical')
+    .flatMap(rule => rule.nodes.map(node => ({
+      rule: rule.id, impact: rule.impact, target: node.target.join(' '),
+      summary: (node.failureSummary || '').split('\\n').slice(1, 2).join('').trim(),
+    })));
+}"""
+
+
+def axe_violations(page: Any, axe: str) -> list[str]:
+    """The page's serious and critical axe-core violations, one readable line each. axe is
+    evaluated rather than added as a <script>: the pages' Content-Security-Policy forbids
+    inline scripts, and an evaluation over the DevTools protocol is not one."""
+    if not page.evaluate("() => typeof axe === 'object'"):
+        page.evaluate(axe)
+    path = urlsplit(page.url).path
+    return [
+        f"{found['rule']} ({found['impact']}) at {found['target']} on {path}: {found['summary']}"
+        for found in page.evaluate(AXE_RUN)
+    ]

@@ -1,5 +1,7 @@
 """Every page reachable by links, for every role, at a laptop's and a phone's width, in
-Chromium: no console errors, no sideways scrolling, every field labelled.
+Chromium: no console errors, no sideways scrolling, every field labelled, and no serious or
+critical accessibility violation by axe-core's rules (checked once per page, at a phone's
+width, during the same crawl).
 
 A crawler per role and width starts at /web (where signing in lands) and follows the
 same-origin links of each page it visits (never a form, so it changes nothing; sign-out
@@ -26,7 +28,16 @@ from domain.errors import DomainError
 from groundswell.bootstrap import build_engine, build_tokens
 from groundswell.demo import run_demo
 from groundswell.settings import Settings
-from tests.browser.conftest import ARTIFACTS, Served, Watched, check_page, serve, sign_in
+from tests.browser.conftest import (
+    ARTIFACTS,
+    Served,
+    Watched,
+    axe_or_fail,
+    axe_violations,
+    check_page,
+    serve,
+    sign_in,
+)
 
 WIDTHS = {
     "laptop": {"viewport": {"width": 1366, "height": 800}},
@@ -83,9 +94,10 @@ def kind_of(path: str) -> str:
     return UUID.sub("{id}", path)
 
 
-def crawl(watched: Watched, base: str) -> list[str]:
+def crawl(watched: Watched, base: str, axe: str | None, violations: list[str]) -> list[str]:
     """Visit every page the links reach from where signing in landed (at most
-    ``PER_KIND`` of a kind), checking each; the paths visited."""
+    ``PER_KIND`` of a kind), checking each (with axe-core too when its source is given,
+    adding what it finds to ``violations``); the paths visited."""
     page = watched.page
     origin = urlsplit(base).netloc
     start = urlsplit(page.url).path
@@ -99,6 +111,8 @@ def crawl(watched: Watched, base: str) -> list[str]:
         answer = page.goto(base + path, wait_until="load")
         assert answer is not None and answer.ok, f"{path}: {answer and answer.status}"
         check_page(watched)
+        if axe is not None:
+            violations.extend(axe_violations(page, axe))
         visited.append(path)
         for href in page.evaluate(LINKS):
             parts = urlsplit(href)
@@ -116,12 +130,16 @@ def crawl(watched: Watched, base: str) -> list[str]:
 def test_every_linked_page_for_every_role(
     browser: Any, demo: Served, contexts: list[Any], width: str
 ) -> None:
+    # axe-core's rules hardly depend on the width; once per page is enough, at the phone's.
+    axe = axe_or_fail() if width == "phone" else None
     started = time.monotonic()
     kinds: set[str] = set()
-    report = []
+    report, violations = [], []
     for role, handle in ROLES.items():
         watched = sign_in(browser, contexts, demo, handle, **WIDTHS[width])
-        visited = crawl(watched, demo.url)
+        found: list[str] = []
+        visited = crawl(watched, demo.url, axe, found)
+        violations += [f"{role}: {line}" for line in found]
         assert watched.errors == [], watched.errors
         kinds |= {kind_of(path) for path in visited}
         report.append(f"{role} ({handle}): {len(visited)} pages")
@@ -132,20 +150,28 @@ def test_every_linked_page_for_every_role(
     (ARTIFACTS.parent / f"crawl-{width}.txt").write_text(summary + "\n", encoding="utf-8")
     print(summary)
     assert kinds - {"/web"} == KINDS, f"kinds of page reached: {sorted(kinds)}"  # /web redirects
+    assert violations == [], "serious or critical accessibility violations:\n" + "\n".join(
+        violations
+    )
 
 
 def test_the_sign_in_and_error_pages_fit_a_phone(
     browser: Any, demo: Served, contexts: list[Any]
 ) -> None:
+    """And pass axe-core's rules, as the pages the crawl reaches do."""
+    axe = axe_or_fail()
     context = browser.new_context(**WIDTHS["phone"])
     contexts.append(context)
     watched = Watched(context.new_page(), "visitor")
     watched.page.goto(demo.url)
     check_page(watched)
+    violations = axe_violations(watched.page, axe)
     phone = sign_in(browser, contexts, demo, "anna.kowalski", **WIDTHS["phone"])
     answer = phone.page.goto(demo.url + "/web/ideas/00000000-0000-4000-8000-000000000000")
     assert answer is not None and answer.status == 404
     check_page(phone)
+    violations += axe_violations(phone.page, axe)
+    assert violations == [], violations
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
@@ -165,6 +191,8 @@ def test_redeeming_asks_for_confirmation_in_the_browser(
     expect(page.get_by_role("heading", level=1)).to_have_text("Please confirm")
     expect(page.locator("#confirm-question")).to_contain_text("Redeem 20 points for")
     check_page(watched)
+    if javascript:  # axe-core runs in the page: not where scripts are off
+        assert axe_violations(page, axe_or_fail()) == []
     page.get_by_role("link", name="Cancel, go back").click()
     expect(page.locator("#balance-points")).to_have_text(str(before))
     page.get_by_role("button", name=re.compile(r"^Redeem 20 points")).click()
@@ -201,6 +229,7 @@ def test_refused_forms_keep_what_was_typed_in_the_browser(
     expect(c.locator("#problem")).to_contain_text("title")
     expect(c.get_by_label("What is the idea")).to_have_value("Scan delivery notes at the dock")
     check_page(contributor)
+    assert axe_violations(c, axe_or_fail()) == []  # the refusal's alert and the kept form
 
     manager = sign_in(browser, contexts, served, "mia", **WIDTHS["phone"])
     m = manager.page
