@@ -107,6 +107,8 @@ def crawl(watched: Watched, base: str) -> list[str]:
                 continue
             if target.startswith(("/web/static", "/web/live", "/web/sign-")):
                 continue
+            if target.endswith(".csv"):  # a download, not a page
+                continue
             seen.add(target)
             queue.append(target)
     return visited
