@@ -153,3 +153,27 @@ def test_an_administrator_issues_a_token_once_and_revokes_it(org: Org) -> None:
     assert unknown.status_code == 404 and "nobody with handle" in unknown.text
     assert 'value="nobody"' in unknown.text
     assert send(org, "ada", "/web/admin/tokens/abc/revoke", confirmed).status_code == 404
+
+
+def test_the_store_page_offers_reprices_and_retires_items_and_keeps_refused_input(
+    org: Org,
+) -> None:
+    before = org.engine.last_position
+    key = form_key(page(org, "ada", "/web/store"))
+    typed = {"form_key": key, "name": " ", "price": "12", "stock": "3", "description": "Blue mug"}
+    refused = send(org, "ada", "/web/store/items", typed)
+    assert refused.status_code == 422 and 'value="Blue mug"' in refused.text
+    assert 'value="12"' in refused.text and org.engine.last_position == before
+    again = {**typed, "form_key": form_key(refused.text), "name": "Mug"}  # the page shown again
+    assert send(org, "ada", "/web/store/items", again).status_code == 303
+    shown = page(org, "ada", "/web/store")
+    (item,) = re.findall(r'action="/web/store/items/([0-9a-f-]{36})"', shown)[:1]
+    for change, value in (("price", "15"), ("retire", ""), ("reactivate", ""), ("retire", "")):
+        form = {
+            "form_key": form_key(page(org, "ada", "/web/store")),
+            "change": change,
+            "value": value,
+        }
+        assert send(org, "ada", f"/web/store/items/{item}", form).status_code == 303, change
+    shown = page(org, "ada", "/web/store")
+    assert "Mug</strong> — 15 points" in shown and ">retired<" in shown and "Offer again" in shown
