@@ -30,8 +30,11 @@ router = APIRouter(prefix="/v1", tags=["exports"], responses=COMMON)
 Table = Literal["ideas", "contributions", "leaderboard", "follow-up"]
 CSV = "text/csv; charset=utf-8"
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection"):
-# such text cells get a leading apostrophe, which spreadsheets show as plain text.
+# such text cells get a leading apostrophe, which spreadsheets show as plain text. Text that
+# starts with an apostrophe gets one too, so reading back is unambiguous: one leading
+# apostrophe before one of these or another apostrophe is never part of the text.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PREFIXED = (*FORMULA_STARTS, "'")
 BATCH = 500  # the route functions' largest page
 
 
@@ -45,7 +48,7 @@ def cell(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+        return "'" + value if value.startswith(PREFIXED) else value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 

@@ -64,7 +64,7 @@ def decoded(text: str, like: Any) -> Any:
     if isinstance(like, int | float):
         return type(like)(text)
     if isinstance(like, str):
-        if text[:1] == "'" and text[1:2] and text[1:2] in "=+-@\t\r":
+        if text[:1] == "'" and text[1:2] and text[1:2] in "=+-@\t\r'":
             return text[1:]
         assert not text.startswith(DANGEROUS), f"a formula left in a cell: {text!r}"
         return text
