@@ -23,6 +23,7 @@ from groundswell.cli import (
     tokens,
 )
 from groundswell.cli.common import Session, fail, out, session
+from groundswell.cli.export import export as export_command
 from groundswell.cli.project import register as register_project
 from groundswell.cli.relay import relay as relay_command
 from groundswell.cli.serve import serve as serve_command
@@ -47,6 +48,7 @@ app.add_typer(audit.app, name="audit")
 boards.register(app)
 app.add_typer(follow_up.app, name="follow-up", rich_help_panel=boards.PANEL)
 app.command("desk", rich_help_panel=boards.PANEL)(follow_up.desk_command)
+app.command("export", rich_help_panel=boards.PANEL)(export_command)
 register_project(app)
 app.add_typer(projections.app, name="projections", rich_help_panel=boards.PANEL)
 app.command("relay")(relay_command)

@@ -18,6 +18,7 @@ from groundswell.http import (
     challenges,
     contributions,
     delivery,
+    exports,
     follow_up,
     ideas,
     people,
@@ -107,7 +108,10 @@ def create_app(
     )
     app.state.api = api
     problems.install(app)
-    modules = (people, challenges, ideas, contributions, boards, store, audit, follow_up, delivery)
+    modules = (
+        people, challenges, ideas, contributions, boards, store, audit, follow_up, delivery,
+        exports,
+    )  # fmt: skip
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

@@ -45,10 +45,12 @@ def root() -> RedirectResponse:
 
 @router.get("/web")
 def start(caller: Reader) -> RedirectResponse:
-    """Managers and owners start at their desk, auditors at the challenges, everyone else
-    at home."""
-    if caller.has(Role.MANAGER) or caller.has(Role.OWNER):
+    """Managers start at their desk, owners at what is handed to them, auditors at the
+    challenges, everyone else at home (with the challenges open for their ideas)."""
+    if caller.has(Role.MANAGER):
         return RedirectResponse("/web/desk", status_code=303)
+    if caller.has(Role.OWNER):
+        return RedirectResponse("/web/owner", status_code=303)
     return RedirectResponse("/web/challenges" if caller.reads_all else "/web/me", status_code=303)
 
 
@@ -274,6 +276,16 @@ def home_page(
     redeemed = store.my_redemptions(caller, api, at_least=at_least, limit=RECENT, offset=0)
     with rows(api, "directory", at_least) as found:
         titles = {k: i["title"] for k, i in found.table("ideas").items()}
+    # The call to take part: each challenge still taking ideas by the engine's today (the
+    # submission deadline is the last day ideas are taken).
+    today = api.engine.clock().date().isoformat()
+    taking = [
+        c
+        for c in challenges.list_challenges(
+            caller, api, stage="open", at_least=at_least, limit=MANY, offset=0
+        ).items
+        if c.submission_deadline[:10] >= today
+    ]
     return page(
         request,
         "home.html",
@@ -287,6 +299,7 @@ def home_page(
         ledger=ledger.entries.items,
         catalog=catalog.items,
         redemptions=redeemed.items,
+        taking=taking,
         **context,
     )
 
@@ -305,7 +318,13 @@ def owner_page(
         mine = [i for i in found.table("ideas").values() if i["owner"] == caller.handle]
     mine = masks_for(api, caller, at_least).shown(mine)
     mine.sort(key=lambda i: (i["status"] != IdeaStatus.IN_IMPLEMENTATION.value, i["updated_at"]))
-    return page(request, "owner.html", caller, status, ideas=mine, **context)
+    # When each next progress report is due (the desk's), and what else waits on the owner.
+    desk = follow_up.my_desk(caller, api, at_least)
+    due = {item.idea_id: item for item in desk.items if item.kind == "progress"}
+    return page(
+        request, "owner.html", caller, status, ideas=mine, due=due,
+        elsewhere=desk.waiting - len(due), **context,
+    )  # fmt: skip
 
 
 @router.get("/web/store")

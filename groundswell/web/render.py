@@ -109,6 +109,8 @@ def nav(caller: Caller) -> list[tuple[str, str]]:
         links.append(("/web/owner", "Handed to me"))
     if caller.has(Role.ADMIN):
         links.append(("/web/store", "Reward store"))
+        links += [("/web/admin/people", "People"), ("/web/admin/tokens", "Tokens")]
+        links.append(("/web/admin/departments", "Departments"))
     return links
 
 

@@ -63,6 +63,10 @@ KINDS = {  # every kind of page some role reaches by links
     "/web/me",
     "/web/owner",
     "/web/store",
+    "/web/admin/people",
+    "/web/admin/people/{handle}",
+    "/web/admin/tokens",
+    "/web/admin/departments",
 }
 PER_KIND = 6
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -90,8 +94,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     next(served, None)
 
 
+PERSON = re.compile(r"^/web/admin/people/[^/]+$")
+
+
 def kind_of(path: str) -> str:
-    return UUID.sub("{id}", path)
+    return PERSON.sub("/web/admin/people/{handle}", UUID.sub("{id}", path))
 
 
 def crawl(watched: Watched, base: str, axe: str | None, violations: list[str]) -> list[str]:
@@ -120,6 +127,8 @@ def crawl(watched: Watched, base: str, axe: str | None, violations: list[str]) -
             if parts.netloc != origin or not target.startswith("/web") or target in seen:
                 continue
             if target.startswith(("/web/static", "/web/live", "/web/sign-")):
+                continue
+            if target.endswith(".csv"):  # a download, not a page
                 continue
             seen.add(target)
             queue.append(target)

@@ -176,7 +176,7 @@ def test_the_demo_organisation_in_the_browser(
     screenshot(contributor.page, "15-demo-contributor-home")
 
     owner = sign_in(browser, contexts, demo, "sofia", **LAPTOP)
-    expect(owner.page).to_have_url(re.compile(r"/web/desk$"))  # an owner starts at her desk
+    expect(owner.page).to_have_url(re.compile(r"/web/owner$"))  # where an owner starts
     owner.page.get_by_role("link", name="Handed to me").click()
     expect(owner.page).to_have_url(re.compile(r"/web/owner$"))
     assert owner.page.locator("#owned article").count() > 0

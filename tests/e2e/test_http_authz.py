@@ -186,6 +186,10 @@ def parked(w: World, me: str | None) -> Params:  # a message the deliverer gave 
     return {"message_id": message_id}
 
 
+def export(table: str) -> Prepare:
+    return lambda w, me: {"challenge_id": w.challenge(), "table": table}
+
+
 def fixed(**params: str) -> Prepare:
     return lambda w, me: params
 
@@ -307,6 +311,8 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     # someone else's desk: mia manages the challenges dan acts in; cat and owen do not
     ("GET", PE + "/desk"): (STEERING, fixed(handle="dan"), None),
     ("GET", "/v1/accountability"): (STEERING, nothing, None),
+    # mia manages the challenge; admins and auditors read all (max, managing others, may not)
+    ("GET", CH + "/export/{table}.csv"): (STEERING, export("follow-up"), None),
 }
 
 

@@ -64,14 +64,15 @@ def test_pages_need_a_signed_in_reader_and_sign_in_sets_a_strict_cookie(org: Org
     assert "httponly" in set_cookie and "samesite=strict" in set_cookie
     org.client.cookies.clear()
 
-    # Contributors start at home, managers and owners at their desk, auditors at the challenges.
+    # Contributors start at home, managers at their desk, owners at what is handed to them,
+    # auditors at the challenges.
     assert send(org, "cat", "/web/sign-out", {}).status_code == 303
     home = org.client.get("/web", headers=cookie(org, "cat"), follow_redirects=False)
     assert home.headers["location"] == "/web/me"
     steering = org.client.get("/web", headers=cookie(org, "mia"), follow_redirects=False)
     assert steering.headers["location"] == "/web/desk"
     owning = org.client.get("/web", headers=cookie(org, "owen"), follow_redirects=False)
-    assert owning.headers["location"] == "/web/desk"
+    assert owning.headers["location"] == "/web/owner"
     auditing = org.client.get("/web", headers=cookie(org, "aud"), follow_redirects=False)
     assert auditing.headers["location"] == "/web/challenges"
 
