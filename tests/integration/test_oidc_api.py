@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from groundswell.identity.keys import REFETCH_INTERVAL, ProviderKeys
 from groundswell.identity.settings import OidcSettings
+from groundswell.identity.tokens import AccessTokens
 from groundswell.settings import Settings
 from tests.http_support import Org, challenge_terms, served_org
 from tests.oidc_support import Keycloak, oidc_env, shared_keycloak
@@ -198,3 +201,50 @@ def test_the_provider_down_answers_503_not_a_crash(tmp_path: Path, keycloak: Key
 def test_groundswell_tokens_still_work_beside_the_providers(org: Org) -> None:
     assert org.get("cat", "/v1/challenges").status_code == 200
     refused(call(org, "gs_" + "x" * 43), "unknown or was revoked")
+
+
+def test_rotated_keys_are_picked_up(keycloak: Keycloak) -> None:
+    """A realm of its own (the shared one keeps its keys): tokens signed by a key added after
+    ours were fetched validate once the keys are fetched again for the new kid."""
+    realm = "rotation-" + uuid.uuid4().hex[:8]
+    client = {
+        "clientId": "bot",
+        "secret": SECRET,
+        "publicClient": False,
+        "standardFlowEnabled": False,
+        "serviceAccountsEnabled": True,
+        "protocolMappers": [
+            {
+                "name": "audience",
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-audience-mapper",
+                "config": {"included.client.audience": "bot", "access.token.claim": "true"},
+            }
+        ],
+    }
+    keycloak.admin_api("POST", "", {"realm": realm, "enabled": True, "clients": [client]}, "")
+    try:
+        issuer = f"{keycloak.base_url}/realms/{realm}"
+
+        def token() -> str:
+            return keycloak.client_credentials("bot", SECRET, issuer)
+
+        settings = OidcSettings(issuer=issuer, audience="bot")
+        now = [0.0]
+        tokens = AccessTokens(settings, ProviderKeys(settings, clock=lambda: now[0]))
+        first = token()
+        assert tokens.claims(first)["azp"] == "bot"
+        rotated = {
+            "name": "rotated",
+            "providerId": "rsa-generated",
+            "providerType": "org.keycloak.keys.KeyProvider",
+            "config": {"priority": ["500"], "active": ["true"], "enabled": ["true"]},
+        }
+        keycloak.admin_api("POST", "/components", rotated, realm)
+        second = token()
+        assert parts(second)[0]["kid"] != parts(first)[0]["kid"]
+        now[0] += REFETCH_INTERVAL
+        assert tokens.claims(second)["azp"] == "bot"
+        assert tokens.claims(first)["azp"] == "bot"  # the old key is still published
+    finally:
+        keycloak.admin_api("DELETE", "", None, realm)
