@@ -23,11 +23,13 @@ from groundswell.identity.settings import OidcSettings
 from groundswell.identity.tokens import AccessTokens
 from groundswell.settings import Settings
 from tests.http_support import Org, challenge_terms, served_org
-from tests.oidc_support import Keycloak, oidc_env, shared_keycloak
+from tests.oidc_support import PASSWORD, Keycloak, oidc_env, post_form, shared_keycloak
 
 # Extra clients this module makes in the realm (and removes): one whose tokens live a second,
-# one whose tokens lack the groundswell audience.
+# one whose tokens lack the groundswell audience, and one that trades a user's password for
+# an access token (the resource owner password grant: people's tokens without a browser).
 SHORT_BOT, OTHER_BOT, SECRET = "short-lived-bot", "other-audience-bot", "extra-test-secret"
+PASSWORD_CLIENT = "password-grant-client"
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +41,17 @@ def keycloak() -> Iterator[Keycloak]:
         "protocolMapper": "oidc-audience-mapper",
         "config": {"included.client.audience": "groundswell", "access.token.claim": "true"},
     }
+    groups = {
+        "name": "groups",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-group-membership-mapper",
+        "config": {"claim.name": "groups", "full.path": "false", "access.token.claim": "true"},
+    }
     made = []
     for client_id, attributes, mappers in (
         (SHORT_BOT, {"access.token.lifespan": "1"}, [audience]),
         (OTHER_BOT, {}, []),
+        (PASSWORD_CLIENT, {}, [audience, groups]),
     ):
         for old in found.admin_api("GET", f"/clients?clientId={client_id}"):
             found.admin_api("DELETE", f"/clients/{old['id']}")
@@ -55,6 +64,7 @@ def keycloak() -> Iterator[Keycloak]:
                 "publicClient": False,
                 "standardFlowEnabled": False,
                 "serviceAccountsEnabled": True,
+                "directAccessGrantsEnabled": client_id == PASSWORD_CLIENT,
                 "attributes": attributes,
                 "protocolMappers": mappers,
             },
@@ -116,6 +126,31 @@ def test_a_client_credentials_token_reads_as_its_mapped_person(
     assert [c["title"] for c in answer.json()["items"]] == ["Faster changeovers"]
     me = call(org, token, path="/v1/me").json()
     assert (me["handle"], me["roles"]) == ("reports-bot", ["auditor"])
+
+
+def user_token(keycloak: Keycloak, username: str) -> str:
+    answer = post_form(
+        keycloak.token_url,
+        {
+            "grant_type": "password",
+            "client_id": PASSWORD_CLIENT,
+            "client_secret": SECRET,
+            "username": username,
+            "password": PASSWORD,
+        },
+    )
+    token: str = answer["access_token"]
+    return token
+
+
+def test_a_persons_token_acts_as_them_with_groundswells_roles(org: Org, keycloak: Keycloak) -> None:
+    """otto is in Keycloak's auditors group; groundswell knows him as a contributor."""
+    org.engine.register_person("otto", name="Otto", department="Finance", roles=["contributor"])
+    token = user_token(keycloak, "otto")
+    assert parts(token)[1]["groups"] == ["auditors"]
+    me = call(org, token, path="/v1/me").json()
+    assert (me["handle"], me["roles"]) == ("otto", ["contributor"])
+    refused(call(org, user_token(keycloak, "dana")), "'dana', who is not registered")
 
 
 def test_it_may_do_only_what_its_person_may(org: Org, keycloak: Keycloak) -> None:
