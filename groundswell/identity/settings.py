@@ -70,6 +70,14 @@ class OidcSettings:
                     "GROUNDSWELL_OIDC_AUDIENCE, the audience the API's access tokens carry)"
                 )
             object.__setattr__(self, "audience", self.client_id)
+        # Every token people get through the pages names the sign-in client (azp): mapped, it
+        # would make everyone that one person.
+        if self.client_id is not None and self.client_id in self.service_accounts:
+            raise ValueError(
+                f"GROUNDSWELL_OIDC_SERVICE_ACCOUNTS must not map the sign-in client "
+                f"{self.client_id!r} (GROUNDSWELL_OIDC_CLIENT_ID): everyone signing in would act "
+                "as that person; map only clients of company systems."
+            )
 
     @property
     def discovery_url(self) -> str:

@@ -74,6 +74,7 @@ def test_defaults() -> None:
         ({"GROUNDSWELL_OIDC_ROLES": "admins=emperor"}, "'emperor', which is not a role"),
         ({"GROUNDSWELL_OIDC_ROLES": "admins"}, "must look like"),
         ({"GROUNDSWELL_OIDC_SERVICE_ACCOUNTS": "bot=Not A Handle"}, "not a person handle"),
+        ({"GROUNDSWELL_OIDC_SERVICE_ACCOUNTS": "groundswell=ada"}, "must not map the sign-in"),
         ({"GROUNDSWELL_OIDC_CLOCK_SKEW": "ten"}, "GROUNDSWELL_OIDC_CLOCK_SKEW must be seconds"),
         ({"GROUNDSWELL_OIDC_NAME_CLAIM": "a b"}, "GROUNDSWELL_OIDC_NAME_CLAIM must be a claim"),
         ({"GROUNDSWELL_OIDC_REDIRECT_URL": "http://ideas.example.com/cb"}, "https://"),
