@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from groundswell.identity.settings import OidcSettings
 from groundswell.stores.files import private_dir
 
 DEFAULT_DATA_DIR = Path("data")
@@ -49,6 +50,8 @@ class Settings:
     ``sign_in_failure_limit`` refused tokens per client address (None: unlimited),
     answer only requests whose Host is one of ``allowed_hosts``, and end a live-updates
     stream within ``live_recheck_seconds`` of its token's revocation.
+    With ``oidc`` (``GROUNDSWELL_OIDC_ISSUER`` and the rest, groundswell/identity/settings.py)
+    people sign in at the company's identity provider and the API accepts its access tokens.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -64,6 +67,7 @@ class Settings:
     sign_in_failure_limit: str | None = DEFAULT_SIGN_IN_FAILURE_LIMIT
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     live_recheck_seconds: float = DEFAULT_LIVE_RECHECK_SECONDS
+    oidc: OidcSettings | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -88,6 +92,7 @@ class Settings:
             live_recheck_seconds=seconds(
                 env, "GROUNDSWELL_LIVE_RECHECK_SECONDS", DEFAULT_LIVE_RECHECK_SECONDS
             ),
+            oidc=OidcSettings.from_environment(env),
         )
 
     @property
