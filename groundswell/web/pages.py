@@ -24,7 +24,14 @@ from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, timeline
 from groundswell.web.render import PageRoute, page
-from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
+from groundswell.web.session import (
+    COOKIE,
+    Reader,
+    begin,
+    safe_next,
+    same_origin,
+    sessions_of,
+)
 from projections import balances, implementation
 from projections.follow_up_due import answer_expected
 
@@ -69,7 +76,7 @@ def sign_in(
     address = request.client.host if request.client else "unknown"
     try:
         throttle.check_failures(address)
-        refused_token(api_of(request), token, address, throttle)
+        holder = refused_token(api_of(request), token, address, throttle)
     except ApiProblem as refused:
         if refused.status == 429:
             raise
@@ -78,21 +85,15 @@ def sign_in(
             position=0,
         )  # fmt: skip
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=30 * DAY,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    begin(request, response, holder.handle, "token", token=token)
     return response
 
 
 @router.post("/web/sign-out")
 def sign_out(request: Request) -> RedirectResponse:
+    """End the session here (a replayed cookie meets the sign-in page)."""
     same_origin(request)
+    sessions_of(request).end(request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/web/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
