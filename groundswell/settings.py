@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from groundswell.identity.settings import OidcSettings
 from groundswell.stores.files import private_dir
 
 DEFAULT_DATA_DIR = Path("data")
@@ -54,6 +55,8 @@ class Settings:
     answer only requests whose Host is one of ``allowed_hosts``, and end a live-updates
     stream within ``live_recheck_seconds`` of its token's revocation. A page session ends
     after ``session_idle_hours`` unused and ``session_absolute_hours`` after sign-in.
+    With ``oidc`` (``GROUNDSWELL_OIDC_ISSUER`` and the rest, groundswell/identity/settings.py)
+    people sign in at the company's identity provider and the API accepts its access tokens.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -71,6 +74,7 @@ class Settings:
     live_recheck_seconds: float = DEFAULT_LIVE_RECHECK_SECONDS
     session_idle_hours: float = DEFAULT_SESSION_IDLE_HOURS
     session_absolute_hours: float = DEFAULT_SESSION_ABSOLUTE_HOURS
+    oidc: OidcSettings | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -101,6 +105,7 @@ class Settings:
             session_absolute_hours=hours(
                 env, "GROUNDSWELL_SESSION_ABSOLUTE_HOURS", DEFAULT_SESSION_ABSOLUTE_HOURS
             ),
+            oidc=OidcSettings.from_environment(env),
         )
 
     @property
