@@ -231,7 +231,12 @@ def build_http_app(
     else:
         reads = EmbeddedReadSide(build_read_models(engine, settings))
     throttle = Throttle(settings.write_limit, settings.sign_in_failure_limit)
-    api = Api(engine=engine, reads=reads, tokens=build_tokens(settings))
+    identity = None
+    if settings.oidc is not None:
+        from groundswell.identity.tokens import AccessTokens
+
+        identity = AccessTokens(settings.oidc)
+    api = Api(engine=engine, reads=reads, tokens=build_tokens(settings), identity=identity)
     app = create_app(api, throttle, settings.allowed_hosts)
     app.state.live_recheck_seconds = settings.live_recheck_seconds
     app.state.sessions = build_sessions(settings)

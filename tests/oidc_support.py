@@ -41,11 +41,12 @@ class Keycloak:
         return self.issuer + "/protocol/openid-connect/token"
 
     def client_credentials(
-        self, client_id: str = BOT_CLIENT_ID, secret: str = BOT_CLIENT_SECRET
+        self, client_id: str = BOT_CLIENT_ID, secret: str = BOT_CLIENT_SECRET, issuer: str = ""
     ) -> str:
-        """A fresh access token for a client-credentials client (the reports bot)."""
+        """A fresh access token for a client-credentials client (the reports bot; of another
+        realm's ``issuer`` when given)."""
         answer = post_form(
-            self.token_url,
+            (issuer or self.issuer) + "/protocol/openid-connect/token",
             {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
         )
         token: str = answer["access_token"]
@@ -65,10 +66,11 @@ class Keycloak:
         token: str = answer["access_token"]
         return token
 
-    def admin_api(self, method: str, path: str, body: Any = None) -> Any:
-        """Call Keycloak's admin REST API on the realm (``path`` after /admin/realms/REALM)."""
+    def admin_api(self, method: str, path: str, body: Any = None, realm: str = REALM) -> Any:
+        """Call Keycloak's admin REST API on a realm (``path`` after /admin/realms/REALM;
+        ``realm=""`` and ``path=""`` for the realms themselves)."""
         request = urllib.request.Request(
-            f"{self.base_url}/admin/realms/{REALM}{path}",
+            f"{self.base_url}/admin/realms{'/' + realm if realm else ''}{path}",
             method=method,
             data=None if body is None else json.dumps(body).encode(),
             headers={

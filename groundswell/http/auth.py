@@ -10,6 +10,12 @@ from fastapi import Depends, Request
 from domain.errors import NotFound
 from domain.person import Role
 from groundswell.http.problems import ApiProblem
+from groundswell.identity.tokens import (
+    AccessTokens,
+    ProviderUnavailable,
+    TokenRefused,
+    looks_like_jwt,
+)
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="groundswell"'}
 # Roles that may see who is behind a pseudonym, and anyone's balance and ledger.
@@ -80,7 +86,13 @@ def current_caller(request: Request) -> Caller:
 
 
 def caller_holding(api: Any, token: str) -> Caller:
-    """The registered person a token belongs to (401 for an unknown or revoked token)."""
+    """The registered person a token belongs to (401 for an unknown or revoked token).
+
+    With OIDC configured (``api.identity``), an access token the identity provider issued
+    (a JWT) is accepted too: see ``caller_of_provider_token``."""
+    identity = getattr(api, "identity", None)
+    if identity is not None and looks_like_jwt(token):
+        return caller_of_provider_token(api, identity, token)
     handle = api.tokens.holder(token)
     if handle is None:
         raise ApiProblem(
@@ -98,6 +110,40 @@ def caller_holding(api: Any, token: str) -> Caller:
             401,
             "token-unknown",
             f"the token's holder {handle!r} is not registered.",
+            field="Authorization",
+            headers=CHALLENGE,
+        ) from None
+    return Caller(handle, frozenset(person.roles), person.department)
+
+
+def caller_of_provider_token(api: Any, identity: AccessTokens, token: str) -> Caller:
+    """The registered person an identity provider's access token stands for: 401 for a token
+    that fails validation (groundswell/identity/tokens.py) or names someone groundswell does
+    not know, 503 while the provider's keys cannot be fetched. The roles are groundswell's."""
+    try:
+        handle = identity.handle(token)
+    except TokenRefused as refused:
+        raise ApiProblem(
+            401,
+            "token-refused",
+            f"the identity provider's access token was refused: {refused}",
+            field="Authorization",
+            headers=CHALLENGE,
+        ) from None
+    except ProviderUnavailable as down:
+        raise ApiProblem(
+            503, "identity-provider-unavailable", str(down), headers={"Retry-After": "30"}
+        ) from None
+    try:
+        person = api.engine.person(handle)
+    except NotFound:
+        raise ApiProblem(
+            401,
+            "person-not-registered",
+            f"the identity provider's access token is valid, but it stands for {handle!r}, who "
+            "is not registered in groundswell: people are registered when they first sign in "
+            "to the pages, a company system's client by an administrator "
+            f"('groundswell people add {handle} ...').",
             field="Authorization",
             headers=CHALLENGE,
         ) from None

@@ -17,6 +17,7 @@ from groundswell.http.auth import Caller, current_caller
 from groundswell.http.problems import ApiProblem
 from groundswell.http.reads import ReadSide
 from groundswell.idempotency import KEY_MAX, CommandKey, fingerprint, keyed
+from groundswell.identity.tokens import AccessTokens
 from groundswell.tokens import TokenStore
 from projections.rows import Rows
 
@@ -31,6 +32,8 @@ class Api:
     engine: Engine
     reads: ReadSide
     tokens: TokenStore
+    # The identity provider's access tokens, accepted besides ours when OIDC is configured.
+    identity: AccessTokens | None = None
 
 
 async def api_of(request: Request) -> Api:

@@ -85,9 +85,10 @@ def refused_token(api: object, token: str, address: str, throttle: Throttle) -> 
     """The token's holder, or 401: counted against ``address`` and logged, without the token."""
     try:
         return caller_holding(api, token)
-    except ApiProblem:
-        throttle.failed(address)
-        log.warning("refused an unknown or revoked token from %s", address)
+    except ApiProblem as refused:
+        if refused.status == 401:  # not a 503 for an identity provider that is down
+            throttle.failed(address)
+            log.warning("refused an unknown or revoked token from %s", address)
         raise
 
 
