@@ -240,6 +240,13 @@ def build_http_app(
     app = create_app(api, throttle, settings.allowed_hosts)
     app.state.live_recheck_seconds = settings.live_recheck_seconds
     app.state.sessions = build_sessions(settings)
+    if identity is not None:
+        from groundswell.web.render import company_headers
+
+        # The pages' sign-in uses the API's discovery document and keys (fetched once).
+        app.state.oidc = identity.settings
+        app.state.oidc_provider = identity.keys
+        app.state.page_headers = company_headers(identity.settings.issuer)
     web.install(app)
     from groundswell.delivery.bootstrap import install_delivery
 

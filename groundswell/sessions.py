@@ -30,8 +30,23 @@ TABLE = (
     " handle TEXT NOT NULL, method TEXT NOT NULL, token_hash TEXT, id_token TEXT,"
     " created_at TEXT NOT NULL, seen_at TEXT NOT NULL)"
 )
+# Company sign-ins on their way through the identity provider, under their ``state``'s
+# hash: the PKCE verifier and the nonce stay here, never in the browser.
+PENDING = (
+    "CREATE TABLE IF NOT EXISTS web_sign_ins (state_hash TEXT PRIMARY KEY, nonce TEXT NOT NULL,"
+    " verifier TEXT NOT NULL, next TEXT NOT NULL, created_at TEXT NOT NULL)"
+)
 # A look-up writes ``seen_at`` at most this often (pages and their live stream call often).
 TOUCH = timedelta(seconds=60)
+# How long a person may take at the identity provider's login page.
+SIGN_IN_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    nonce: str
+    verifier: str
+    next: str
 
 
 @dataclass(frozen=True)
@@ -146,14 +161,31 @@ class SqlSessions:
         )
         return found
 
-    def end_all(self, handle: str) -> int:
-        """End every session of ``handle`` (a person refused at their next sign-in)."""
-        return len(
-            self._run(
-                f"DELETE FROM web_sessions WHERE handle = {self.mark} RETURNING session_hash",
-                (handle,),
-            )
+    def hold_sign_in(self, state: str, nonce: str, verifier: str, next: str) -> None:
+        """Keep a company sign-in's secrets until the identity provider sends the person back."""
+        at, m = self.now(), self.mark
+        self._run(f"DELETE FROM web_sign_ins WHERE created_at < {m}",
+                  ((at - SIGN_IN_WINDOW).isoformat(),))  # fmt: skip
+        self._run(
+            "INSERT INTO web_sign_ins (state_hash, nonce, verifier, next, created_at)"
+            f" VALUES ({m}, {m}, {m}, {m}, {m})",
+            (hash_session(state), nonce, verifier, next, at.isoformat()),
         )
+
+    def take_sign_in(self, state: str) -> PendingSignIn | None:
+        """The sign-in ``state`` names, once: deleted in the same statement that reads it, so
+        a replayed callback finds nothing (None: unknown, used, or older than the window)."""
+        rows = self._run(
+            f"DELETE FROM web_sign_ins WHERE state_hash = {self.mark}"
+            " RETURNING nonce, verifier, next, created_at",
+            (hash_session(state),),
+        )
+        if not rows:
+            return None
+        nonce, verifier, next, created = rows[0]
+        if self.now() - datetime.fromisoformat(created) > SIGN_IN_WINDOW:
+            return None
+        return PendingSignIn(nonce, verifier, next)
 
     def _forget_expired(self, at: datetime) -> None:
         m = self.mark
@@ -171,6 +203,7 @@ class SQLiteSessions(SqlSessions):
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute(TOKENS_TABLE)  # joined by every look-up, whoever made it first
         self._db.execute(TABLE)
+        self._db.execute(PENDING)
         private_file(path)
         self._lock = threading.Lock()
 
@@ -198,6 +231,7 @@ class PostgresSessions(SqlSessions):
         with self._pool.connection() as conn:
             conn.execute(TOKENS_TABLE)
             conn.execute(TABLE)
+            conn.execute(PENDING)
 
     def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._pool.connection() as conn:

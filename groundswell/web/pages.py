@@ -8,6 +8,7 @@ the API (the live script and the redirect after a form ask for the position just
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
@@ -23,6 +24,7 @@ from groundswell.http.gate import refused_token
 from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, timeline
+from groundswell.web.company import end_session_url
 from groundswell.web.render import PageRoute, page
 from groundswell.web.session import (
     COOKIE,
@@ -61,7 +63,14 @@ def start(caller: Reader) -> RedirectResponse:
 
 @router.get("/web/sign-in")
 def sign_in_page(request: Request, next: str = "/web") -> HTMLResponse:
-    return page(request, "sign_in.html", None, next=safe_next(next), position=0)
+    return page(request, "sign_in.html", None, next=safe_next(next), position=0,
+                company=company_name(request))  # fmt: skip
+
+
+def company_name(request: Request) -> str | None:
+    """Who the company sign-in is (its issuer's host), when there is one."""
+    oidc = getattr(request.app.state, "oidc", None)
+    return urlsplit(oidc.issuer).netloc if oidc is not None else None
 
 
 @router.post("/web/sign-in")
@@ -82,7 +91,7 @@ def sign_in(
             raise
         return page(
             request, "sign_in.html", None, 401, next=safe_next(next), problem=refused.detail,
-            position=0,
+            position=0, company=company_name(request),
         )  # fmt: skip
     response = RedirectResponse(safe_next(next), status_code=303)
     begin(request, response, holder.handle, "token", token=token)
@@ -91,10 +100,14 @@ def sign_in(
 
 @router.post("/web/sign-out")
 def sign_out(request: Request) -> RedirectResponse:
-    """End the session here (a replayed cookie meets the sign-in page)."""
+    """End the session here (a replayed cookie meets the sign-in page), and for a company
+    sign-in at the identity provider too, when it offers a sign-out page."""
     same_origin(request)
-    sessions_of(request).end(request.cookies.get(COOKIE, ""))
-    response = RedirectResponse("/web/sign-in", status_code=303)
+    ended = sessions_of(request).end(request.cookies.get(COOKIE, ""))
+    target = "/web/sign-in"
+    if ended is not None and ended.method == "oidc":
+        target = end_session_url(request, ended.id_token) or target
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
 

@@ -86,7 +86,8 @@ def test_pages_need_a_signed_in_reader_and_sign_in_sets_a_session_cookie(org: Or
 
 
 PUBLIC = {("GET", "/"), ("GET", "/web/sign-in"), ("POST", "/web/sign-in"),
-          ("POST", "/web/sign-out")}  # fmt: skip
+          ("POST", "/web/sign-out"), ("GET", "/web/sign-in/company"),
+          ("GET", "/web/sign-in/callback")}  # fmt: skip
 
 
 def test_every_page_and_form_needs_a_signed_in_reader(org: Org) -> None:
