@@ -63,7 +63,10 @@ def on_loopback(request: Request) -> bool:
 
 def begin(request: Request, response: Response, handle: str, method: str, **kept: str) -> None:
     """Start a session for ``handle`` and give the browser its id (``kept``: the API token
-    or the IdP's ID token the session came from)."""
+    or the IdP's ID token the session came from). A session the browser still had ends:
+    signing in again never leaves two live ids behind one cookie name."""
+    if earlier := request.cookies.get(COOKIE):
+        sessions_of(request).end(earlier)
     session_id = sessions_of(request).start(handle, method, **kept)
     response.set_cookie(
         COOKIE,

@@ -5,6 +5,7 @@ session was begun with; on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from groundswell.sessions import SqlSessions, hash_session
 from groundswell.settings import Settings
 from groundswell.web.session import COOKIE
 from tests.e2e.test_web_pages import OURS
-from tests.http_support import Org, signed_in
+from tests.http_support import Org, served_org, signed_in
 
 
 def sessions(org: Org) -> SqlSessions:
@@ -91,6 +92,19 @@ def test_sign_out_ends_only_that_session_and_a_replayed_cookie_is_refused(org: O
     assert org.engine.last_position == before
 
 
+def test_signing_in_again_ends_the_session_the_browser_had(org: Org) -> None:
+    earlier = org.session("cat")
+    again = org.client.post(
+        "/web/sign-in",
+        data={"token": org.tokens["dan"]},
+        headers={"Cookie": f"{COOKIE}={earlier}", **OURS},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    assert not reads_home(org, earlier)
+    assert reads_home(org, again.cookies[COOKIE])
+
+
 def test_sign_out_from_another_site_ends_nothing(org: Org) -> None:
     session = org.session("cat")
     out = org.client.post(
@@ -114,3 +128,21 @@ def test_session_timeouts_are_read_from_the_environment(variable: str, text: str
         {"GROUNDSWELL_SESSION_IDLE_HOURS": "0.5", "GROUNDSWELL_SESSION_ABSOLUTE_HOURS": "48"}
     )
     assert (read.session_idle_hours, read.session_absolute_hours) == (0.5, 48.0)
+
+
+@pytest.mark.timeout(60)
+def test_a_live_stream_ends_soon_after_its_session_is_signed_out(tmp_path: Path) -> None:
+    org = served_org(Settings(data_dir=tmp_path, live_recheck_seconds=0.5))
+    session = org.session("cat")
+    cookie = {"Cookie": f"{COOKIE}={session}"}
+    try:
+        with org.client.stream("GET", "/web/live?since=0", headers=cookie) as stream:
+            assert stream.status_code == 200
+            lines = stream.iter_lines()
+            assert next(line for line in lines if line.startswith("event:")) == "event: position"
+            sessions(org).end(session)  # as the sign-out form does, in another tab
+            rest = list(lines)  # ends when the server ends the stream
+        assert "event: signed-out" in rest, rest
+    finally:
+        org.client.close()
+        org.engine.close()
