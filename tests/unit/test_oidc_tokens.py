@@ -195,3 +195,15 @@ def test_person_handles() -> None:
         person_handle({"azp": "unmapped"}, SETTINGS)
     with pytest.raises(TokenRefused, match="does not make a person handle"):
         person_handle({"preferred_username": "<>"}, SETTINGS)
+
+
+def test_without_oidc_a_jwt_is_just_an_unknown_token() -> None:
+    """The embedded default: no provider, the usual refusal of an unknown token."""
+    from types import SimpleNamespace
+
+    from groundswell.http.auth import caller_holding
+    from groundswell.http.problems import ApiProblem
+
+    api = SimpleNamespace(tokens=SimpleNamespace(holder=lambda token: None), identity=None)
+    with pytest.raises(ApiProblem, match="unknown or was revoked"):
+        caller_holding(api, sign(claims()))
