@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from consumers.kafka_projector import KafkaProjector
     from consumers.message_feed import Feed
     from groundswell.delivery.bootstrap import DeliverySettings
+    from groundswell.sessions import SqlSessions
     from groundswell.tokens import TokenStore
 
 
@@ -184,6 +185,21 @@ def build_tokens(settings: Settings) -> TokenStore:
     return SQLiteTokens(settings.data_dir / "groundswell.sqlite")
 
 
+def build_sessions(settings: Settings) -> SqlSessions:
+    """The pages' sessions live beside the tokens (their look-up joins them)."""
+    from datetime import timedelta
+
+    idle = timedelta(hours=settings.session_idle_hours)
+    absolute = timedelta(hours=settings.session_absolute_hours)
+    if settings.database_url:
+        from groundswell.sessions import PostgresSessions
+
+        return PostgresSessions(settings.database_url, settings.postgres_schema, idle, absolute)
+    from groundswell.sessions import SQLiteSessions
+
+    return SQLiteSessions(settings.data_dir / "groundswell.sqlite", idle, absolute)
+
+
 def build_http_app(
     settings: Settings, engine: Engine | None = None, delivery: DeliverySettings | None = None
 ) -> FastAPI:
@@ -223,6 +239,14 @@ def build_http_app(
     api = Api(engine=engine, reads=reads, tokens=build_tokens(settings), identity=identity)
     app = create_app(api, throttle, settings.allowed_hosts)
     app.state.live_recheck_seconds = settings.live_recheck_seconds
+    app.state.sessions = build_sessions(settings)
+    if identity is not None:
+        from groundswell.web.render import company_headers
+
+        # The pages' sign-in uses the API's discovery document and keys (fetched once).
+        app.state.oidc = identity.settings
+        app.state.oidc_provider = identity.keys
+        app.state.page_headers = company_headers(identity.settings.issuer)
     web.install(app)
     from groundswell.delivery.bootstrap import install_delivery
 

@@ -27,6 +27,10 @@ DEFAULT_SIGN_IN_FAILURE_LIMIT = "10/minute;100/hour"
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
 # How often an open live-updates stream checks that its reader's token is still valid.
 DEFAULT_LIVE_RECHECK_SECONDS = 30.0
+# A page session ends after this long unused, and this long after sign-in whatever happens
+# (a working day's pause; a week, so a lost laptop's session does not live on).
+DEFAULT_SESSION_IDLE_HOURS = 8.0
+DEFAULT_SESSION_ABSOLUTE_HOURS = 7 * 24.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ class Settings:
     The HTTP API and pages allow ``write_limit`` writes per token and
     ``sign_in_failure_limit`` refused tokens per client address (None: unlimited),
     answer only requests whose Host is one of ``allowed_hosts``, and end a live-updates
-    stream within ``live_recheck_seconds`` of its token's revocation.
+    stream within ``live_recheck_seconds`` of its token's revocation. A page session ends
+    after ``session_idle_hours`` unused and ``session_absolute_hours`` after sign-in.
     With ``oidc`` (``GROUNDSWELL_OIDC_ISSUER`` and the rest, groundswell/identity/settings.py)
     people sign in at the company's identity provider and the API accepts its access tokens.
     """
@@ -67,6 +72,8 @@ class Settings:
     sign_in_failure_limit: str | None = DEFAULT_SIGN_IN_FAILURE_LIMIT
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     live_recheck_seconds: float = DEFAULT_LIVE_RECHECK_SECONDS
+    session_idle_hours: float = DEFAULT_SESSION_IDLE_HOURS
+    session_absolute_hours: float = DEFAULT_SESSION_ABSOLUTE_HOURS
     oidc: OidcSettings | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -91,6 +98,12 @@ class Settings:
             allowed_hosts=hosts(env.get("GROUNDSWELL_ALLOWED_HOSTS")),
             live_recheck_seconds=seconds(
                 env, "GROUNDSWELL_LIVE_RECHECK_SECONDS", DEFAULT_LIVE_RECHECK_SECONDS
+            ),
+            session_idle_hours=hours(
+                env, "GROUNDSWELL_SESSION_IDLE_HOURS", DEFAULT_SESSION_IDLE_HOURS
+            ),
+            session_absolute_hours=hours(
+                env, "GROUNDSWELL_SESSION_ABSOLUTE_HOURS", DEFAULT_SESSION_ABSOLUTE_HOURS
             ),
             oidc=OidcSettings.from_environment(env),
         )
@@ -200,6 +213,20 @@ def hosts(text: str | None) -> tuple[str, ...]:
     if text is None or not text.strip():
         return DEFAULT_ALLOWED_HOSTS
     return tuple(part.strip().lower() for part in text.split(",") if part.strip())
+
+
+def hours(env: Mapping[str, str], name: str, default: float) -> float:
+    """A session timeout in hours: more than none, at most 90 days."""
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 90 * 24:
+        raise ValueError(f"{name} must be hours between 0 and 2160, not {text!r}")
+    return value
 
 
 def seconds(env: Mapping[str, str], name: str, default: float) -> float:

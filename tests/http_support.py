@@ -39,6 +39,15 @@ class Org:
     settings: Settings
     clock: SteppingClock
     tokens: dict[str, str] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)
+
+    def session(self, handle: str) -> str:
+        """A page session for ``handle``, begun with their token as the sign-in form does
+        (tests/e2e/test_sign_in_pasted.py signs in through the form itself)."""
+        if handle not in self.sessions:
+            started = self.client.app.state.sessions.start  # type: ignore[attr-defined]
+            self.sessions[handle] = started(handle, "token", token=self.tokens[handle])
+        return self.sessions[handle]
 
     def auth(self, handle: str, **headers: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[handle]}", **headers}
@@ -48,6 +57,20 @@ class Org:
 
     def get(self, handle: str, path: str, **params: Any) -> Any:
         return self.client.get(path, params=params, headers=self.auth(handle))
+
+
+def signed_in(client: TestClient, token: str) -> str:
+    """Sign in through the pages' form with ``token``; returns the session cookie's value
+    (and leaves it in the client's cookies)."""
+    from groundswell.web.session import COOKIE
+
+    ours = str(client.base_url).rstrip("/")
+    answer = client.post(
+        "/web/sign-in", data={"token": token}, headers={"Origin": ours}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    session: str = answer.cookies[COOKIE]
+    return session
 
 
 def served_org(

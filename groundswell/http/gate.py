@@ -42,7 +42,11 @@ class Throttle:
     def write(self, token: str) -> None:
         """Count a write by ``token``'s holder; 429 when over the limit."""
         # The key is the token's hash: the limiter never holds a usable token.
-        self._hit(self._writes, "write", hashlib.sha256(token.encode()).hexdigest(), "writes")
+        self.write_hashed(hashlib.sha256(token.encode()).hexdigest())
+
+    def write_hashed(self, key: str) -> None:
+        """Count a write under a token's (or a page session's) SHA-256 hex digest."""
+        self._hit(self._writes, "write", key, "writes")
 
     def check_failures(self, address: str) -> None:
         """429 while ``address`` has sent too many refused tokens (checked before a token)."""

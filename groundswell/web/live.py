@@ -16,11 +16,9 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from groundswell.http.auth import caller_holding
-from groundswell.http.problems import ApiProblem
 from groundswell.settings import DEFAULT_LIVE_RECHECK_SECONDS
 from groundswell.web.render import PageRoute
-from groundswell.web.session import COOKIE, Reader
+from groundswell.web.session import Reader, session_caller
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 EVERY = 0.4
@@ -53,20 +51,18 @@ def watch_of(request: Request) -> PositionWatch:
 
 
 def still_signed_in(request: Request) -> bool:
-    """Whether the stream's token still belongs to a registered person (not revoked)."""
-    try:
-        caller_holding(request.app.state.api, request.cookies.get(COOKIE, ""))
-    except ApiProblem:
-        return False
-    return True
+    """Whether the stream's session is still live (not ended, timed out, or made from a
+    token since revoked) and its person still registered."""
+    return session_caller(request) is not None
 
 
 @router.get("/web/live")
 async def live(request: Request, _: Reader, since: int = 0) -> EventSourceResponse:
     """``position`` events: the store's last position, whenever it passes ``since``.
 
-    The reader's token is checked again every ``live_recheck_seconds``: a stream ends
-    once its token is revoked (the browser's reconnection then meets the sign-in page)."""
+    The reader's session is checked again every ``live_recheck_seconds``: a stream ends
+    once it ends (sign-out, timeout, its token revoked; the browser's reconnection then
+    meets the sign-in page)."""
     watch = watch_of(request)
     recheck = getattr(request.app.state, "live_recheck_seconds", DEFAULT_LIVE_RECHECK_SECONDS)
 

@@ -8,6 +8,7 @@ the API (the live script and the redirect after a form ask for the position just
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
@@ -23,8 +24,16 @@ from groundswell.http.gate import refused_token
 from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, timeline
+from groundswell.web.company import end_session_url
 from groundswell.web.render import PageRoute, page
-from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
+from groundswell.web.session import (
+    COOKIE,
+    Reader,
+    begin,
+    safe_next,
+    same_origin,
+    sessions_of,
+)
 from projections import balances, implementation
 from projections.follow_up_due import answer_expected
 
@@ -56,7 +65,14 @@ def start(caller: Reader) -> RedirectResponse:
 
 @router.get("/web/sign-in")
 def sign_in_page(request: Request, next: str = "/web") -> HTMLResponse:
-    return page(request, "sign_in.html", None, next=safe_next(next), position=0)
+    return page(request, "sign_in.html", None, next=safe_next(next), position=0,
+                company=company_name(request))  # fmt: skip
+
+
+def company_name(request: Request) -> str | None:
+    """Who the company sign-in is (its issuer's host), when there is one."""
+    oidc = getattr(request.app.state, "oidc", None)
+    return urlsplit(oidc.issuer).netloc if oidc is not None else None
 
 
 @router.post("/web/sign-in")
@@ -71,31 +87,29 @@ def sign_in(
     address = request.client.host if request.client else "unknown"
     try:
         throttle.check_failures(address)
-        refused_token(api_of(request), token, address, throttle)
+        holder = refused_token(api_of(request), token, address, throttle)
     except ApiProblem as refused:
         if refused.status == 429:
             raise
         return page(
             request, "sign_in.html", None, 401, next=safe_next(next), problem=refused.detail,
-            position=0,
+            position=0, company=company_name(request),
         )  # fmt: skip
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=30 * DAY,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    begin(request, response, holder.handle, "token", token=token)
     return response
 
 
 @router.post("/web/sign-out")
 def sign_out(request: Request) -> RedirectResponse:
+    """End the session here (a replayed cookie meets the sign-in page), and for a company
+    sign-in at the identity provider too, when it offers a sign-out page."""
     same_origin(request)
-    response = RedirectResponse("/web/sign-in", status_code=303)
+    ended = sessions_of(request).end(request.cookies.get(COOKIE, ""))
+    target = "/web/sign-in"
+    if ended is not None and ended.method == "oidc":
+        target = end_session_url(request, ended.id_token) or target
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
 

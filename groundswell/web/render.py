@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -178,6 +179,16 @@ SECURITY = {
 }
 
 
+def company_headers(issuer: str) -> dict[str, str]:
+    """The pages' headers when people sign in at an identity provider: the sign-out form's
+    redirect to the provider's own sign-out page is a form's navigation too."""
+    parts = urlsplit(issuer)
+    policy = SECURITY["Content-Security-Policy"].replace(
+        "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
+    )
+    return {**SECURITY, "Content-Security-Policy": policy}
+
+
 class PageRoute(APIRoute):
     """Answers a page's refusals as HTML (the sign-in page, or a page naming the problem)
     and sends every page with the headers above. Per route, not a middleware: the API's
@@ -188,7 +199,7 @@ class PageRoute(APIRoute):
 
         async def answered(request: Request) -> Response:
             response = await self._answer(handler, request)
-            response.headers.update(SECURITY)
+            response.headers.update(getattr(request.app.state, "page_headers", SECURITY))
             return response
 
         return answered

@@ -1,7 +1,13 @@
-"""Signing in to the pages: the API's bearer token, kept in a cookie the browser sends back.
+"""Signing in to the pages: a server-side session (groundswell/sessions.py) whose random id
+the browser keeps in a cookie and sends back. The cookie never carries a bearer token.
 
-The cookie is HttpOnly (scripts never see the token) and SameSite=Strict (other sites'
-pages cannot make the browser send it); form posts must come from our own origin as well.
+The cookie is HttpOnly (scripts never see it), Secure unless the pages are served on a
+loopback address (``make run`` on http://localhost), and SameSite=Lax: Strict would be
+withheld from the page the IdP's redirect back to us leads to (Chromium counts the whole
+redirect chain as cross-site, so a company sign-in would land on the sign-in page again),
+and from links to a page in e-mail. Lax still keeps it off other sites' form posts, frames
+and scripts' requests, and every form post must come from our own origin as well
+(``same_origin``); GET pages change nothing.
 """
 
 from __future__ import annotations
@@ -9,13 +15,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
-from groundswell.http.auth import Caller, caller_holding
-from groundswell.http.problems import ApiProblem
+from domain.errors import NotFound
+from groundswell.http.auth import Caller
+from groundswell.sessions import SqlSessions, hash_session
 
-COOKIE = "groundswell_token"
-DAY = 24 * 3600
+COOKIE = "groundswell_session"
+LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
 class SignInNeeded(Exception):
@@ -44,16 +51,56 @@ def sign_in_url(back: str) -> str:
     return f"/web/sign-in?next={quote(safe_next(back), safe='')}"
 
 
-def page_caller(request: Request) -> Caller:
-    """Who reads this page: the holder of the cookie's token, or off to the sign-in page."""
-    token = request.cookies.get(COOKIE)
-    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if not token:
-        raise SignInNeeded(back)
+def sessions_of(request: Request) -> SqlSessions:
+    found: SqlSessions = request.app.state.sessions
+    return found
+
+
+def on_loopback(request: Request) -> bool:
+    host = request.url.hostname or ""
+    return host in LOOPBACK or host.endswith(".localhost")
+
+
+def begin(request: Request, response: Response, handle: str, method: str, **kept: str) -> None:
+    """Start a session for ``handle`` and give the browser its id (``kept``: the API token
+    or the IdP's ID token the session came from). A session the browser still had ends:
+    signing in again never leaves two live ids behind one cookie name."""
+    if earlier := request.cookies.get(COOKIE):
+        sessions_of(request).end(earlier)
+    session_id = sessions_of(request).start(handle, method, **kept)
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        max_age=int(sessions_of(request).absolute.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=not on_loopback(request),
+        path="/",
+    )
+
+
+def session_caller(request: Request) -> Caller | None:
+    """The registered person whose live session the cookie names (None: no such session,
+    or its person is no longer registered)."""
+    session_id = request.cookies.get(COOKIE, "")
+    session = sessions_of(request).find(session_id)
+    if session is None:
+        return None
+    request.state.allowance = session.allowance(hash_session(session_id))
     try:
-        return caller_holding(request.app.state.api, token)
-    except ApiProblem:
-        raise SignInNeeded(back) from None
+        person = request.app.state.api.engine.person(session.handle)
+    except NotFound:
+        return None
+    return Caller(session.handle, frozenset(person.roles), person.department)
+
+
+def page_caller(request: Request) -> Caller:
+    """Who reads this page: the person of the cookie's session, or off to the sign-in page."""
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    caller = session_caller(request)
+    if caller is None:
+        raise SignInNeeded(back)
+    return caller
 
 
 def same_origin(request: Request) -> None:
@@ -76,10 +123,10 @@ def same_origin(request: Request) -> None:
 
 
 def posting_caller(request: Request, caller: Annotated[Caller, Depends(page_caller)]) -> Caller:
-    """A signed-in reader posting from our own page, within the write limit of their token
-    (429, a page naming when to try again, over it)."""
+    """A signed-in reader posting from our own page, within the write limit of their
+    session (429, a page naming when to try again, over it)."""
     same_origin(request)
-    request.app.state.throttle.write(request.cookies.get(COOKIE, ""))
+    request.app.state.throttle.write_hashed(request.state.allowance)
     return caller
 
 

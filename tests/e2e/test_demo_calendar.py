@@ -22,8 +22,8 @@ from groundswell.demo_cast import challenge_id, idea_id
 from groundswell.demo_summary import all_events
 from groundswell.engine import Engine
 from groundswell.settings import Settings
-from groundswell.web.session import COOKIE
 from projections import follow_up
+from tests.http_support import signed_in
 from tests.support import SteppingClock
 
 # Days years apart, on either side of the day the demo was first written.
@@ -73,7 +73,7 @@ def engine_at(demo: Demo, opened: list[Engine], day: date) -> Engine:
 def pages_at(demo: Demo, opened: list[Engine], day: date, handle: str) -> TestClient:
     app = build_http_app(demo.settings, engine_at(demo, opened, day))
     client = TestClient(app, base_url="http://localhost")  # a Host served by default
-    client.cookies.set(COOKIE, demo.tokens[handle])
+    signed_in(client, demo.tokens[handle])
     return client
 
 

@@ -37,5 +37,5 @@ def test_the_docs_load_only_local_assets_and_each_is_served(org: Org) -> None:
 
 def test_the_pages_link_to_the_docs(org: Org) -> None:
     for path in ("/web/sign-in", "/web/me"):
-        html = org.client.get(path, headers={"Cookie": f"{COOKIE}={org.tokens['cat']}"}).text
+        html = org.client.get(path, headers={"Cookie": f"{COOKIE}={org.session('cat')}"}).text
         assert '<a href="/docs">API docs</a>' in html

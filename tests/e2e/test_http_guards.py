@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from groundswell.bootstrap import build_engine, build_http_app, build_read_models, build_tokens
 from groundswell.http.gate import SIGNED_LINKS
 from groundswell.settings import Settings
+from groundswell.web.session import COOKIE
 from tests.e2e.test_http_stories import do, open_challenge, refused, submit
 from tests.http_support import Org, challenge_terms, served_org
 from tests.support import store_item
@@ -130,7 +131,7 @@ def test_personal_answers_are_never_stored_by_caches(org: Org) -> None:
     for answer in (
         org.get("cat", "/v1/me"),
         org.client.get("/v1/me"),  # a refusal too
-        org.client.get("/web/me", headers={"Cookie": f"groundswell_token={org.tokens['cat']}"}),
+        org.client.get("/web/me", headers={"Cookie": f"{COOKIE}={org.session('cat')}"}),
         org.client.get("/web/sign-in"),
     ):
         assert answer.headers["cache-control"] == "no-store", answer.request.url
@@ -180,7 +181,7 @@ def test_writes_are_limited_per_token_with_retry_after(throttled: Org) -> None:
     assert org.get("mia", f"/v1/challenges/{challenge}").status_code == 200  # reads go on
     submit(org, "cat", challenge, "Another person's token has its own allowance")
     # The pages' forms count against the same token.
-    cookie = {"Cookie": f"groundswell_token={org.tokens['mia']}", "Origin": "http://testserver"}
+    cookie = {"Cookie": f"{COOKIE}={org.session('mia')}", "Origin": "http://testserver"}
     form = {"form_key": "ab" * 8, "points": "1"}
     page = org.client.post(
         f"/web/challenges/{challenge}/pot", data=form, headers=cookie, follow_redirects=False
@@ -258,7 +259,7 @@ def test_the_embedded_stores_files_are_readable_by_their_owner_only(tmp_path: Pa
 def test_a_live_stream_ends_soon_after_its_token_is_revoked(tmp_path: Path) -> None:
     """Issue 16, item 10: an open ``/web/live`` stream outlived its token's revocation."""
     org = served_org(Settings(data_dir=tmp_path, live_recheck_seconds=0.5))
-    cookie = {"Cookie": f"groundswell_token={org.tokens['cat']}"}
+    cookie = {"Cookie": f"{COOKIE}={org.session('cat')}"}
     try:
         with org.client.stream("GET", "/web/live?since=0", headers=cookie) as stream:
             assert stream.status_code == 200

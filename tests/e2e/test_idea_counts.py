@@ -16,7 +16,7 @@ def counts(org: Org, challenge: str) -> tuple[int, int, str, str]:
     listed = next(c for c in read(org, "mia", "/v1/challenges")["items"]
                   if c["challenge_id"] == challenge)  # fmt: skip
     funnel = read(org, "mia", "/v1/funnel", challenge=challenge)["funnel"]
-    cookie = {"Cookie": f"{COOKIE}={org.tokens['mia']}"}
+    cookie = {"Cookie": f"{COOKIE}={org.session('mia')}"}
     cards = org.client.get("/web/challenges", headers=cookie).text
     card = cards.split(f'href="/web/challenges/{challenge}"', 1)[1].split("</li>", 1)[0]
     page = org.client.get(f"/web/challenges/{challenge}", headers=cookie).text

@@ -11,10 +11,13 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +33,11 @@ def free_port() -> int:
         return port
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any) -> None:
+        return None
+
+
 @dataclass
 class Served:
     url: str
@@ -37,9 +45,26 @@ class Served:
     printed: str
     data_dir: Path
 
+    sessions: dict[str, str] = field(default_factory=dict)
+
+    def session(self, role: str) -> str:
+        """Sign in through the form with the printed token (once per role)."""
+        if role not in self.sessions:
+            form = urllib.parse.urlencode({"token": self.tokens[role]}).encode()
+            asked = urllib.request.Request(
+                self.url + "/web/sign-in", data=form, headers={"Origin": self.url}
+            )
+            opener = urllib.request.build_opener(NoRedirect)
+            try:
+                opener.open(asked, timeout=30)
+            except urllib.error.HTTPError as answer:
+                cookie = SimpleCookie(answer.headers["set-cookie"])
+                self.sessions[role] = cookie[COOKIE].value
+        return self.sessions[role]
+
     def page(self, path: str, role: str) -> tuple[int, str]:
         asked = urllib.request.Request(
-            self.url + path, headers={"Cookie": f"{COOKIE}={self.tokens[role]}"}
+            self.url + path, headers={"Cookie": f"{COOKIE}={self.session(role)}"}
         )
         try:
             with urllib.request.urlopen(asked, timeout=30) as answer:

@@ -22,11 +22,10 @@ from hypothesis import strategies as st
 
 from groundswell.bootstrap import build_engine, build_http_app, build_tokens
 from groundswell.settings import Settings
-from groundswell.web.session import COOKIE
 from tests.e2e.test_http_stories import accepted, do, open_challenge
 from tests.e2e.test_web_pages import page
 from tests.histories import CONTRIBUTORS, OWNERS, Plan, _Player, plans
-from tests.http_support import Org
+from tests.http_support import Org, signed_in
 from tests.support import SteppingClock
 
 READERS = (*CONTRIBUTORS, *OWNERS)
@@ -69,7 +68,7 @@ def readable(client: TestClient, token: str, data_dir: Path) -> tuple[list[Any],
     for i in ideas:
         paths += [f"/v1/ideas/{i}", f"/v1/ideas/{i}/contributions"]
     answers = [get(p) for p in paths]
-    client.cookies.set(COOKIE, token)
+    signed_in(client, token)
     pages = ["/web/me", "/web/challenges", "/web/owner"]
     pages += [f"/web/challenges/{c}" for c in challenges] + [f"/web/ideas/{i}" for i in ideas]
     html = [client.get(p).text for p in pages]

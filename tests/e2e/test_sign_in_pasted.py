@@ -41,9 +41,10 @@ def test_the_sign_in_page_takes_the_whole_printed_line(org: Org) -> None:
             follow_redirects=False,
         )
         assert signed.status_code == 303, signed.text
-        assert org.client.cookies.get(COOKIE) == token  # the cookie keeps the bare token
+        session = signed.cookies[COOKIE]
+        assert token not in session  # the cookie names a session, never the token
         org.client.cookies.clear()
-        home = org.client.get("/web/me", headers={"Cookie": f"{COOKIE}={token}"})
+        home = org.client.get("/web/me", headers={"Cookie": f"{COOKIE}={session}"})
         assert home.status_code == 200 and "Cat Contributor" in home.text
 
 

@@ -16,7 +16,7 @@ KEY = re.compile(r'name="form_key" value="([0-9a-f]+)"')
 
 
 def cookie(org: Org, handle: str) -> dict[str, str]:
-    return {"Cookie": f"{COOKIE}={org.tokens[handle]}"}
+    return {"Cookie": f"{COOKIE}={org.session(handle)}"}
 
 
 def page(org: Org, handle: str, path: str, status: int = 200) -> str:
@@ -43,7 +43,7 @@ def form_key(html: str) -> str:
     return found.group(1)
 
 
-def test_pages_need_a_signed_in_reader_and_sign_in_sets_a_strict_cookie(org: Org) -> None:
+def test_pages_need_a_signed_in_reader_and_sign_in_sets_a_session_cookie(org: Org) -> None:
     answer = org.client.get("/web/challenges", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/web/sign-in?next=%2Fweb%2Fchallenges"
@@ -61,12 +61,21 @@ def test_pages_need_a_signed_in_reader_and_sign_in_sets_a_strict_cookie(org: Org
     )
     assert signed.status_code == 303 and signed.headers["location"] == "/web"
     set_cookie = signed.headers["set-cookie"].lower()
-    assert "httponly" in set_cookie and "samesite=strict" in set_cookie
+    # Lax, not Strict: the page after an IdP's redirect back must get it (web/session.py).
+    assert "httponly" in set_cookie and "samesite=lax" in set_cookie
+    # The testserver Host is no loopback address: the cookie travels over HTTPS only.
+    assert "secure" in set_cookie
+    assert org.tokens["cat"] not in set_cookie  # an opaque session id, never the token
     org.client.cookies.clear()
+
+    # Signing out ends the session: its cookie, sent again, meets the sign-in page.
+    assert send(org, "cat", "/web/sign-out", {}).status_code == 303
+    replayed = org.client.get("/web/me", headers=cookie(org, "cat"), follow_redirects=False)
+    assert replayed.status_code == 303 and replayed.headers["location"].startswith("/web/sign-in")
+    del org.sessions["cat"]
 
     # Contributors start at home, managers at their desk, owners at what is handed to them,
     # auditors at the challenges.
-    assert send(org, "cat", "/web/sign-out", {}).status_code == 303
     home = org.client.get("/web", headers=cookie(org, "cat"), follow_redirects=False)
     assert home.headers["location"] == "/web/me"
     steering = org.client.get("/web", headers=cookie(org, "mia"), follow_redirects=False)
@@ -78,7 +87,8 @@ def test_pages_need_a_signed_in_reader_and_sign_in_sets_a_strict_cookie(org: Org
 
 
 PUBLIC = {("GET", "/"), ("GET", "/web/sign-in"), ("POST", "/web/sign-in"),
-          ("POST", "/web/sign-out")}  # fmt: skip
+          ("POST", "/web/sign-out"), ("GET", "/web/sign-in/company"),
+          ("GET", "/web/sign-in/callback")}  # fmt: skip
 
 
 def test_every_page_and_form_needs_a_signed_in_reader(org: Org) -> None:

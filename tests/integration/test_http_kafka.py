@@ -70,7 +70,7 @@ def kafka_org(kafka_servers: str) -> Iterator[tuple[Org, Relay]]:
 
 
 def cookie(org: Org, handle: str) -> str:
-    return f"{COOKIE}={org.tokens[handle]}"
+    return f"{COOKIE}={org.session(handle)}"
 
 
 def patiently(read: Callable[[], Any], seconds: float = 120) -> Any:
