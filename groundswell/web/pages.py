@@ -22,7 +22,7 @@ from groundswell.http.common import Api, AtLeast, rows
 from groundswell.http.gate import refused_token
 from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
-from groundswell.web import charts, timeline
+from groundswell.web import charts, choices, timeline
 from groundswell.web.render import PageRoute, page
 from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
 from projections import balances, implementation
@@ -193,6 +193,7 @@ def challenge_page(
         departments=departments,
         ideas=idea_rows.items,
         manages=caller.handle in challenge.managers or caller.has(Role.ADMIN),
+        **choices.for_challenge(api, caller, challenge, idea_rows.items, at_least),
         **context,
     )
 
@@ -250,6 +251,7 @@ def idea_page(
         writes=not caller.only_audits,
         owns=idea.owner == caller.handle,
         expected=expected,
+        **choices.for_idea(api, caller, idea, manages, others, said.items, at_least),
         **context,
     )
 

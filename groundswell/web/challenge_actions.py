@@ -1,0 +1,125 @@
+"""The challenge page's forms for its managers beyond stages and top-ups: edit a draft's
+terms (against the version the form was read at, as the API's If-Match), add a manager,
+and award the prizes once the challenge is in review or closed.
+
+Same engine commands and body models as the API's routes, through ``actions.act``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request, Response
+
+from domain.errors import DomainError
+from domain.reward_policy import prize_reason
+from domain.words import reward_reason
+from groundswell.application import Receipt
+from groundswell.engine import Engine
+from groundswell.http import models
+from groundswell.web.actions import Key, Long, Short, act, listed, numbers, on_challenge
+from groundswell.web.confirm import Confirm, Confirmed
+from groundswell.web.render import PageRoute
+from groundswell.web.session import Poster
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@router.post("/web/challenges/{challenge_id}/edit")
+def edit_challenge(
+    request: Request,
+    challenge_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    version: Annotated[int, Form(ge=0, le=1_000_000_000)],
+    title: Short,
+    question: Long,
+    sponsor: Short,
+    target_departments: Long,
+    submission_deadline: Short,
+    decision_deadline_days: Annotated[str, Form(max_length=12)] = "",
+    accepted_idea_points: Annotated[str, Form(max_length=12)] = "",
+    implemented_idea_points: Annotated[str, Form(max_length=12)] = "",
+    helpful_contribution_points: Annotated[str, Form(max_length=12)] = "",
+    prize_points: Short = "",
+) -> Response:
+    """A draft's terms, all sent as the form shows them; a draft changed since the form
+    was read is refused (the page then shows its terms as they are now)."""
+    fields = {k: v for k, v in locals().items() if k not in ("request", "caller", "form_key")}
+
+    def whole(text: str, field: str) -> int:
+        found = numbers(text, field)
+        return found[0] if found else 0
+
+    def edit(engine: Engine) -> Receipt:
+        terms = models.ChallengeEdit(
+            title=title, question=question, sponsor=sponsor,
+            target_departments=listed(target_departments),
+            submission_deadline=submission_deadline,
+            decision_deadline_days=whole(decision_deadline_days, "decision_deadline_days"),
+            accepted_idea_points=whole(accepted_idea_points, "accepted_idea_points"),
+            implemented_idea_points=whole(implemented_idea_points, "implemented_idea_points"),
+            helpful_contribution_points=whole(
+                helpful_contribution_points, "helpful_contribution_points"
+            ),
+            prize_points=numbers(prize_points, "prize_points"),
+        )  # fmt: skip
+        return engine.edit_challenge(
+            caller.handle, challenge_id, expected_version=version,
+            **terms.model_dump(exclude_none=True),
+        )  # fmt: skip
+
+    return act(
+        request, caller, form_key, fields, [edit],
+        lambda _: f"/web/challenges/{challenge_id}", on_challenge(challenge_id),
+    )  # fmt: skip
+
+
+@router.post("/web/challenges/{challenge_id}/managers")
+def add_manager(
+    request: Request,
+    challenge_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    handle: Annotated[str, Form(max_length=40)],
+) -> Response:
+    def added(engine: Engine) -> Receipt:
+        return engine.add_manager(
+            caller.handle, challenge_id, models.HandleIn(handle=handle).handle
+        )
+
+    return act(
+        request, caller, form_key, {"handle": handle}, [added],
+        lambda _: f"/web/challenges/{challenge_id}", on_challenge(challenge_id),
+    )  # fmt: skip
+
+
+@router.post("/web/challenges/{challenge_id}/prizes")
+def award_prize(
+    request: Request,
+    challenge_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    rank: Annotated[int, Form(ge=1, le=10)],
+    idea_id: Annotated[UUID, Form()],
+    confirmed: Confirmed = "",
+) -> Response:
+    """One prize to one idea's team, paid from the pot (the engine says which may win)."""
+    reason = prize_reason(rank)
+    try:  # the idea's title, for the question (an unknown idea is refused when confirmed)
+        title = f"“{request.app.state.api.engine.idea(idea_id).title}”"
+    except DomainError:
+        title = "this idea"
+    asked = Confirm(
+        f"Award the {reward_reason(reason)} to {title}? Its points leave the pot for good and "
+        "each prize goes to one idea only.",
+        "Award it",
+        f"/web/challenges/{challenge_id}",
+        {"rank": rank, "idea_id": str(idea_id)},
+    )
+    return act(
+        request, caller, form_key, {"rank": rank, "idea_id": str(idea_id)},
+        [lambda e: e.grant_reward(caller.handle, reason, idea_id)],
+        lambda _: f"/web/challenges/{challenge_id}", on_challenge(challenge_id), asked, confirmed,
+    )  # fmt: skip
