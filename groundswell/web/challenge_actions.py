@@ -1,6 +1,6 @@
 """The challenge page's forms for its managers beyond stages and top-ups: edit a draft's
 terms (against the version the form was read at, as the API's If-Match), add a manager,
-and award the prizes once the challenge is in review or closed.
+set the follow-up policy, and award the prizes once the challenge is in review or closed.
 
 Same engine commands and body models as the API's routes, through ``actions.act``.
 """
@@ -18,6 +18,7 @@ from domain.words import reward_reason
 from groundswell.application import Receipt
 from groundswell.engine import Engine
 from groundswell.http import models
+from groundswell.http.follow_up import FollowUpPolicyIn
 from groundswell.web.actions import Key, Long, Short, act, listed, numbers, on_challenge
 from groundswell.web.confirm import Confirm, Confirmed
 from groundswell.web.render import PageRoute
@@ -122,4 +123,50 @@ def award_prize(
         request, caller, form_key, {"rank": rank, "idea_id": str(idea_id)},
         [lambda e: e.grant_reward(caller.handle, reason, idea_id)],
         lambda _: f"/web/challenges/{challenge_id}", on_challenge(challenge_id), asked, confirmed,
+    )  # fmt: skip
+
+
+Days = Annotated[str, Form(max_length=12)]
+
+
+@router.post("/web/challenges/{challenge_id}/follow-up-policy")
+def set_follow_up_policy(
+    request: Request,
+    challenge_id: UUID,
+    caller: Poster,
+    form_key: Key,
+    answer_days: Days,
+    progress_days: Days,
+    remind_every_days: Days,
+    escalate_to_managers_after_days: Days,
+    escalate_to_sponsor_after_days: Days,
+    sponsor_handle: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """When answers are due and how waiting climbs (the API's PUT, every term sent)."""
+    fields = {k: v for k, v in locals().items() if k not in ("request", "caller", "form_key")}
+
+    def whole(text: str, field: str) -> int:
+        found = numbers(text, field)
+        return found[0] if found else 0
+
+    def changed(engine: Engine) -> Receipt:
+        policy = FollowUpPolicyIn(
+            answer_days=whole(answer_days, "answer_days"),
+            progress_days=whole(progress_days, "progress_days"),
+            remind_every_days=whole(remind_every_days, "remind_every_days"),
+            escalate_to_managers_after_days=whole(
+                escalate_to_managers_after_days, "escalate_to_managers_after_days"
+            ),
+            escalate_to_sponsor_after_days=whole(
+                escalate_to_sponsor_after_days, "escalate_to_sponsor_after_days"
+            ),
+            sponsor_handle=sponsor_handle.strip(),
+        )
+        return engine.set_follow_up_policy(
+            caller.handle, challenge_id, **policy.model_dump(exclude_none=True)
+        )
+
+    return act(
+        request, caller, form_key, fields, [changed],
+        lambda _: f"/web/challenges/{challenge_id}", on_challenge(challenge_id),
     )  # fmt: skip

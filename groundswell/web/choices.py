@@ -12,7 +12,7 @@ from typing import Any
 
 from domain.idea import IdeaStatus
 from domain.person import Role
-from groundswell.http import people
+from groundswell.http import follow_up, people
 from groundswell.http.auth import Caller
 from groundswell.http.common import Api
 
@@ -78,5 +78,6 @@ def for_challenge(
             if p.handle not in challenge.managers
         ],
         "prizes_left": prizes,
+        "policy": follow_up.get_follow_up_policy(challenge.id, caller, api),
         "contenders": contenders,
     }

@@ -297,3 +297,21 @@ def test_choosing_a_pseudonym_from_home(org: Org) -> None:
                   'value="' + "x" * 150)  # fmt: skip
     acts(org, "cat", path, {"form_key": "ef" * 8, "pseudonym": ""})
     assert do_get(org, "/v1/people/cat")["pseudonym"] is None
+
+
+def test_setting_the_follow_up_policy_from_the_challenge_page(org: Org) -> None:
+    challenge = open_challenge(org)
+    path = f"/web/challenges/{challenge}/follow-up-policy"
+    text = page(org, "mia", f"/web/challenges/{challenge}")
+    assert 'id="policy-answer_days" name="answer_days"' in text
+    policy = {"form_key": keys_of(text, path), "answer_days": "3", "progress_days": "30",
+              "remind_every_days": "2", "escalate_to_managers_after_days": "5",
+              "escalate_to_sponsor_after_days": "0", "sponsor_handle": ""}  # fmt: skip
+    refused(org, "cat", path, policy, 403, "may set its follow-up policy")
+    refused_keeps(org, "mia", path, {**policy, "form_key": fresh(), "answer_days": "soon"},
+                  'value="soon"')  # fmt: skip
+    refused_keeps(org, "mia", path, {**policy, "form_key": fresh(), "sponsor_handle": "nobody"},
+                  'value="nobody"', "nobody with handle 'nobody' is registered")  # fmt: skip
+    acts(org, "mia", path, policy)
+    found = do_get(org, f"/v1/challenges/{challenge}/follow-up-policy")
+    assert (found["answer_days"], found["remind_every_days"]) == (3, 2)
