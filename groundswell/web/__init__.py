@@ -26,11 +26,22 @@ def install(app: FastAPI) -> None:
         idea_actions,
         live,
         mail,
+        me_actions,
         pages,
     )
 
     # Static files with the pages' security headers too (nosniff matters most for them).
     app.mount("/web/static", docs.SecuredFiles(directory=HERE / "static"), name="web-static")
     app.mount(docs.ASSETS, docs.files(), name="docs-assets")
-    for module in (pages, actions, idea_actions, challenge_actions, live, docs, desk, mail):
+    for module in (
+        pages,
+        actions,
+        idea_actions,
+        challenge_actions,
+        me_actions,
+        live,
+        docs,
+        desk,
+        mail,
+    ):
         app.include_router(module.router)

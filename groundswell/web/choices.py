@@ -12,7 +12,7 @@ from typing import Any
 
 from domain.idea import IdeaStatus
 from domain.person import Role
-from groundswell.http import follow_up, people
+from groundswell.http import delivery, follow_up, people
 from groundswell.http.auth import Caller
 from groundswell.http.common import Api
 
@@ -80,4 +80,12 @@ def for_challenge(
         "prizes_left": prizes,
         "policy": follow_up.get_follow_up_policy(challenge.id, caller, api),
         "contenders": contenders,
+    }
+
+
+def for_home(api: Api, caller: Caller) -> dict[str, Any]:
+    """My e-mail choices (as the API lists them) and my quiet hours."""
+    return {
+        "email_choices": delivery.my_preferences(caller, api),
+        "quiet_hours": api.engine.person(caller.handle).quiet_hours,
     }

@@ -289,6 +289,7 @@ def home_page(
         ledger=ledger.entries.items,
         catalog=catalog.items,
         redemptions=redeemed.items,
+        **choices.for_home(api, caller),
         **context,
     )
 

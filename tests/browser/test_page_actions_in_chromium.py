@@ -44,7 +44,7 @@ def no_errors(*pages: Watched) -> None:
     assert errors == [], errors
 
 
-def test_a_contributor_edits_invites_withdraws_scores_and_takes_a_pseudonym(
+def test_a_contributor_edits_invites_withdraws_scores_and_chooses_how_she_is_shown(
     browser: Any, served: Served, contexts: list[Any]
 ) -> None:
     challenge = open_challenge(served)
@@ -94,8 +94,15 @@ def test_a_contributor_edits_invites_withdraws_scores_and_takes_a_pseudonym(
 
     c.goto(f"{served.url}/web/me")
     c.get_by_label("Pseudonym").fill("Blue Fox")
-    c.get_by_role("button", name="Save", exact=True).click()
+    c.get_by_role("button", name="Save the pseudonym").click()
     expect(c.locator("main")).to_contain_text("shown on boards as “Blue Fox”")
+    c.get_by_label("Points you received").select_option("weekly")
+    c.locator("#email li", has_text="Points you received").get_by_role("button").click()
+    expect(c.get_by_label("Points you received")).to_have_value("weekly")
+    c.get_by_label("From").fill("22:00")
+    c.get_by_label("Until").fill("07:00")
+    c.get_by_role("button", name="Save quiet hours").click()
+    expect(c.locator("#quiet-hours")).to_contain_text("now 22:00–07:00, UTC")
     check_page(cat)
     logged = [e for e in cat.errors if "status of 409" not in e]  # the stale edit's answer
     assert logged == [], logged

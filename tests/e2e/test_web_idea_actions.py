@@ -315,3 +315,44 @@ def test_setting_the_follow_up_policy_from_the_challenge_page(org: Org) -> None:
     acts(org, "mia", path, policy)
     found = do_get(org, f"/v1/challenges/{challenge}/follow-up-policy")
     assert (found["answer_days"], found["remind_every_days"]) == (3, 2)
+
+
+def test_e_mail_choices_and_quiet_hours_from_home(org: Org) -> None:
+    text = page(org, "cat", "/web/me")
+    points = "/web/me/email-preferences/points"
+    assert 'id="email-points" name="choice"' in text
+    acts(org, "cat", points, {"form_key": keys_of(text, points), "choice": "weekly"})
+    chosen = {p["kind"]: p["email"] for p in org.get("cat", "/v1/me/email-preferences").json()}
+    assert chosen["points"] == "weekly"
+    refused_keeps(org, "cat", points, {"form_key": fresh(), "choice": "hourly"},
+                  "not 'hourly'")  # fmt: skip
+    gossip = "/web/me/email-preferences/gossip"
+    off = {"form_key": fresh(), "choice": "off"}
+    refused_keeps(org, "cat", gossip, off, "'gossip' is no kind of notification")
+    # Reminders are never off for a manager: the page does not offer it, the engine refuses it.
+    manager = page(org, "mia", "/web/me").split('id="email-reminders"')[1].split("</select>")[0]
+    assert 'value="off"' not in manager
+    reminders = "/web/me/email-preferences/reminders"
+    refused_keeps(org, "mia", reminders, off, "cannot be turned off for managers")
+
+    quiet = "/web/me/quiet-hours"
+    hours = {"form_key": fresh(), "start": "22:00", "end": "", "time_zone": "Europe/Berlin"}
+    refused_keeps(org, "cat", quiet, hours, 'value="22:00"', "give both the start and the end")
+    refused_keeps(org, "cat", quiet, {**hours, "form_key": fresh(), "end": "07:00",
+                                      "time_zone": "Mars/Base"}, 'value="Mars/Base"')  # fmt: skip
+    acts(org, "cat", quiet, {**hours, "form_key": fresh(), "end": "07:00"})
+    assert "now 22:00–07:00, Europe/Berlin" in html.unescape(page(org, "cat", "/web/me"))
+
+
+def test_a_page_answering_a_form_is_not_live(org: Org) -> None:
+    """The live script fetches the page's own address again: a confirmation or a refusal
+    answers a POST-only address (a GET of it was a 405 in the console), so it stays still."""
+    challenge = open_challenge(org)
+    assert 'data-live-stream="/web/live"' in page(org, "mia", f"/web/challenges/{challenge}")
+    asked = send(org, "mia", f"/web/challenges/{challenge}/stage", {"form_key": fresh(),
+                                                                    "to": "review"})  # fmt: skip
+    assert "Please confirm" in asked.text and "data-live-stream" not in asked.text
+    refusal = send(org, "cat", f"/web/challenges/{challenge}/pot", {"form_key": fresh(),
+                                                                   "points": "5"})  # fmt: skip
+    assert refusal.status_code == 403 and "Not done" in refusal.text
+    assert "data-live-stream" not in refusal.text
