@@ -84,8 +84,9 @@ def for_challenge(
 
 
 def for_home(api: Api, caller: Caller) -> dict[str, Any]:
-    """My e-mail choices (as the API lists them) and my quiet hours."""
+    """My e-mail address, my e-mail choices (as the API lists them) and my quiet hours."""
     return {
+        "email_address": api.engine.person(caller.handle).email,
         "email_choices": delivery.my_preferences(caller, api),
         "quiet_hours": api.engine.person(caller.handle).quiet_hours,
     }

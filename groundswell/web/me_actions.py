@@ -1,6 +1,7 @@
-"""My home's settings: how I am e-mailed about each kind of notification, and my quiet
-hours. The same engine commands as the API's ``PUT /v1/me/email-preferences/{kind}`` and
-``PUT /v1/me/quiet-hours``, through ``actions.act``."""
+"""My home's settings: my e-mail address, how I am e-mailed about each kind of notification,
+and my quiet hours. The same engine commands as the API's ``PUT /v1/people/{me}/email``,
+``PUT /v1/me/email-preferences/{kind}`` and ``PUT /v1/me/quiet-hours``, through
+``actions.act``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Form, Path, Request, Response
 
 from groundswell.application import Receipt
 from groundswell.engine import Engine
-from groundswell.http.delivery import ChoiceIn, QuietHoursIn
+from groundswell.http.delivery import ChoiceIn, EmailIn, QuietHoursIn
 from groundswell.web import pages
 from groundswell.web.actions import Key, act
 from groundswell.web.render import PageRoute
@@ -18,6 +19,25 @@ from groundswell.web.session import Poster
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Clock = Annotated[str, Form(max_length=5)]
+
+
+@router.post("/web/me/email")
+def change_email(
+    request: Request,
+    caller: Poster,
+    form_key: Key,
+    email: Annotated[str, Form(max_length=320)] = "",
+) -> Response:
+    """Where my notifications are e-mailed; empty: nowhere."""
+
+    def changed(engine: Engine) -> Receipt:
+        body = EmailIn(email=email.strip() or None)
+        return engine.change_email(caller.handle, body.email, actor=caller.handle)
+
+    return act(
+        request, caller, form_key, {"email": email}, [changed],
+        lambda _: "/web/me", pages.home_page,
+    )  # fmt: skip
 
 
 @router.post("/web/me/email-preferences/{kind}")

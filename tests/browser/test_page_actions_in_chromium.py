@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from groundswell.http import models
-from tests.browser.conftest import Served, Watched, check_page, sign_in
+from tests.browser.conftest import Served, Watched, check_page, screenshot, sign_in
 from tests.http_support import challenge_terms
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -59,6 +59,7 @@ def test_a_contributor_edits_invites_withdraws_scores_and_chooses_how_she_is_sho
     c.get_by_text("Edit the idea").click()
     c.get_by_label("Description").fill("At the dock, straight into the ERP.")
     check_page(cat)
+    screenshot(c, "42-team-edits-the-idea-phone")
     c.get_by_role("button", name="Save the edit").click()
     expect(c.locator("#idea-head .description")).to_have_text("At the dock, straight into the ERP.")
     c.get_by_label("Invite to the team").fill("dan")
@@ -103,6 +104,7 @@ def test_a_contributor_edits_invites_withdraws_scores_and_chooses_how_she_is_sho
     c.get_by_label("Until").fill("07:00")
     c.get_by_role("button", name="Save quiet hours").click()
     expect(c.locator("#quiet-hours")).to_contain_text("now 22:00–07:00, UTC")
+    screenshot(c, "43-contributor-home-settings-phone")
     check_page(cat)
     logged = [e for e in cat.errors if "status of 409" not in e]  # the stale edit's answer
     assert logged == [], logged
@@ -128,6 +130,7 @@ def test_a_manager_moderates_merges_reviews_hands_over_and_awards(
     expect(preview).to_contain_text("Scan the notes at the dock.")
     expect(preview).to_contain_text("Scan delivery notes.")
     check_page(mia)
+    screenshot(m, "40-manager-merge-preview-phone")
     m.get_by_role("button", name="Merge them").click()
     expect(m.locator("#merged-into")).to_contain_text("Scan delivery notes")
     m.get_by_role("button", name="Undo the merge").click()
@@ -138,6 +141,7 @@ def test_a_manager_moderates_merges_reviews_hands_over_and_awards(
     m.get_by_text("Hide…").click()
     m.get_by_label("Why hide it").fill("Not kind")
     check_page(mia)
+    screenshot(m, "41-manager-idea-actions-phone")
     m.get_by_role("button", name="Hide it").click()
     confirm(m, "Hide it")
     contribution = m.locator("#contributions li", has_text="Rude words")

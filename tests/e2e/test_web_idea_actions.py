@@ -317,7 +317,7 @@ def test_setting_the_follow_up_policy_from_the_challenge_page(org: Org) -> None:
     assert (found["answer_days"], found["remind_every_days"]) == (3, 2)
 
 
-def test_e_mail_choices_and_quiet_hours_from_home(org: Org) -> None:
+def test_e_mail_address_choices_and_quiet_hours_from_home(org: Org) -> None:
     text = page(org, "cat", "/web/me")
     points = "/web/me/email-preferences/points"
     assert 'id="email-points" name="choice"' in text
@@ -334,6 +334,13 @@ def test_e_mail_choices_and_quiet_hours_from_home(org: Org) -> None:
     assert 'value="off"' not in manager
     reminders = "/web/me/email-preferences/reminders"
     refused_keeps(org, "mia", reminders, off, "cannot be turned off for managers")
+
+    address = "/web/me/email"
+    refused_keeps(org, "cat", address, {"form_key": fresh(), "email": "cat at example"},
+                  'value="cat at example"')  # fmt: skip
+    acts(org, "cat", address, {"form_key": fresh(), "email": "cat@example.org"})
+    assert org.engine.person("cat").email == "cat@example.org"
+    assert 'value="cat@example.org"' in page(org, "cat", "/web/me")
 
     quiet = "/web/me/quiet-hours"
     hours = {"form_key": fresh(), "start": "22:00", "end": "", "time_zone": "Europe/Berlin"}
