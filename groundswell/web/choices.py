@@ -61,8 +61,12 @@ def for_idea(
 def for_challenge(
     api: Api, caller: Caller, challenge: Any, idea_rows: list[Any], at_least: int
 ) -> dict[str, Any]:
-    """The challenge page's choices for its managers: who may be added as a manager, and
-    which prizes are left, with the ideas that may win them."""
+    """The challenge page's choices for its managers: who may be added as a manager, which
+    prizes are left, with the ideas that may win them, and the follow-up policy."""
+    # Those the page shows the managers' forms to (as pages.challenge_page decides).
+    manages = caller.handle in challenge.managers or caller.has(Role.ADMIN)
+    if not manages:  # nothing to pick: spare the reads
+        return {"managers_to_add": [], "prizes_left": [], "contenders": [], "policy": None}
     aggregate = api.engine.challenge(challenge.id)
     prizes = [
         (rank, points)
