@@ -18,10 +18,36 @@ HERE = Path(__file__).parent
 def install(app: FastAPI) -> None:
     """Serve the pages under /web, their static files, the API docs (/docs), and send / to
     the pages."""
-    from groundswell.web import actions, admin, company, desk, docs, exports, live, mail, pages
+    from groundswell.web import (
+        actions,
+        admin,
+        challenge_actions,
+        company,
+        desk,
+        docs,
+        exports,
+        idea_actions,
+        live,
+        mail,
+        me_actions,
+        pages,
+    )
 
     # Static files with the pages' security headers too (nosniff matters most for them).
     app.mount("/web/static", docs.SecuredFiles(directory=HERE / "static"), name="web-static")
     app.mount(docs.ASSETS, docs.files(), name="docs-assets")
-    for module in (pages, company, actions, live, docs, desk, mail, admin, exports):
+    for module in (
+        pages,
+        company,
+        actions,
+        idea_actions,
+        challenge_actions,
+        me_actions,
+        live,
+        docs,
+        desk,
+        mail,
+        admin,
+        exports,
+    ):
         app.include_router(module.router)

@@ -507,6 +507,22 @@ def redeem(
     )  # fmt: skip
 
 
+@router.post("/web/me/pseudonym")
+def choose_pseudonym(
+    request: Request, caller: Poster, form_key: Key, pseudonym: Short = ""
+) -> Response:
+    """Be shown on public boards under a pseudonym; empty: under one's name again."""
+
+    def chosen(engine: Engine) -> Receipt:
+        body = models.PseudonymIn(pseudonym=pseudonym.strip() or None)
+        return engine.choose_pseudonym(caller.handle, body.pseudonym)
+
+    return act(
+        request, caller, form_key, {"pseudonym": pseudonym}, [chosen],
+        lambda _: "/web/me", pages.home_page,
+    )  # fmt: skip
+
+
 # -- the store, for administrators ------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from groundswell.http.common import Api, AtLeast, rows
 from groundswell.http.gate import refused_token
 from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
-from groundswell.web import charts, timeline
+from groundswell.web import charts, choices, timeline
 from groundswell.web.company import end_session_url
 from groundswell.web.render import PageRoute, page
 from groundswell.web.session import (
@@ -209,6 +209,7 @@ def challenge_page(
         departments=departments,
         ideas=idea_rows.items,
         manages=caller.handle in challenge.managers or caller.has(Role.ADMIN),
+        **choices.for_challenge(api, caller, challenge, idea_rows.items, at_least),
         **context,
     )
 
@@ -266,6 +267,7 @@ def idea_page(
         writes=not caller.only_audits,
         owns=idea.owner == caller.handle,
         expected=expected,
+        **choices.for_idea(api, caller, idea, manages, others, said.items, at_least),
         **context,
     )
 
@@ -314,6 +316,7 @@ def home_page(
         catalog=catalog.items,
         redemptions=redeemed.items,
         taking=taking,
+        **choices.for_home(api, caller),
         **context,
     )
 
