@@ -22,7 +22,7 @@ from groundswell.http.common import Api, AtLeast, rows
 from groundswell.http.gate import refused_token
 from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
-from groundswell.web import charts, timeline
+from groundswell.web import charts, listing, timeline
 from groundswell.web.render import PageRoute, page
 from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
 from projections import balances, implementation
@@ -107,9 +107,7 @@ def challenge_list_page(
     request: Request, caller: Caller, at_least: int = 0, status: int = 200, **context: Any
 ) -> HTMLResponse:
     api = api_of(request)
-    found = challenges.list_challenges(
-        caller, api, stage=None, at_least=at_least, limit=MANY, offset=0
-    )
+    found = listing.challenge_list(request, caller, api, at_least)
     # Each card's funnel, small: how far its ideas got, at a glance.
     with rows(api, "implementation", at_least) as folded:
         funnels = {
@@ -127,7 +125,7 @@ def challenge_list_page(
     )
     return page(
         request, "challenges.html", caller, status, challenges=found.items, funnels=funnels,
-        may_launch=caller.has(Role.MANAGER), desk=desk, **context,
+        listed=found, may_launch=caller.has(Role.MANAGER), desk=desk, **context,
     )  # fmt: skip
 
 
@@ -170,10 +168,8 @@ def challenge_page(
         caller, api, challenge=key, department=None, at_least=at_least, limit=10, offset=0
     )
     departments = boards.get_departments(caller, api, challenge=key, at_least=at_least)
-    idea_rows = ideas.list_ideas(
-        caller, api, challenge=key, status=None, department=None, author=None,
-        at_least=at_least, limit=MANY, offset=0,
-    )  # fmt: skip
+    # One page of its ideas, filtered and sorted as the address says (groundswell.web.listing).
+    idea_rows = listing.challenge_ideas(request, caller, api, key, at_least)
     steps = [step.model_dump() for step in funnel.funnel]
     return page(
         request,
@@ -192,6 +188,7 @@ def challenge_page(
         leaders=leaders.items,
         departments=departments,
         ideas=idea_rows.items,
+        listed=idea_rows,
         manages=caller.handle in challenge.managers or caller.has(Role.ADMIN),
         **context,
     )
