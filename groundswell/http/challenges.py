@@ -14,7 +14,6 @@ from groundswell.http.auth import AnyCaller, Caller, Writer
 from groundswell.http.common import (
     ApiDep,
     AtLeast,
-    Filter,
     KeyDep,
     Limit,
     Offset,
@@ -70,7 +69,7 @@ def draft_challenge(
 def list_challenges(
     caller: AnyCaller,
     api: ApiDep,
-    stage: Filter = None,
+    stage: lists.StageFilter = None,
     at_least: AtLeast = 0,
     limit: Limit = 50,
     offset: Offset = 0,

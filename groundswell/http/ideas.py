@@ -64,7 +64,7 @@ def list_ideas(
     caller: AnyCaller,
     api: ApiDep,
     challenge: Filter = None,
-    status: Filter = None,
+    status: lists.IdeaStatusFilter = None,
     department: Filter = None,
     author: Filter = None,
     at_least: AtLeast = 0,

@@ -39,16 +39,25 @@ WAITING = frozenset(
 DISCUSSION = frozenset({"comment", "build-on"})
 
 
-def sort_query(choices: Sequence[str]) -> Any:
+def choice_query(choices: Sequence[str], what: str) -> Any:
+    """A query parameter whose values are ``choices``: listed in the API's description, and
+    checked here (not by FastAPI) so an unknown value is a 400 that names them."""
     return Annotated[
-        str | None, Query(max_length=40, description=f"The order: one of {', '.join(choices)}.")
+        str | None,
+        Query(
+            max_length=40,
+            description=f"{what}: one of {', '.join(choices)}.",
+            json_schema_extra={"enum": list(choices)},
+        ),
     ]
 
 
-IdeaSort = sort_query(IDEA_SORTS)
-ChallengeSort = sort_query(CHALLENGE_SORTS)
-StandingSort = sort_query(STANDING_SORTS)
-DepartmentSort = sort_query(DEPARTMENT_SORTS)
+IdeaSort = choice_query(IDEA_SORTS, "The order")
+ChallengeSort = choice_query(CHALLENGE_SORTS, "The order")
+StandingSort = choice_query(STANDING_SORTS, "The order")
+DepartmentSort = choice_query(DEPARTMENT_SORTS, "The order")
+IdeaStatusFilter = choice_query([s.value for s in IdeaStatus], "Only ideas in this status")
+StageFilter = choice_query([s.value for s in Stage], "Only challenges in this stage")
 
 
 def one_of(value: str | None, choices: Sequence[str], field: str, default: str) -> str:

@@ -47,6 +47,7 @@ ADDED = {
 KINDS = {  # every kind of page some role reaches by links
     "/web/challenges",
     "/web/challenges/{id}",
+    "/web/challenges/{id}/board",
     "/web/desk",
     "/web/ideas/{id}",
     "/web/me",

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from domain.idea import IdeaStatus
 from groundswell.http.lists import IDEA_SORTS, WAITING
 from groundswell.settings import Settings
-from tests.e2e.test_http_stories import open_challenge, read, refused, submit
-from tests.e2e.test_web_pages import page
+from tests.e2e.test_http_stories import do, open_challenge, read, refused, submit
+from tests.e2e.test_web_pages import form_key, page, send
 from tests.http_support import Org, served_org
 
 AUTHORS = {"cat": "Sales", "dan": "Finance", "owen": "Production"}
@@ -283,3 +283,87 @@ def test_a_new_idea_shows_on_the_first_page_of_the_newest(
     org, challenge, _ = world
     submit(org, "dan", challenge, "Brand new")
     assert listed_titles(page(org, "cat", f"/web/challenges/{challenge}"))[0] == "Brand new"
+
+
+MOVES = [
+    ("review", {}),
+    ("accept", {"note": "Worth a pilot."}),
+    ("hand-over", {"owner": "owen", "core_process": "Assembly"}),
+]
+
+
+def board_key(board: str, idea: str) -> str:
+    """The form key of the move form on ``idea``'s card."""
+    card = board.split(f'name="idea_id" value="{idea}"', 1)[0].rsplit("<form", 1)[1]
+    return form_key(card)
+
+
+def story(org: Org, idea: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """An idea's events as the audit API tells them, without what differs by nature (ids,
+    times, positions)."""
+    told = read(org, "aud", f"/v1/audit/history/{idea}")
+    return [(e["event_type"], e["actor"], {k: v for k, v in e["fields"].items()
+             if k not in ("title", "description")}) for e in told]  # fmt: skip
+
+
+def test_the_boards_moves_are_the_api_commands(world: tuple[Org, str, list[str]]) -> None:
+    org, _, _ = world
+    challenge = open_challenge(org, title="On the board")
+    on_board = submit(org, "cat", challenge, "Moved on the board")
+    over_api = submit(org, "cat", challenge, "Moved over the API")
+    move = f"/web/challenges/{challenge}/board/move"
+    for to, fields in MOVES:
+        board = page(org, "mia", f"/web/challenges/{challenge}/board")
+        form = {"form_key": board_key(board, on_board), "idea_id": on_board, "to": to, **fields}
+        asked = send(org, "mia", move, form)
+        assert asked.status_code == 200 and "Please confirm" in asked.text  # nothing written yet
+        answer = send(org, "mia", move, {**form, "confirm": "yes"})
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"].startswith(f"/web/challenges/{challenge}/board?at_least=")
+        again = send(org, "mia", move, {**form, "confirm": "yes"})  # a double click acts once
+        assert again.status_code == 303
+    for path, body in [("review", None), ("accept", {"note": "Worth a pilot."}),
+                       ("take-over", {"owner": "owen", "core_process": "Assembly"})]:  # fmt: skip
+        do(org, "mia", f"/v1/ideas/{over_api}/{path}", body)
+    assert story(org, on_board) == story(org, over_api)
+    shown = {i: read(org, "mia", f"/v1/ideas/{i}") for i in (on_board, over_api)}
+    for idea in shown.values():
+        for differs in ("id", "title", "description"):
+            idea.pop(differs)
+    assert shown[on_board] == shown[over_api]
+    assert shown[on_board]["status"] == "in implementation"
+    board = page(org, "mia", f"/web/challenges/{challenge}/board")
+    column = board.split('id="column-in-implementation"', 1)[1].split("</section>", 1)[0]
+    assert "Moved on the board" in column and "Moved over the API" in column
+
+
+def test_the_board_is_read_only_for_others_and_refuses_their_moves(
+    world: tuple[Org, str, list[str]],
+) -> None:
+    org, _, _ = world
+    challenge = open_challenge(org, title="Read-only board")
+    idea = submit(org, "cat", challenge, "Only looked at")
+    for reader in ("cat", "aud", "owen"):
+        board = page(org, reader, f"/web/challenges/{challenge}/board")
+        assert "Only looked at" in board and "/board/move" not in board
+    manager = page(org, "mia", f"/web/challenges/{challenge}/board")
+    assert 'Move <span class="visually-hidden">“Only looked at” </span>to under review' in manager
+    before = org.engine.last_position
+    form = {"form_key": "ab" * 8, "idea_id": idea, "to": "review", "confirm": "yes"}
+    refused_move = send(org, "cat", f"/web/challenges/{challenge}/board/move", form)
+    assert refused_move.status_code == 403 and 'role="alert"' in refused_move.text
+    # A stale move (already done by someone else) is refused as the API refuses it.
+    do(org, "mia", f"/v1/ideas/{idea}/review")
+    after = org.engine.last_position
+    stale = send(
+        org, "mia", f"/web/challenges/{challenge}/board/move", {**form, "form_key": "cd" * 8}
+    )
+    assert stale.status_code == 409, stale.status_code
+    assert org.engine.last_position == after > before
+    # An idea of another challenge is not moved from this board.
+    other = open_challenge(org, title="Elsewhere")
+    form = {"form_key": "ef" * 8, "idea_id": submit(org, "cat", other, "Not here"), "to": "review",
+            "confirm": "yes"}  # fmt: skip
+    written = org.engine.last_position
+    elsewhere = send(org, "mia", f"/web/challenges/{challenge}/board/move", form)
+    assert elsewhere.status_code == 404 and org.engine.last_position == written
