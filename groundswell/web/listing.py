@@ -104,16 +104,20 @@ def challenge_ideas(request: Request, caller: Caller, api: Api, key: str, at_lea
     )  # fmt: skip
     # The counts over the whole challenge (not the filtered page): one count of ideas, the
     # funnel's, and the departments to filter by.
+    not_counted, departments = 0, set()
     with rows(api, "directory", at_least) as directory:
-        of_challenge = [i for i in directory.table("ideas").values() if i["challenge_id"] == key]
-    counted = sum(1 for i in of_challenge if i["status"] not in NOT_COUNTED)
+        for idea in directory.table("ideas").values():
+            if idea["challenge_id"] == key:
+                departments.add(idea["department"])
+                not_counted += idea["status"] in NOT_COUNTED
+        counted = (directory.get("challenges", key) or {}).get("ideas", 0)
     return Listing(
         items=found.items, total=found.total, page=page, chosen=chosen,
         path=f"/web/challenges/{key}", anchor="ideas",
         extra={
             "counted": counted,
-            "not_counted": len(of_challenge) - counted,
-            "departments": sorted({i["department"] for i in of_challenge}),
+            "not_counted": not_counted,
+            "departments": sorted(departments),
             "statuses": [s.value for s in IdeaStatus],
             "sorts": IDEA_SORT_WORDS,
             "steering": steering,

@@ -148,9 +148,10 @@ def challenge_page(
     debt, breadth and concentration, the pot, the leaderboards and the ideas."""
     api, key = api_of(request), str(challenge_id)
     challenge = challenges.get_challenge(challenge_id, caller, api, Response())
-    funnel = boards.get_funnel(
-        caller, api, challenge=key, stage=None, at_least=at_least, limit=MANY, offset=0
-    )
+    # The funnel's steps only (as on the challenges' cards): the ideas are listed below, a
+    # page at a time, so a challenge with thousands of ideas does not lay each one out here.
+    with rows(api, "implementation", at_least) as folded:
+        steps = implementation.funnel(folded, key)
     pot = boards.get_pot(challenge_id, caller, api, at_least)
     reach = boards.get_breadth(challenge_id, caller, api, at_least)
     steering = caller.has(Role.MANAGER) or caller.reads_all
@@ -170,7 +171,6 @@ def challenge_page(
     departments = boards.get_departments(caller, api, challenge=key, at_least=at_least)
     # One page of its ideas, filtered and sorted as the address says (groundswell.web.listing).
     idea_rows = listing.challenge_ideas(request, caller, api, key, at_least)
-    steps = [step.model_dump() for step in funnel.funnel]
     return page(
         request,
         "challenge.html",
