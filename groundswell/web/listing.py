@@ -12,7 +12,7 @@ from fastapi import Request
 
 from domain.idea import IdeaStatus
 from domain.person import Role
-from groundswell.http import challenges, ideas
+from groundswell.http import boards, challenges, ideas
 from groundswell.http.auth import Caller
 from groundswell.http.common import Api, rows
 from groundswell.http.problems import ApiProblem
@@ -25,6 +25,13 @@ IDEA_SORT_WORDS = {
     "most-endorsed": "Most endorsed",
     "most-discussed": "Most discussed",
     "waiting-longest": "Waiting longest",
+}
+STANDING_SORT_WORDS = {"points": "Most points", "name": "By name", "department": "By department"}
+DEPARTMENT_SORT_WORDS = {
+    "points": "Most points",
+    "ideas": "Most ideas",
+    "contributors": "Most people",
+    "name": "By name",
 }
 CHALLENGE_SORT_WORDS = {
     "newest": "Newest first",
@@ -89,8 +96,8 @@ def challenge_ideas(request: Request, caller: Caller, api: Api, key: str, at_lea
     """A challenge's ideas as the challenge page lists them."""
     chosen = _asked(request, ("status", "department", "author", "overdue", "sort"))
     steering = caller.has(Role.MANAGER) or caller.reads_all
-    overdue = {"": None, "yes": True, "no": False}.get(chosen["overdue"], "bad")
-    if overdue == "bad":
+    flags: dict[str, bool | None] = {"": None, "yes": True, "no": False}
+    if chosen["overdue"] not in flags:
         raise ApiProblem(
             400, "invalid-input", f"unknown overdue {chosen['overdue'][:20]!r}; one of yes, no.",
             field="overdue",
@@ -99,7 +106,7 @@ def challenge_ideas(request: Request, caller: Caller, api: Api, key: str, at_lea
     found = ideas.list_ideas(
         caller, api, challenge=key, status=chosen["status"] or None,
         department=chosen["department"] or None, author=chosen["author"] or None,
-        sort=chosen["sort"] or None, overdue=overdue, at_least=at_least,
+        sort=chosen["sort"] or None, overdue=flags[chosen["overdue"]], at_least=at_least,
         limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
     )  # fmt: skip
     # The counts over the whole challenge (not the filtered page): one count of ideas, the
@@ -137,4 +144,24 @@ def challenge_list(request: Request, caller: Caller, api: Api, at_least: int) ->
         items=found.items, total=found.total, page=page, chosen=chosen,
         path="/web/challenges", anchor="challenge-list",
         extra={"sorts": CHALLENGE_SORT_WORDS},
+    )  # fmt: skip
+
+
+def standings(request: Request, caller: Caller, api: Api, key: str, at_least: int) -> Listing:
+    """A challenge's people by points (a page of them) and its departments, each in the
+    order asked (``sort`` for the people, ``by`` for the departments)."""
+    chosen = _asked(request, ("sort", "by"))
+    page = page_number(request.query_params.get("page"))
+    found = boards.get_leaderboard(
+        caller, api, challenge=key, department=None, at_least=at_least, limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE, sort=chosen["sort"] or None,
+    )  # fmt: skip
+    departments = boards.get_departments(
+        caller, api, challenge=key, at_least=at_least, sort=chosen["by"] or None
+    )
+    return Listing(
+        items=found.items, total=found.total, page=page, chosen=chosen,
+        path=f"/web/challenges/{key}/standings", anchor="people",
+        extra={"sorts": STANDING_SORT_WORDS, "by": DEPARTMENT_SORT_WORDS,
+               "departments": departments},
     )  # fmt: skip

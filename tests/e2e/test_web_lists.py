@@ -9,6 +9,7 @@ works in its own challenge.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import random
 import re
@@ -21,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.errors import DomainError
 from domain.idea import IdeaStatus
 from groundswell.http.lists import IDEA_SORTS, WAITING
 from groundswell.settings import Settings
@@ -367,3 +369,26 @@ def test_the_board_is_read_only_for_others_and_refuses_their_moves(
     written = org.engine.last_position
     elsewhere = send(org, "mia", f"/web/challenges/{challenge}/board/move", form)
     assert elsewhere.status_code == 404 and org.engine.last_position == written
+
+
+def test_the_standings_page_orders_people_and_departments_as_asked(
+    world: tuple[Org, str, list[str]],
+) -> None:
+    org, challenge, _ = world
+    for idea in read(org, "mia", "/v1/ideas", challenge=challenge, status="accepted")["items"]:
+        with contextlib.suppress(DomainError):  # granted once already by another test
+            org.engine.grant_reward("mia", "idea-accepted", uuid.UUID(idea["idea_id"]))
+    people = read(org, "cat", "/v1/leaderboard", challenge=challenge, sort="name")["items"]
+    assert len(people) >= 2
+    shown = page(org, "cat", f"/web/challenges/{challenge}/standings?sort=name&by=ideas")
+    rows = re.findall(r'<td class="num">\d+</td><th scope="row">([^<]+)</th>', shown)
+    assert rows == [p["shown_as"] for p in people]
+    by_ideas = read(org, "cat", "/v1/departments", challenge=challenge, sort="ideas")
+    section = shown.split('id="departments"', 1)[1]
+    assert re.findall(r'<tr><th scope="row">([^<]+)</th>', section) == [
+        d["department"] for d in by_ideas
+    ]
+    assert '<input type="hidden" name="by" value="ideas">' in shown  # kept by the other form
+    assert "unknown sort &#39;rank&#39;" in page(
+        org, "cat", f"/web/challenges/{challenge}/standings?sort=rank", 400
+    )
