@@ -240,6 +240,27 @@ def delivery_rows(f: Figures) -> list[Row]:
     ]
 
 
+def timed(figures: dict[str, float]) -> str:
+    return f"{ms(figures)}; CPU {figures['cpu_ms']:.0f} ms"
+
+
+def challenge_page_rows(f: Figures) -> list[Row]:
+    rows = []
+    for run in f["runs"]:
+        where = f"{run['ideas']:,} ideas, served over HTTP, {run['store']}"
+        load = f"load average {run['load_average']:.1f} on {run['cpus']} CPUs"
+        first = run["first_page_ms"]["p99"]
+        target = f["target_p99_ms"]
+        rows += [
+            Row(f"challenge page, first page of its ideas ({where})", timed(run["first_page_ms"]),
+                load, "—", f"p99 < {target:.0f} ms", first < target),
+            Row("  … its page 3, filtered by department, most endorsed first",
+                timed(run["sorted_page_ms"]), load, "—", "—", None),
+            Row("  … its board (ideas by stage)", timed(run["board_ms"]), load, "—", "—", None),
+        ]  # fmt: skip
+    return rows
+
+
 DB = "DATABASE_URL"
 KAFKA = "KAFKA_BOOTSTRAP_SERVERS"
 BENCHES = [
@@ -255,6 +276,7 @@ BENCHES = [
     Bench("follow_up", [], ["--items", "20000", "--challenges", "200", "--repeat", "1"],
           follow_up_rows),
     Bench("delivery", ["--messages", "10000"], ["--messages", "1000"], delivery_rows),
+    Bench("challenge_page", ["--postgres"], ["--quick"], challenge_page_rows, (DB,)),
 ]  # fmt: skip
 
 

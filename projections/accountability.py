@@ -56,22 +56,26 @@ def accountability(rows: Rows, now: datetime) -> dict[str, dict[str, dict[str, A
         if item["kind"] not in ANSWERABLE or item.get("left_unanswered"):
             continue
         challenge = rows.get("challenges", item["challenge_id"]) or {"managers": []}
+        # A blank tally only where one is missing: this loop runs once per item ever waited on.
         for handle in challenge.get("managers", []):
-            managers.setdefault(handle, _blank())
+            if handle not in managers:
+                managers[handle] = _blank()
         accountable = [h for h in desk_of(rows, item, challenge) if h in challenge["managers"]]
-        tallies = [challenges.setdefault(item["challenge_id"], _blank())]
-        tallies += [managers[h] for h in accountable]
+        if item["challenge_id"] not in challenges:
+            challenges[item["challenge_id"]] = _blank()
+        tallies = [challenges[item["challenge_id"]], *(managers[h] for h in accountable)]
         due = due_at(item, challenge)
-        since = datetime.fromisoformat(item["since"])
         answered = item["answered_at"]
+        if answered is not None and item["answered_by"] is not None:
+            at = datetime.fromisoformat(answered)
+            waited = (at - datetime.fromisoformat(item["since"])).total_seconds() / 86400
         for tally in tallies:
             if answered is None:
                 tally["waiting"] += 1
                 tally["overdue"] += now > due
             elif item["answered_by"] is not None:  # withdrawn or merged: nobody answered
-                at = datetime.fromisoformat(answered)
                 tally["on_time" if at <= due else "late"] += 1
-                tally["_waits"].append((at - since).total_seconds() / 86400)
+                tally["_waits"].append(waited)
         for step in (item.get("steps") or {}).items():
             name, recorded = step
             field = "reminders" if name.startswith("reminder") else "escalations"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from domain.errors import NotFound
 from domain.person import Role
-from groundswell.http import models
+from groundswell.http import lists, models
 from groundswell.http.auth import AnyCaller, Caller, needs
 from groundswell.http.challenges import visible
 from groundswell.http.common import Api, ApiDep, AtLeast, Filter, Limit, Offset, paged, rows
@@ -31,9 +32,12 @@ def get_leaderboard(
     at_least: AtLeast = 0,
     limit: Limit = 50,
     offset: Offset = 0,
+    sort: lists.StandingSort = None,
 ) -> models.Page[models.StandingOut]:
     """Who earned the most reward points, overall or in one challenge; pseudonyms where
-    chosen. Handles only for managers, auditors and admins."""
+    chosen. Handles only for managers, auditors and admins. Ranked by points; ``sort``
+    lists them by name or department instead (the rank stays the points' rank)."""
+    order = lists.one_of(sort, lists.STANDING_SORTS, "sort", "points")
     with rows(api, "leaderboard", at_least) as found:
         standings = leaderboard.standings(found, challenge)
     items = [
@@ -41,17 +45,40 @@ def get_leaderboard(
         for s in standings
         if department is None or s.department == department
     ]
+    items = lists.sorted_by(items, order, STANDING_ORDERS)
     return models.Page[models.StandingOut](**paged(items, limit, offset, api))
+
+
+STANDING_ORDERS: dict[str, Callable[[Any], Any]] = {
+    "name": lambda s: (s["shown_as"].casefold(), s["rank"]),
+    "department": lambda s: (s["department"].casefold(), s["rank"]),
+}
+DEPARTMENT_ORDERS: dict[str, Callable[[Any], Any]] = {
+    "ideas": lambda d: (-d.ideas, d.department),
+    "contributors": lambda d: (-d.contributors, d.department),
+    "name": lambda d: d.department.casefold(),
+}
 
 
 @router.get("/departments")
 def get_departments(
-    _: AnyCaller, api: ApiDep, challenge: Filter = None, at_least: AtLeast = 0
+    _: AnyCaller,
+    api: ApiDep,
+    challenge: Filter = None,
+    at_least: AtLeast = 0,
+    sort: lists.DepartmentSort = None,
+    limit: Annotated[int | None, Query(ge=1, le=500, description="How many at most.")] = None,
+    offset: Offset = 0,
 ) -> list[models.DepartmentOut]:
-    """Points, ideas and contributors per department."""
+    """Points, ideas and contributors per department; most points first, or most ideas,
+    most contributors, by name."""
+    order = lists.one_of(sort, lists.DEPARTMENT_SORTS, "sort", "points")
     with rows(api, "leaderboard", at_least) as found:
-        board = leaderboard.department_board(found, challenge)
-    return [models.DepartmentOut(**asdict(d)) for d in board]
+        board = lists.sorted_by(
+            leaderboard.department_board(found, challenge), order, DEPARTMENT_ORDERS
+        )
+    end = None if limit is None else offset + limit
+    return [models.DepartmentOut(**asdict(d)) for d in board[offset:end]]
 
 
 def pot_of(found: Any, challenge_id: str) -> dict[str, Any]:

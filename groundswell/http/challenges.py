@@ -9,12 +9,11 @@ from fastapi import APIRouter, Response
 
 from domain.challenge import Challenge, Stage
 from domain.errors import NotFound
-from groundswell.http import models
+from groundswell.http import lists, models
 from groundswell.http.auth import AnyCaller, Caller, Writer
 from groundswell.http.common import (
     ApiDep,
     AtLeast,
-    Filter,
     KeyDep,
     Limit,
     Offset,
@@ -70,19 +69,23 @@ def draft_challenge(
 def list_challenges(
     caller: AnyCaller,
     api: ApiDep,
-    stage: Filter = None,
+    stage: lists.StageFilter = None,
     at_least: AtLeast = 0,
     limit: Limit = 50,
     offset: Offset = 0,
+    sort: lists.ChallengeSort = None,
 ) -> models.Page[models.ChallengeRow]:
-    """Challenges, newest first; drafts only for their managers."""
+    """Challenges, newest first (or most ideas, soonest deadline, by title); drafts only
+    for their managers."""
+    order = lists.one_of(sort, lists.CHALLENGE_SORTS, "sort", "newest")
+    stage = lists.challenge_stage(stage)
     with rows(api, "directory", at_least) as found:
         items = [
             c
             for c in listed(found, "challenges", stage=stage)
             if visible(caller, c["stage"], c["managers"])
         ]
-    items.sort(key=lambda c: (c["drafted_at"], c["challenge_id"]), reverse=True)
+    lists.sort_challenges(items, order)
     shown = masks_for(api, caller, at_least).shown(items)
     return models.Page[models.ChallengeRow](**paged(shown, limit, offset, api))
 

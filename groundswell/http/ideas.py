@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from domain.idea import Idea
+from domain.person import Role
 from groundswell.application import Receipt
 from groundswell.engine import Engine
-from groundswell.http import models
+from groundswell.http import lists, models
 from groundswell.http.auth import AnyCaller, Caller, Writer
 from groundswell.http.common import (
     ApiDep,
@@ -28,7 +29,7 @@ from groundswell.http.common import (
 )
 from groundswell.http.contributions import shown_contribution
 from groundswell.http.privacy import masks_for
-from groundswell.http.problems import COMMON, etag
+from groundswell.http.problems import COMMON, ApiProblem, etag
 from projections.directory import listed
 
 router = APIRouter(prefix="/v1/ideas", tags=["ideas"], responses=COMMON)
@@ -63,22 +64,43 @@ def list_ideas(
     caller: AnyCaller,
     api: ApiDep,
     challenge: Filter = None,
-    status: Filter = None,
+    status: lists.IdeaStatusFilter = None,
     department: Filter = None,
     author: Filter = None,
     at_least: AtLeast = 0,
     limit: Limit = 50,
     offset: Offset = 0,
+    sort: lists.IdeaSort = None,
+    overdue: Annotated[
+        bool | None,
+        Query(
+            description="Only ideas with (true) or without (false) something overdue on "
+            "them: a decision or an answer past its deadline (managers, auditors)."
+        ),
+    ] = None,
 ) -> models.Page[models.IdeaRow]:
-    """Ideas, newest first, filtered by challenge id, status, department or author."""
+    """Ideas filtered by challenge id, status, department, author or overdue follow-up;
+    newest first, or most endorsed, most discussed, waiting longest."""
+    order = lists.one_of(sort, lists.IDEA_SORTS, "sort", "newest")
+    status = lists.idea_status(status)
+    if overdue is not None and not (caller.has(Role.MANAGER) or caller.reads_all):
+        raise ApiProblem(
+            403, "not-permitted", f"{caller.handle} needs the manager role to filter by overdue."
+        )
     masks = masks_for(api, caller, at_least)
     with rows(api, "directory", at_least) as found:
         items = listed(
             found, "ideas", challenge_id=challenge, status=status, department=department,
             author=masks.wanted(author),
         )  # fmt: skip
-    items.sort(key=lambda i: (i["submitted_at"], i["idea_id"]), reverse=True)
-    return models.Page[models.IdeaRow](**paged(masks.shown(items), limit, offset, api))
+        lists.sort_ideas(items, order, found, challenge)
+    if overdue is not None:
+        with rows(api, "follow_up", at_least) as waiting:
+            late = lists.overdue_ideas(waiting, api.engine.clock(), challenge)
+        items = [i for i in items if (i["idea_id"] in late) == overdue]
+    found_page = paged(items, limit, offset, api)
+    found_page["items"] = masks.shown(found_page["items"])  # only the rows answered
+    return models.Page[models.IdeaRow](**found_page)
 
 
 @router.get("/{idea_id}")

@@ -21,6 +21,7 @@ def install(app: FastAPI) -> None:
     from groundswell.web import (
         actions,
         admin,
+        board,
         challenge_actions,
         company,
         desk,
@@ -31,6 +32,7 @@ def install(app: FastAPI) -> None:
         mail,
         me_actions,
         pages,
+        standings,
     )
 
     # Static files with the pages' security headers too (nosniff matters most for them).
@@ -49,5 +51,7 @@ def install(app: FastAPI) -> None:
         mail,
         admin,
         exports,
+        board,
+        standings,
     ):
         app.include_router(module.router)

@@ -7,8 +7,10 @@ is left out. Every chart also has its numbers as a table beside it, for screen r
 
 from __future__ import annotations
 
+import functools
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pygal
@@ -59,6 +61,29 @@ def _svg(chart: pygal.graph.graph.Graph) -> Markup:
     return Markup(SCRIPT.sub("", rendered))
 
 
+def remembered(draw: Callable[..., Markup]) -> Callable[..., Markup]:
+    """The chart drawn for the same figures before, if any: pygal takes tens of
+    milliseconds a chart, most of a busy page's time, and a chart is a function of its
+    figures. Not for thumbnails (``small``): several share a page, and each must keep the
+    ids pygal gives it."""
+    drawn: dict[str, Markup] = {}
+
+    @functools.wraps(draw)
+    def remembering(*args: Any, **kwargs: Any) -> Markup:
+        if kwargs.get("small"):
+            return draw(*args, **kwargs)
+        key = json.dumps([args, kwargs], sort_keys=True, default=str)
+        found = drawn.get(key)
+        if found is None:
+            if len(drawn) >= 256:  # bounded: figures change as events arrive
+                drawn.clear()
+            found = drawn[key] = draw(*args, **kwargs)
+        return found
+
+    return remembering
+
+
+@remembered
 def funnel(steps: Sequence[dict[str, Any]], small: bool = False) -> Markup:
     """Ideas at each step, labelled with the conversion from the step before (``small``:
     a card's thumbnail, without axes)."""
@@ -77,6 +102,7 @@ def funnel(steps: Sequence[dict[str, Any]], small: bool = False) -> Markup:
     return _svg(chart)
 
 
+@remembered
 def breadth(targeted: Sequence[str], per_department: dict[str, int]) -> Markup:
     """Contributors per department: the targeted ones (zero when absent) and the others."""
     departments = list(targeted) + sorted(set(per_department) - set(targeted))
@@ -96,6 +122,7 @@ def breadth(targeted: Sequence[str], per_department: dict[str, int]) -> Markup:
     return _svg(chart)
 
 
+@remembered
 def pot(granted: int, remaining: int, returned: int) -> Markup:
     """Where the funded points are: granted to people, still in the pot, returned."""
     chart = pygal.Pie(**_options(inner_radius=0.55, height=340, legend_at_bottom=True))

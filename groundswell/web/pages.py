@@ -23,7 +23,7 @@ from groundswell.http.common import Api, AtLeast, rows
 from groundswell.http.gate import refused_token
 from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
-from groundswell.web import charts, choices, timeline
+from groundswell.web import charts, choices, listing, timeline
 from groundswell.web.company import end_session_url
 from groundswell.web.render import PageRoute, page
 from groundswell.web.session import (
@@ -123,9 +123,7 @@ def challenge_list_page(
     request: Request, caller: Caller, at_least: int = 0, status: int = 200, **context: Any
 ) -> HTMLResponse:
     api = api_of(request)
-    found = challenges.list_challenges(
-        caller, api, stage=None, at_least=at_least, limit=MANY, offset=0
-    )
+    found = listing.challenge_list(request, caller, api, at_least)
     # Each card's funnel, small: how far its ideas got, at a glance.
     with rows(api, "implementation", at_least) as folded:
         funnels = {
@@ -143,7 +141,7 @@ def challenge_list_page(
     )
     return page(
         request, "challenges.html", caller, status, challenges=found.items, funnels=funnels,
-        may_launch=caller.has(Role.MANAGER), desk=desk, **context,
+        listed=found, may_launch=caller.has(Role.MANAGER), desk=desk, **context,
     )  # fmt: skip
 
 
@@ -166,9 +164,10 @@ def challenge_page(
     debt, breadth and concentration, the pot, the leaderboards and the ideas."""
     api, key = api_of(request), str(challenge_id)
     challenge = challenges.get_challenge(challenge_id, caller, api, Response())
-    funnel = boards.get_funnel(
-        caller, api, challenge=key, stage=None, at_least=at_least, limit=MANY, offset=0
-    )
+    # The funnel's steps only (as on the challenges' cards): the ideas are listed below, a
+    # page at a time, so a challenge with thousands of ideas does not lay each one out here.
+    with rows(api, "implementation", at_least) as folded:
+        steps = implementation.funnel(folded, key)
     pot = boards.get_pot(challenge_id, caller, api, at_least)
     reach = boards.get_breadth(challenge_id, caller, api, at_least)
     steering = caller.has(Role.MANAGER) or caller.reads_all
@@ -186,11 +185,8 @@ def challenge_page(
         caller, api, challenge=key, department=None, at_least=at_least, limit=10, offset=0
     )
     departments = boards.get_departments(caller, api, challenge=key, at_least=at_least)
-    idea_rows = ideas.list_ideas(
-        caller, api, challenge=key, status=None, department=None, author=None,
-        at_least=at_least, limit=MANY, offset=0,
-    )  # fmt: skip
-    steps = [step.model_dump() for step in funnel.funnel]
+    # One page of its ideas, filtered and sorted as the address says (groundswell.web.listing).
+    idea_rows = listing.challenge_ideas(request, caller, api, key, at_least)
     return page(
         request,
         "challenge.html",
@@ -208,6 +204,7 @@ def challenge_page(
         leaders=leaders.items,
         departments=departments,
         ideas=idea_rows.items,
+        listed=idea_rows,
         manages=caller.handle in challenge.managers or caller.has(Role.ADMIN),
         **choices.for_challenge(api, caller, challenge, idea_rows.items, at_least),
         **context,

@@ -58,6 +58,8 @@ ADDED = {
 KINDS = {  # every kind of page some role reaches by links
     "/web/challenges",
     "/web/challenges/{id}",
+    "/web/challenges/{id}/board",
+    "/web/challenges/{id}/standings",
     "/web/desk",
     "/web/ideas/{id}",
     "/web/me",
