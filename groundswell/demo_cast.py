@@ -30,6 +30,10 @@ STAFF: list[Member] = [
     ("sofia", "Sofia Márquez", "Logistics", None, ["contributor", "owner"]),
     # The onboarding challenge's sponsor, told when its decisions wait far too long.
     ("ines", "Ines Brandt", "HR", None, ["contributor"]),
+    # Who keeps the platform (people, tokens, the reward store) and who audits it: `make run`
+    # prints their tokens too, so a newcomer can try every role's pages.
+    ("theo", "Theo Laine", "HR", None, ["admin"]),
+    ("ada", "Ada Brooks", "R&D", None, ["auditor"]),
 ]
 CONTRIBUTORS: dict[str, list[tuple[str, str, str | None]]] = {
     "Production": [

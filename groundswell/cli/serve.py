@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     from groundswell.web.mail import MailSinkPage
 
 # Whose tokens `serve --demo` prints: a manager, a contributor and an implementation owner.
-DEMO_PEOPLE = (("manager", "mia"), ("contributor", "anna.kowalski"), ("owner", "sofia"))
+DEMO_PEOPLE = (
+    ("manager", "mia"),
+    ("contributor", "anna.kowalski"),
+    ("owner", "sofia"),
+    ("admin", "theo"),
+    ("auditor", "ada"),
+)
 LIMITS = ServerLimits()
 
 

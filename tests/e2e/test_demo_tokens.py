@@ -38,10 +38,10 @@ def test_every_start_prints_the_same_live_tokens(settings: Settings, store: Toke
     again = demo_tokens(settings)
 
     assert again == first
-    assert [handle for _, handle, _ in first] == ["mia", "anna.kowalski", "sofia"]
+    assert [handle for _, handle, _ in first] == ["mia", "anna.kowalski", "sofia", "theo", "ada"]
     for _, handle, token in first:
         assert store.holder(token) == handle
-    assert len([t for t in store.list() if t.revoked_at is None]) == 3
+    assert len([t for t in store.list() if t.revoked_at is None]) == len(DEMO_PEOPLE)
 
 
 def test_the_kept_tokens_are_readable_by_their_owner_only(settings: Settings) -> None:
@@ -103,8 +103,8 @@ def test_serve_demo_prints_the_same_tokens_until_asked_for_fresh_ones(
         return re.findall(r"Authorization: Bearer (gs_\S+)", result.stdout)
 
     first = printed()
-    assert len(first) == 3
+    assert len(first) == len(DEMO_PEOPLE)
     assert printed() == first
     fresh = printed("--fresh-tokens")
-    assert len(fresh) == 3 and set(fresh).isdisjoint(first)
+    assert len(fresh) == len(DEMO_PEOPLE) and set(fresh).isdisjoint(first)
     assert printed() == fresh
