@@ -4,13 +4,14 @@ smtplib loop and a bare HTTP client loop over the same messages, in the same run
     python -m bench.delivery [--messages 10000]
 
 The SMTP server is the project's sink (aiosmtpd, ``groundswell.delivery.sink``) and the
-receiver a small threaded ``http.server`` answering 204, each in its own process on
-loopback. The deliverer's path is the whole of it: claim a batch from the outbox (SQLite),
-compose (templates, headers, unsubscribe token) or sign (Standard Webhooks), send, and
-record each attempt and state. The bare loops send the very same bytes, composed and
-serialised beforehand: one SMTP connection and ``sendmail`` per message; for webhooks a
-connection per request, as the deliverer does (it does not keep connections to endpoints
-alive). Target: the deliverer at >= 0.7 of each bare loop.
+receiver a small threaded ``http.server`` answering 204 (HTTP/1.1, keeping connections
+alive), each in its own process on loopback. The deliverer's path is the whole of it: derive,
+claim a batch from the outbox (SQLite), compose (templates, headers, unsubscribe token) or
+sign (Standard Webhooks), send, and record each attempt and state. The bare loops send the
+very same messages, composed and serialised beforehand, over one connection: ``sendmail``
+per message on one SMTP connection (the same bytes the deliverer sends), and one keep-alive
+HTTP connection for the webhooks (the same bodies; signed beforehand). Target: the deliverer
+at >= 0.7 of each bare loop.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ BASE = "http://127.0.0.1:8000"
 
 
 class Hook(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as receivers in the field do
+
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(204)
@@ -135,7 +138,7 @@ def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
 
     # E-mail: the bare loop first, over the same messages composed beforehand.
     mails = messages(n, EMAIL, at)
-    raw = [(m.address or "", compose(m, head).as_bytes()) for m in mails]
+    raw = [(m.address or "", compose(m, head)) for m in mails]
     host, port = smtp_at.rsplit(":", 1)
     began = time.perf_counter()
     with smtplib.SMTP(host, int(port)) as bare:
@@ -161,6 +164,7 @@ def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
                 data,
                 {
                     "Content-Type": "application/cloudevents+json",
+                    "User-Agent": "groundswell-webhooks",
                     "webhook-id": m.message_id,
                     "webhook-timestamp": str(stamped),
                     "webhook-signature": webhooks.signature(
@@ -170,13 +174,13 @@ def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
             )
         )
     began = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", hook_port, timeout=10)
     for data, headers in requests:
-        connection = http.client.HTTPConnection("127.0.0.1", hook_port, timeout=10)
         connection.request("POST", "/hook", body=data, headers=headers)
         answer = connection.getresponse()
         answer.read()
-        connection.close()
         assert answer.status == 204
+    connection.close()
     bare_http_s = time.perf_counter() - began
     outbox.add(hooks, 0)
     deliver_http_s = timed_drain(deliverer(), outbox, 2 * n)

@@ -117,3 +117,23 @@ def test_the_sink_page_lists_the_demos_emails_to_its_manager_only(served: Served
     assert 'href="/web/mail"' not in home
     # Kept in a Maildir beside the store.
     assert list((served.data_dir / "mail-sink" / "new").iterdir())
+
+
+def test_the_page_reads_only_the_last_messages_kept(tmp_path: Path) -> None:
+    import mailbox
+    from email.message import EmailMessage
+
+    from groundswell.delivery.sink import caught
+
+    box = mailbox.Maildir(tmp_path / "mail", create=True)
+    for n in range(5):
+        mail = EmailMessage()
+        mail["Subject"] = f"Mail {n}"
+        mail["Date"] = f"Mon, 02 Mar 2026 09:0{4 - n}:00 +0000"  # kept late, written early
+        key = box.add(mail.as_bytes())
+        stamp = 1_700_000_000 + n  # kept in this order, a second apart
+        os.utime(tmp_path / "mail" / "new" / key, (stamp, stamp))
+
+    # The two kept last (not the two with the latest dates), the latest date first.
+    assert [c.subject for c in caught(tmp_path / "mail", limit=2)] == ["Mail 3", "Mail 4"]
+    assert len(caught(tmp_path / "mail")) == 5
