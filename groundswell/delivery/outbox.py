@@ -113,6 +113,7 @@ class Outbox:
     """The statements, written once for both databases (``mark`` is the placeholder)."""
 
     mark = "?"
+    row_lock = ""  # SQLite: the transaction holds the whole file
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -316,47 +317,50 @@ class Outbox:
         not tried (``release``), in one transaction, for the messages ``deliverer`` still
         holds; the ids of the messages recorded."""
         m = self.mark
-        recorded: set[str] = set()
         with self.transaction() as cursor:
-            for outcome in outcomes:
-                attempt = outcome.attempt
+            ids = [o.message.message_id for o in outcomes] + [r.message_id for r in release]
+            held: set[str] = set()
+            for start in range(0, len(ids), SCAN):
+                part = ids[start : start + SCAN]
                 cursor.execute(
-                    f"UPDATE delivery_outbox SET state = {m}, attempts = {m},"
-                    f" next_at = COALESCE({m}, next_at), last_error = {m},"
-                    f" sent_at = {m}, claimed_by = NULL, claimed_until = NULL"
-                    f" WHERE message_id = {m} AND claimed_by = {m} RETURNING message_id",
+                    "SELECT message_id FROM delivery_outbox WHERE claimed_by = "
+                    f"{m} AND message_id IN ({', '.join([m] * len(part))}) {self.row_lock}",
+                    (deliverer, *part),
+                )
+                held.update(row[0] for row in cursor.fetchall())
+            # What another deliverer claimed again after this one's claim ran out is theirs.
+            mine = [o for o in outcomes if o.message.message_id in held]
+            cursor.executemany(
+                f"UPDATE delivery_outbox SET state = {m}, attempts = {m},"
+                f" next_at = COALESCE({m}, next_at), last_error = {m},"
+                f" sent_at = {m}, claimed_by = NULL, claimed_until = NULL"
+                f" WHERE message_id = {m}",
+                [
                     (
-                        outcome.state,
-                        attempt.attempt,
-                        outcome.next_at,
-                        None if attempt.ok else attempt.detail,
-                        attempt.at if attempt.ok else None,
-                        outcome.message.message_id,
-                        deliverer,
-                    ),
-                )
-                if not cursor.fetchall():
-                    continue  # the claim ran out and another deliverer holds it now
-                recorded.add(outcome.message.message_id)
-                cursor.execute(
-                    f"INSERT INTO delivery_attempts (message_id, attempt, at, ok, detail, ms)"
-                    f" VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING",
-                    (
-                        attempt.message_id,
-                        attempt.attempt,
-                        attempt.at,
-                        int(attempt.ok),
-                        attempt.detail,
-                        attempt.ms,
-                    ),
-                )
-            for message in release:
-                cursor.execute(
-                    "UPDATE delivery_outbox SET claimed_by = NULL, claimed_until = NULL"
-                    f" WHERE message_id = {m} AND claimed_by = {m}",
-                    (message.message_id, deliverer),
-                )
-        return recorded
+                        o.state,
+                        o.attempt.attempt,
+                        o.next_at,
+                        None if o.attempt.ok else o.attempt.detail,
+                        o.attempt.at if o.attempt.ok else None,
+                        o.message.message_id,
+                    )
+                    for o in mine
+                ],
+            )
+            cursor.executemany(
+                f"INSERT INTO delivery_attempts (message_id, attempt, at, ok, detail, ms)"
+                f" VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING",
+                [
+                    (a.message_id, a.attempt, a.at, int(a.ok), a.detail, a.ms)
+                    for a in (o.attempt for o in mine)
+                ],
+            )
+            cursor.executemany(
+                "UPDATE delivery_outbox SET claimed_by = NULL, claimed_until = NULL"
+                f" WHERE message_id = {m}",
+                [(r.message_id,) for r in release if r.message_id in held],
+            )
+        return {o.message.message_id for o in mine}
 
     # -- reading ----------------------------------------------------------------------
 
@@ -433,6 +437,7 @@ class PostgresOutbox(Outbox):
     """The outbox in the engine's PostgreSQL schema; claims are taken one at a time."""
 
     mark = "%s"
+    row_lock = "FOR UPDATE"
 
     def __init__(self, url: str, schema: str | None = None) -> None:
         from psycopg_pool import ConnectionPool

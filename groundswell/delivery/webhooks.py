@@ -136,6 +136,7 @@ class Poster:
     def __init__(self, timeout: float = TIMEOUT) -> None:
         self.timeout = timeout
         self._open: dict[str, http.client.HTTPConnection] = {}
+        self._paths: dict[str, str] = {}
 
     def send(
         self,
@@ -157,12 +158,13 @@ class Poster:
             "webhook-timestamp": str(stamp),
             "webhook-signature": signature(endpoint.secret, message.message_id, stamp, raw),
         }
-        parts = urlsplit(checked_url(endpoint.url))
-        host = parts.hostname or ""
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection = self._open.get(endpoint.url)
         if connection is None:
-            connection = self._open[endpoint.url] = self._connect(parts.scheme, host, parts.port)
+            parts = urlsplit(checked_url(endpoint.url))
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection = self._connect(parts.scheme, parts.hostname or "", parts.port)
+            self._open[endpoint.url], self._paths[endpoint.url] = connection, path
+        host, path = connection.host, self._paths[endpoint.url]
         kept_alive = connection.sock is not None  # open since an earlier request
         try:
             try:
