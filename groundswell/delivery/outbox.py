@@ -40,10 +40,10 @@ CREATE TABLE IF NOT EXISTS delivery_outbox (
     sent_at TEXT, claimed_by TEXT, claimed_until TEXT, digest TEXT, part_of TEXT
 );
 CREATE INDEX IF NOT EXISTS delivery_outbox_held ON delivery_outbox (state, digest);
-CREATE INDEX IF NOT EXISTS delivery_outbox_due ON delivery_outbox (state, next_at);
 CREATE INDEX IF NOT EXISTS delivery_outbox_recipient ON delivery_outbox (handle, channel, seq);
-CREATE INDEX IF NOT EXISTS delivery_outbox_waiting ON delivery_outbox (handle, channel, state, seq);
 CREATE INDEX IF NOT EXISTS delivery_outbox_line ON delivery_outbox (state, seq);
+DROP INDEX IF EXISTS delivery_outbox_due;
+DROP INDEX IF EXISTS delivery_outbox_waiting;
 CREATE TABLE IF NOT EXISTS delivery_attempts (
     message_id TEXT NOT NULL, attempt INTEGER NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL,
     detail TEXT NOT NULL, ms REAL NOT NULL, PRIMARY KEY (message_id, attempt)
@@ -288,12 +288,12 @@ class Outbox:
         Claims are taken one at a time, so the next one sees this one's rows as held."""
         taken: list[int] = []
         blocked: set[tuple[str, str]] = set()
-        after = 0
+        after, page = 0, min(limit, SCAN)  # usually all due: the first page is the claim
         while len(taken) < limit:
             cursor.execute(
                 "SELECT seq, handle, channel, next_at, claimed_until FROM delivery_outbox"
-                f" WHERE state = 'pending' AND seq > {self.mark} ORDER BY seq LIMIT {SCAN}",
-                (after,),
+                f" WHERE state = 'pending' AND seq > {self.mark} ORDER BY seq LIMIT {self.mark}",
+                (after, page),
             )
             rows = cursor.fetchall()
             for seq, handle, channel, next_at, claimed_until in rows:
@@ -305,9 +305,9 @@ class Outbox:
                 taken.append(seq)
                 if len(taken) == limit:
                     break
-            if len(rows) < SCAN:
+            if len(rows) < page:
                 break
-            after = rows[-1][0]
+            after, page = rows[-1][0], SCAN
         return taken
 
     def finish(
@@ -393,6 +393,12 @@ class SQLiteOutbox(Outbox):
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute("PRAGMA journal_mode=WAL")
+        # Rows are derived with the position they were derived up to, and a message is marked
+        # sent after it was: after a power cut, WAL with synchronous=NORMAL may forget the last
+        # rounds, which are then derived or sent again (with the same ids: at least once),
+        # never lost; a process killed at any point loses nothing. Waiting for the disk at
+        # every commit took a third of the deliverer's time per webhook.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT"))
         self._lock = threading.Lock()
 
@@ -420,13 +426,11 @@ class SQLiteOutbox(Outbox):
             marks = ", ".join("?" * len(seqs))
             cursor.execute(
                 f"UPDATE delivery_outbox SET claimed_by = ?, claimed_until = ?"
-                f" WHERE seq IN ({marks})",
+                f" WHERE seq IN ({marks}) RETURNING {COLUMNS}, seq",
                 (deliverer, stamp(lease_until), *seqs),
             )
-            cursor.execute(
-                f"SELECT {COLUMNS} FROM delivery_outbox WHERE seq IN ({marks}) ORDER BY seq", seqs
-            )
-            return [Message.of(row) for row in cursor.fetchall()]
+            found = sorted(cursor.fetchall(), key=lambda row: row[-1])
+            return [Message.of(row[:-1]) for row in found]
 
     def close(self) -> None:
         with self._lock:

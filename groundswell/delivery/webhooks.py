@@ -19,6 +19,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -74,9 +75,14 @@ def new_secret() -> str:
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    key = base64.b64decode(secret.removeprefix("whsec_"))
+    key = _key(secret)
     signed = f"{message_id}.{timestamp}.".encode() + body
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+@lru_cache(maxsize=256)
+def _key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix("whsec_"))
 
 
 def payload(endpoint: Endpoint, message: Message, base_url: str, link: str) -> dict[str, Any]:
