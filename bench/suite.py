@@ -233,7 +233,7 @@ def delivery_rows(f: Figures) -> list[Row]:
             f"deliver {f['messages']:,} webhooks to a local receiver (outbox, sign, record)",
             f["deliverer_webhooks_per_s"],
             f["bare_http_per_s"],
-            "bare http.client loop, same requests",
+            "bare http.client keep-alive loop, same requests",
             f["target_ratio"],
             "msg/s",
         ),

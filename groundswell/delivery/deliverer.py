@@ -6,6 +6,12 @@ receiver can drop the copy). A server that is down only delays: failed attempts 
 with exponential backoff and jitter, and a message still undelivered a day after its event is
 parked (shown in the delivery log) rather than retried for ever. A refusal the server says is
 permanent (5xx: no such mailbox) parks it at once.
+
+A round claims a batch (per recipient and channel a run of consecutive messages), sends it
+over one SMTP connection and one keep-alive connection per webhook endpoint, and records every
+attempt and outcome of the round in one transaction at its end: a deliverer killed mid-round
+sends again at most that round's claim. A message to be retried holds back the rest of its
+run, which is given back untried, so each recipient's messages go out in order.
 """
 
 from __future__ import annotations
@@ -27,14 +33,26 @@ from typing import Any
 from groundswell.delivery import webhooks
 from groundswell.delivery.derive import WEBHOOK, Deriver
 from groundswell.delivery.mail import Letterhead, SmtpServer, compose, page_of
-from groundswell.delivery.outbox import PARKED, SENT, Attempt, Message, Outbox, stamp
+from groundswell.delivery.outbox import (
+    PARKED,
+    PENDING,
+    SENT,
+    Attempt,
+    Message,
+    Outbox,
+    Outcome,
+    stamp,
+)
 
 LOG = logging.getLogger("groundswell.deliver")
 LEASE = timedelta(seconds=60)
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
-BATCH = 50
+BATCH = 200
+# A claim is sent only during the first three quarters of its lease: the rest is given back
+# rather than sent when another deliverer may already have claimed it again.
+LEASE_SHARE = 0.75
 
 
 def backoff(attempts: int, jitter: float) -> timedelta:
@@ -42,6 +60,31 @@ def backoff(attempts: int, jitter: float) -> timedelta:
     scaled by ``jitter`` in [0.5, 1] so that retries after an outage do not all come at once."""
     wait = min(FIRST_RETRY * 2 ** min(attempts - 1, 20), LONGEST_WAIT)
     return wait * jitter
+
+
+class Round:
+    """What one claim came to: the outcomes to record, and the runs that stopped (a message
+    to be retried holds back the later ones of its recipient and channel)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.outcomes: list[Outcome] = []
+        self.stopped: set[tuple[str, str]] = set()
+        self.over = False
+
+    def may_send(self, message: Message) -> bool:
+        if time.monotonic() >= self.deadline:
+            self.over = True
+        return not self.over and (message.handle, message.channel) not in self.stopped
+
+    def record(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        if outcome.state == PENDING:
+            self.stopped.add((outcome.message.handle, outcome.message.channel))
+
+    def untried(self, claimed: list[Message]) -> list[Message]:
+        tried = {outcome.message.message_id for outcome in self.outcomes}
+        return [message for message in claimed if message.message_id not in tried]
 
 
 class Deliverer:
@@ -73,18 +116,27 @@ class Deliverer:
         self.sent = 0
 
     def run_once(self) -> int:
-        """Derive, then try one batch of due messages; how many were tried."""
+        """Derive, then try one batch of due messages; how many were claimed."""
         self.deriver.derive()
         now = self.clock()
         self.outbox.make_digests(now)
         claimed = self.outbox.claim(self.name, now, now + self.lease, self.batch)
-        if claimed:
-            hooks = [m for m in claimed if m.channel.startswith(f"{WEBHOOK}:")]
-            mails = [m for m in claimed if not m.channel.startswith(f"{WEBHOOK}:")]
+        if not claimed:
+            return 0
+        done = Round(time.monotonic() + self.lease.total_seconds() * LEASE_SHARE)
+        hooks = [m for m in claimed if m.channel.startswith(f"{WEBHOOK}:")]
+        mails = [m for m in claimed if not m.channel.startswith(f"{WEBHOOK}:")]
+        try:
             if mails:
-                self.sent += self._send(mails)
+                self._send(mails, done)
             if hooks:
-                self.sent += self._call(hooks)
+                self._call(hooks, done)
+        finally:
+            # Whatever happened, what was tried is recorded and the rest given back.
+            recorded = self.outbox.finish(done.outcomes, self.name, done.untried(claimed))
+        self.sent += sum(
+            1 for o in done.outcomes if o.state == SENT and o.message.message_id in recorded
+        )
         return len(claimed)
 
     def drain(self, rounds: int = 1_000) -> int:
@@ -113,79 +165,88 @@ class Deliverer:
             if not busy:
                 stop.wait(idle)
 
-    def _send(self, messages: list[Message]) -> int:
-        sent = 0
+    def _send(self, messages: list[Message], done: Round) -> None:
+        """The round's e-mails, in order, over one connection."""
         started = time.monotonic()
         try:
             smtp = self.server.connect()
         except (OSError, smtplib.SMTPException) as error:
             for message in messages:
-                self._failed(message, f"cannot reach the SMTP server: {error}", started, False)
-            return 0
+                if done.may_send(message):  # the first of each run; the rest wait behind it
+                    self._failed(done, message, f"cannot reach the SMTP server: {error}", started)
+            return
         try:
             for message in messages:
+                if not done.may_send(message):
+                    continue
                 began = time.monotonic()
                 try:
-                    smtp.send_message(
-                        compose(message, self.head),
-                        from_addr=self.head.sender,
-                        to_addrs=[message.address or ""],
+                    smtp.sendmail(
+                        self.head.sender, [message.address or ""], compose(message, self.head)
                     )
                 except smtplib.SMTPRecipientsRefused as error:
                     code, why = next(iter(error.recipients.values()))
-                    self._failed(
-                        message, f"{code} {why.decode(errors='replace')}", began, code >= 500
-                    )
+                    detail = f"{code} {why.decode(errors='replace')}"
+                    self._failed(done, message, detail, began, code >= 500)
                 except smtplib.SMTPResponseException as error:
                     detail = f"{error.smtp_code} {error.smtp_error.decode(errors='replace')}"
-                    self._failed(message, detail, began, error.smtp_code >= 500)
+                    self._failed(done, message, detail, began, error.smtp_code >= 500)
                 except (OSError, smtplib.SMTPException) as error:
-                    self._failed(message, f"the SMTP server failed: {error}", began, False)
+                    self._failed(done, message, f"the SMTP server failed: {error}", began)
                     # The connection is gone: the rest go back for the next round.
-                    self.outbox.release(messages[messages.index(message) + 1 :], self.name)
+                    done.over = True
                     break
                 else:
-                    attempt = self._attempt(message, True, "250 accepted", began)
-                    if self.outbox.finish(message, self.name, attempt, SENT):
-                        sent += 1
+                    done.record(self._outcome(message, True, "250 accepted", began, SENT))
         finally:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 smtp.quit()
-        return sent
 
-    def _call(self, messages: list[Message]) -> int:
-        """Each webhook message, one signed request each."""
+    def _call(self, messages: list[Message], done: Round) -> None:
+        """Each webhook message, one signed request each, over one connection per endpoint."""
         endpoints = {f"{WEBHOOK}:{e.endpoint_id}": e for e in self.outbox.endpoints()}
         base = self.head.base_url.rstrip("/")
-        sent = 0
-        for message in messages:
-            began = time.monotonic()
-            endpoint = endpoints.get(message.channel)
-            if endpoint is None:
-                self._failed(message, "the endpoint was removed", began, True)
-                continue
-            if endpoint.disabled:
-                # Parked untried: once an admin enables the endpoint, they can redeliver.
-                self._failed(message, f"the endpoint is disabled: {endpoint.disabled}", began, True)
-                continue
-            body = webhooks.payload(endpoint, message, base, base + page_of(message.notice))
-            try:
-                answer = webhooks.send(endpoint, message, body, timeout=self.webhook_timeout)
-            except webhooks.WebhookFailed as failure:
-                if self._failed(message, failure.detail, began, failure.permanent) and not (
-                    failure.permanent
-                ):
-                    # Still failing a day on: stop sending there until an admin enables it.
-                    reason = f"failing for a day ({failure.detail})"
-                    self.outbox.disable_endpoint(endpoint.endpoint_id, reason)
-                    LOG.error(f"webhook endpoint {endpoint.endpoint_id} disabled: {reason}")
-                    self._tell_admins(endpoint, reason, message.message_id)
-                    endpoints[message.channel] = replace(endpoint, disabled=reason)
-                continue
-            attempt = self._attempt(message, True, answer, began)
-            if self.outbox.finish(message, self.name, attempt, SENT):
-                sent += 1
-        return sent
+        poster = webhooks.Poster(timeout=self.webhook_timeout)
+        try:
+            for message in messages:
+                if not done.may_send(message):
+                    continue
+                self._call_one(message, endpoints, base, poster, done)
+        finally:
+            poster.close()
+
+    def _call_one(
+        self,
+        message: Message,
+        endpoints: dict[str, Any],
+        base: str,
+        poster: webhooks.Poster,
+        done: Round,
+    ) -> None:
+        began = time.monotonic()
+        endpoint = endpoints.get(message.channel)
+        if endpoint is None:
+            self._failed(done, message, "the endpoint was removed", began, True)
+            return
+        if endpoint.disabled:
+            # Parked untried: once an admin enables the endpoint, they can redeliver.
+            detail = f"the endpoint is disabled: {endpoint.disabled}"
+            self._failed(done, message, detail, began, True)
+            return
+        body = webhooks.payload(endpoint, message, base, base + page_of(message.notice))
+        try:
+            answer = poster.send(endpoint, message, body)
+        except webhooks.WebhookFailed as failure:
+            parked = self._failed(done, message, failure.detail, began, failure.permanent)
+            if parked and not failure.permanent:
+                # Still failing a day on: stop sending there until an admin enables it.
+                reason = f"failing for a day ({failure.detail})"
+                self.outbox.disable_endpoint(endpoint.endpoint_id, reason)
+                LOG.error(f"webhook endpoint {endpoint.endpoint_id} disabled: {reason}")
+                self._tell_admins(endpoint, reason, message.message_id)
+                endpoints[message.channel] = replace(endpoint, disabled=reason)
+            return
+        done.record(self._outcome(message, True, answer, began, SENT))
 
     def _tell_admins(self, endpoint: Any, reason: str, because_of: str) -> None:
         """The administrators hear (e-mail, kind ``webhooks``, as they chose) that an
@@ -200,20 +261,30 @@ class Deliverer:
         told = self.deriver.tell_admins(key, text, endpoint.endpoint_id, self.clock())
         self.outbox.add(told, 0)  # position 0: the derived position never goes back
 
-    def _attempt(self, message: Message, ok: bool, detail: str, began: float) -> Attempt:
+    def _outcome(
+        self,
+        message: Message,
+        ok: bool,
+        detail: str,
+        began: float,
+        state: str,
+        next_at: str | None = None,
+    ) -> Outcome:
         ms = (time.monotonic() - began) * 1000
-        return Attempt(
+        attempt = Attempt(
             message.message_id, message.attempts + 1, stamp(self.clock()), ok, detail, ms
         )
+        return Outcome(message, attempt, state, next_at)
 
-    def _failed(self, message: Message, detail: str, began: float, permanent: bool) -> bool:
+    def _failed(
+        self, done: Round, message: Message, detail: str, began: float, permanent: bool = False
+    ) -> bool:
         """Record a failed attempt; parked (True) when permanent or a day has gone by."""
-        attempt = self._attempt(message, False, detail, began)
         now = self.clock()
-        retry_at = now + backoff(attempt.attempt, self.jitter.uniform(0.5, 1.0))
+        retry_at = now + backoff(message.attempts + 1, self.jitter.uniform(0.5, 1.0))
         too_late = retry_at - datetime.fromisoformat(message.at) > GIVE_UP_AFTER
         if permanent or too_late:
-            self.outbox.finish(message, self.name, attempt, PARKED)
+            done.record(self._outcome(message, False, detail, began, PARKED))
             return True
-        self.outbox.finish(message, self.name, attempt, "pending", stamp(retry_at))
+        done.record(self._outcome(message, False, detail, began, PENDING, stamp(retry_at)))
         return False

@@ -20,7 +20,7 @@ from domain.contribution import Contribution
 from domain.follow_up import FollowUp
 from domain.idea import Idea
 from domain.person import DAILY, NOTIFICATION_KINDS, OFF, REMINDERS, WEEKLY, Person
-from groundswell.delivery.digests import period_of
+from groundswell.delivery.digests import UTC_ZONE, period_of
 from groundswell.delivery.outbox import HELD, PENDING, SKIPPED, Message, Outbox, stamp
 from projections.notifications import NotificationsProjection
 from projections.projection import apply_all
@@ -85,6 +85,7 @@ def _quiet(rows: Rows, event: Any) -> None:
     handle = rows.get("handles", key_of(event.originator_id))
     hours = [event.start, event.end, event.time_zone] if event.start and event.end else None
     rows.put("quiet", handle, hours)
+    rows.put("zones", handle, event.time_zone)  # kept when the quiet hours are cleared
 
 
 def quiet_until(at: datetime, start: str, end: str, time_zone: str) -> datetime | None:
@@ -109,6 +110,7 @@ def _chosen(rows: Rows, event: Any) -> None:
 class ContactsFold:
     """Tables: ``handles`` (person id → handle), ``emails`` (handle → address or None),
     ``choices`` (handle → "kind/channel" → choice), ``quiet`` (handle → [start, end, zone]),
+    ``zones`` (handle → the time zone they last gave, for their digests' days),
     ``roles`` (handle → roles).
     Folded in log order with the notices, so a notice is sent as its recipient had chosen
     when it happened."""
@@ -231,7 +233,10 @@ class Deriver:
                 elif chosen == OFF:
                     state, why = SKIPPED, f"{handle} turned off e-mails about {kind}"
                 elif chosen in (DAILY, WEEKLY):
-                    state, held = HELD, period_of(chosen, datetime.fromisoformat(notice["at"]))
+                    # Their days and weeks, in the time zone they gave with quiet hours.
+                    zone = self.rows.get("zones", handle) or UTC_ZONE
+                    at = datetime.fromisoformat(notice["at"])
+                    state, held = HELD, period_of(chosen, at, zone)
                 elif self.rows.get("quiet", handle):
                     # E-mailed when the recipient's quiet hours (at the notice's time) end.
                     ends = quiet_until(

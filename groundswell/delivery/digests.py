@@ -1,7 +1,8 @@
 """Digests: notices held for a day or a week, then sent as one e-mail per person and period.
 
-A notice is held for the period it happened in (UTC days; ISO weeks from Monday), as its
-recipient had chosen at that moment; once the period is over, everything held for it becomes
+A notice is held for the period it happened in (days, and ISO weeks from Monday, in the
+recipient's time zone: the one of their quiet hours, else UTC), as its recipient had chosen
+at that moment; once the period is over, everything held for it becomes
 one digest message. A period with nothing held sends nothing. Each notice is in exactly one
 digest or sent on its own, never both, whatever the person changes mid-period.
 """
@@ -12,32 +13,39 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
+from zoneinfo import ZoneInfo
 
 from domain.person import DAILY, WEEKLY
 from groundswell.delivery.outbox import PENDING, Message, stamp
 
 DIGEST = "digest"
+UTC_ZONE = "UTC"
 
 
-def period_of(choice: str, at: datetime) -> str:
-    """The period a notice at ``at`` is held for: ``daily/2026-03-02`` or ``weekly/2026-W10``."""
-    day = at.astimezone(UTC).date()
+def period_of(choice: str, at: datetime, time_zone: str = UTC_ZONE) -> str:
+    """The period a notice at ``at`` is held for, in ``time_zone``: ``daily/2026-03-02`` or
+    ``weekly/2026-W10`` in UTC, ``daily/2026-03-02@Europe/Berlin`` elsewhere."""
+    day = at.astimezone(ZoneInfo(time_zone)).date()
+    where = "" if time_zone == UTC_ZONE else f"@{time_zone}"
     if choice == DAILY:
-        return f"{DAILY}/{day.isoformat()}"
+        return f"{DAILY}/{day.isoformat()}{where}"
     assert choice == WEEKLY, choice
     year, week, _ = day.isocalendar()
-    return f"{WEEKLY}/{year}-W{week:02d}"
+    return f"{WEEKLY}/{year}-W{week:02d}{where}"
 
 
 def period_end(key: str) -> datetime:
-    """When the period ``key`` is over (its digest can go out)."""
-    choice, _, when = key.partition("/")
+    """When the period ``key`` is over (its digest can go out): the next local midnight, which
+    a change to or from daylight saving time moves by an hour in UTC."""
+    choice, _, rest = key.partition("/")
+    when, _, time_zone = rest.partition("@")
+    zone = ZoneInfo(time_zone or UTC_ZONE)
     if choice == DAILY:
-        start = date.fromisoformat(when)
-        return datetime.combine(start + timedelta(days=1), datetime.min.time(), UTC)
-    year, _, week = when.partition("-W")
-    start = date.fromisocalendar(int(year), int(week), 1)
-    return datetime.combine(start + timedelta(weeks=1), datetime.min.time(), UTC)
+        end = date.fromisoformat(when) + timedelta(days=1)
+    else:
+        year, _, week = when.partition("-W")
+        end = date.fromisocalendar(int(year), int(week), 1) + timedelta(weeks=1)
+    return datetime.combine(end, datetime.min.time(), zone).astimezone(UTC)
 
 
 def digest_of(held: list[Message]) -> Message:
@@ -75,6 +83,7 @@ def digest_of(held: list[Message]) -> Message:
 
 
 def summary(key: str, count: int) -> str:
-    choice, _, when = key.partition("/")
+    choice, _, rest = key.partition("/")
+    when = rest.partition("@")[0]
     what = "notification" if count == 1 else "notifications"
     return f"Your {choice} digest for {when}: {count} {what}"

@@ -19,6 +19,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -74,9 +75,14 @@ def new_secret() -> str:
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    key = base64.b64decode(secret.removeprefix("whsec_"))
+    key = _key(secret)
     signed = f"{message_id}.{timestamp}.".encode() + body
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+@lru_cache(maxsize=256)
+def _key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix("whsec_"))
 
 
 def payload(endpoint: Endpoint, message: Message, base_url: str, link: str) -> dict[str, Any]:
@@ -128,57 +134,98 @@ def register(outbox: Any, url: str, type_: str, kinds: list[str], now: str) -> E
     return endpoint
 
 
-def send(
-    endpoint: Endpoint,
-    message: Message,
-    body: dict[str, Any],
-    now: float | None = None,
-    timeout: float = TIMEOUT,
-) -> str:
-    """POST one signed request; what the endpoint answered, or :class:`WebhookFailed`."""
-    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    stamp = int(now if now is not None else time.time())
-    content_type = (
-        "application/cloudevents+json" if endpoint.type == "cloudevents" else "application/json"
-    )
-    headers = {
-        "Content-Type": content_type,
-        "User-Agent": "groundswell-webhooks",
-        "webhook-id": message.message_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": signature(endpoint.secret, message.message_id, stamp, raw),
-    }
-    parts = urlsplit(checked_url(endpoint.url))
-    host = parts.hostname or ""
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(host, parts.port, timeout=timeout)
-    else:
-        connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        connection.request("POST", path, body=raw, headers=headers)
-        response = connection.getresponse()
-        read = response.read(RESPONSE_CAP + 1)
-    except TimeoutError:
-        raise WebhookFailed(f"no answer within {timeout:g} s") from None
-    except OSError as error:
-        raise WebhookFailed(f"cannot reach {host}: {error}") from None
-    except http.client.HTTPException as error:
-        raise WebhookFailed(f"{host} answered something that is not HTTP: {error}") from None
-    finally:
-        connection.close()
-    status = response.status
-    if 300 <= status < 400:
-        raise WebhookFailed(
-            f"{status}: redirects are not followed (to {response.getheader('Location')})",
-            status,
-            permanent=True,
+class Poster:
+    """Signed requests, over one keep-alive connection per endpoint while a round of messages
+    lasts (opening a connection costs more than a request on loopback, and far more over TLS);
+    :meth:`close` when the round is over."""
+
+    def __init__(self, timeout: float = TIMEOUT) -> None:
+        self.timeout = timeout
+        self._open: dict[str, http.client.HTTPConnection] = {}
+        self._paths: dict[str, str] = {}
+
+    def send(
+        self,
+        endpoint: Endpoint,
+        message: Message,
+        body: dict[str, Any],
+        now: float | None = None,
+    ) -> str:
+        """POST one signed request; what the endpoint answered, or :class:`WebhookFailed`."""
+        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        stamp = int(now if now is not None else time.time())
+        content_type = (
+            "application/cloudevents+json" if endpoint.type == "cloudevents" else "application/json"
         )
-    cut = len(read) > RESPONSE_CAP
-    if not 200 <= status < 300:
-        # 410 Gone: the receiver says it will never take it; anything else may pass later.
-        raise WebhookFailed(
-            f"{status}: {read[:200].decode(errors='replace')}", status, status == 410
-        )
-    return f"{status} (response cut at {RESPONSE_CAP} bytes)" if cut else f"{status}"
+        headers = {
+            "Content-Type": content_type,
+            "User-Agent": "groundswell-webhooks",
+            "webhook-id": message.message_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": signature(endpoint.secret, message.message_id, stamp, raw),
+        }
+        connection = self._open.get(endpoint.url)
+        if connection is None:
+            parts = urlsplit(checked_url(endpoint.url))
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection = self._connect(parts.scheme, parts.hostname or "", parts.port)
+            self._open[endpoint.url], self._paths[endpoint.url] = connection, path
+        host, path = connection.host, self._paths[endpoint.url]
+        kept_alive = connection.sock is not None  # open since an earlier request
+        try:
+            try:
+                response = _exchange(connection, path, raw, headers)
+            except (ConnectionResetError, BrokenPipeError):
+                if not kept_alive:
+                    raise
+                # The endpoint had closed the idle connection before reading this request
+                # (nothing was answered): once more, on a new one.
+                connection.close()
+                response = _exchange(connection, path, raw, headers)
+            read = response.read(RESPONSE_CAP + 1)
+        except TimeoutError:
+            self._drop(endpoint.url)
+            raise WebhookFailed(f"no answer within {self.timeout:g} s") from None
+        except OSError as error:
+            self._drop(endpoint.url)
+            raise WebhookFailed(f"cannot reach {host}: {error}") from None
+        except http.client.HTTPException as error:
+            self._drop(endpoint.url)
+            raise WebhookFailed(f"{host} answered something that is not HTTP: {error}") from None
+        if not response.isclosed():
+            self._drop(endpoint.url)  # an answer left unread (cut): the connection is spent
+        status = response.status
+        if 300 <= status < 400:
+            raise WebhookFailed(
+                f"{status}: redirects are not followed (to {response.getheader('Location')})",
+                status,
+                permanent=True,
+            )
+        cut = len(read) > RESPONSE_CAP
+        if not 200 <= status < 300:
+            # 410 Gone: the receiver says it will never take it; anything else may pass later.
+            raise WebhookFailed(
+                f"{status}: {read[:200].decode(errors='replace')}", status, status == 410
+            )
+        return f"{status} (response cut at {RESPONSE_CAP} bytes)" if cut else f"{status}"
+
+    def close(self) -> None:
+        for url in list(self._open):
+            self._drop(url)
+
+    def _connect(self, scheme: str, host: str, port: int | None) -> http.client.HTTPConnection:
+        if scheme == "https":
+            return http.client.HTTPSConnection(host, port, timeout=self.timeout)
+        return http.client.HTTPConnection(host, port, timeout=self.timeout)
+
+    def _drop(self, url: str) -> None:
+        connection = self._open.pop(url, None)
+        if connection is not None:
+            connection.close()
+
+
+def _exchange(
+    connection: http.client.HTTPConnection, path: str, raw: bytes, headers: dict[str, str]
+) -> http.client.HTTPResponse:
+    connection.request("POST", path, body=raw, headers=headers)
+    return connection.getresponse()

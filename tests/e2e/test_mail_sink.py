@@ -142,3 +142,22 @@ def test_the_sink_page_lists_the_demos_emails_to_its_manager_only(served: Served
     assert 'href="/web/mail"' not in home
     # Kept in a Maildir beside the store.
     assert list((served.data_dir / "mail-sink" / "new").iterdir())
+
+
+def test_the_page_lists_the_newest_by_date_however_many_were_kept(tmp_path: Path) -> None:
+    import mailbox
+    from email.message import EmailMessage
+
+    from groundswell.delivery.sink import caught
+
+    box = mailbox.Maildir(tmp_path / "mail", create=True)
+    for n in range(5):
+        mail = EmailMessage()
+        mail["Subject"] = f"Mail {n}"
+        mail["Date"] = f"Mon, 02 Mar 2026 09:0{4 - n}:00 +0000"  # kept late, written early
+        box.add(mail.as_bytes())
+    box.add(b"Subject: no date\r\n\r\nhello\r\n")
+
+    assert [c.subject for c in caught(tmp_path / "mail", limit=2)] == ["Mail 0", "Mail 1"]
+    listed = caught(tmp_path / "mail")
+    assert len(listed) == 6 and listed[-1].subject == "no date"

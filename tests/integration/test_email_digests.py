@@ -172,3 +172,27 @@ def test_each_notice_is_emailed_once_as_chosen_when_it_happened_whatever_changes
         assert set(told) <= set(expected)
     finally:
         office.outbox.close()
+
+
+def test_a_daily_digest_follows_the_persons_day_in_their_time_zone(office: Office) -> None:
+    # Tokyo is 9 hours ahead: the clock's 09:00 UTC on 2026-03-02 is 18:00 there, and their
+    # day ends at 15:00 UTC. A notice at 16:00 UTC belongs to their 3 March already.
+    office.engine.choose_quiet_hours(AUTHOR, "23:00", "06:00", "Asia/Tokyo", actor=AUTHOR)
+    office.engine.choose_quiet_hours(AUTHOR, None, None, "Asia/Tokyo", actor=AUTHOR)  # cleared
+    office.engine.choose_notifications(AUTHOR, "ideas", "daily", actor=AUTHOR)
+    first = office.reject()
+    office.clock.advance(hours=7)  # 16:00 UTC, 01:00 on 3 March in Tokyo
+    second = office.reject()
+    office.deliverer.drain()
+
+    [(kind, subject, text)] = office.mail_to(AUTHOR)
+    assert (kind, subject) == ("digest", "Your daily digest for 2026-03-02: 1 notification")
+    assert first in text and second not in text
+    office.clock.advance(hours=22, minutes=59)  # 14:59 UTC on 3 March: not yet over there
+    office.deliverer.drain()
+    assert len(office.mail_to(AUTHOR)) == 1
+    office.clock.advance(minutes=2)
+    office.deliverer.drain()
+    assert [s for _, s, _ in office.mail_to(AUTHOR)][1] == (
+        "Your daily digest for 2026-03-03: 1 notification"
+    )

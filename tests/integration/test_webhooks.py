@@ -138,6 +138,30 @@ def test_a_cloudevent_per_notice_signed_per_standard_webhooks(place: Place) -> N
     assert only_points.kinds == ["points"]
 
 
+def test_one_endpoint_s_messages_share_a_connection_and_one_closed_while_idle_loses_nothing(
+    place: Place,
+) -> None:
+    _, receiver = place.endpoint()
+    challenge = place.story.challenge()
+    for n in range(3):
+        place.story.idea(challenge, "rejected", title=f"Kept {n}")
+    deliverer = place.deliverer()
+    deliverer.drain()
+    kept = receiver.received()
+    assert len(kept) == 3 and len({r["port"] for r in kept}) == 1, "one keep-alive connection"
+
+    # The receiver closes each connection after answering, without saying so: the next
+    # request finds it closed and is sent again on a new one, within the same attempt.
+    receiver.mode("drop")
+    for n in range(3):
+        place.story.idea(challenge, "rejected", title=f"Dropped {n}")
+    deliverer.drain()
+    dropped = [json.loads(r["body"]) for r in receiver.received()[3:]]
+    assert [b["data"]["text"].split("”")[0] for b in dropped] == [f"“Dropped {n}" for n in range(3)]
+    sent = [m for m in place.outbox.messages(state=SENT) if m.channel != "email"]
+    assert len(sent) == 6 and all(m.attempts == 1 for m in sent)
+
+
 def test_slack_and_teams_hear_text_with_a_link(place: Place) -> None:
     _, slack = place.endpoint("slack")
     _, teams = place.endpoint("teams")
