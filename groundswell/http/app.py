@@ -22,6 +22,7 @@ from groundswell.http import (
     ideas,
     people,
     problems,
+    search,
     store,
 )
 from groundswell.http.common import Api, expected_version, idempotency_key
@@ -107,7 +108,10 @@ def create_app(
     )
     app.state.api = api
     problems.install(app)
-    modules = (people, challenges, ideas, contributions, boards, store, audit, follow_up, delivery)
+    modules = (
+        people, challenges, ideas, contributions, boards, store, audit, follow_up, delivery,
+        search,
+    )  # fmt: skip
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

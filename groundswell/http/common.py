@@ -17,6 +17,7 @@ from groundswell.http.auth import Caller, current_caller
 from groundswell.http.problems import ApiProblem
 from groundswell.http.reads import ReadSide
 from groundswell.idempotency import KEY_MAX, CommandKey, fingerprint, keyed
+from groundswell.stores.search_index import SearchIndex
 from groundswell.tokens import TokenStore
 from projections.rows import Rows
 
@@ -31,6 +32,7 @@ class Api:
     engine: Engine
     reads: ReadSide
     tokens: TokenStore
+    search: SearchIndex | None = None  # the search projection's full-text index
 
 
 async def api_of(request: Request) -> Api:

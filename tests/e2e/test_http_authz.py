@@ -186,6 +186,17 @@ def parked(w: World, me: str | None) -> Params:  # a message the deliverer gave 
     return {"message_id": message_id}
 
 
+def searched(path: str, field: str) -> Prepare:
+    """An open challenge with an idea, and a query finding it (the query string in "query")."""
+
+    def prepare(w: World, me: str | None) -> Params:
+        cid = w.challenge()
+        w.idea(cid=cid)
+        return {"challenge_id": cid, "query": f"?{field}=clamps"}
+
+    return prepare
+
+
 def fixed(**params: str) -> Prepare:
     return lambda w, me: params
 
@@ -302,6 +313,8 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("GET", "/v1/audit/replay"): (READ_ALL, fixed(query="?projection=balances"), None),
     ("GET", "/v1/audit/export"): (READ_ALL, nothing, None),
     ("GET", CH + "/follow-up-policy"): (EVERYONE, challenge(), None),
+    ("GET", CH + "/similar-ideas"): (EVERYONE, searched(CH + "/similar-ideas", "title"), None),
+    ("GET", "/v1/search"): (EVERYONE, searched("/v1/search", "q"), None),
     ("PUT", CH + "/follow-up-policy"): (ITS_MANAGER, challenge(), {"answer_days": 3}),
     ("GET", "/v1/me/desk"): (EVERYONE, nothing, None),
     # someone else's desk: mia manages the challenges dan acts in; cat and owen do not
@@ -433,6 +446,7 @@ DRAFT_READS = [
     "/v1/challenges/{challenge_id}",
     "/v1/pots/{challenge_id}",
     "/v1/breadth/{challenge_id}",
+    "/v1/challenges/{challenge_id}/similar-ideas?title=merger",
 ]
 
 
