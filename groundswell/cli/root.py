@@ -19,6 +19,7 @@ from groundswell.cli import (
     people,
     projections,
     rewards,
+    search,
     store,
     tokens,
 )
@@ -47,6 +48,7 @@ app.add_typer(audit.app, name="audit")
 boards.register(app)
 app.add_typer(follow_up.app, name="follow-up", rich_help_panel=boards.PANEL)
 app.command("desk", rich_help_panel=boards.PANEL)(follow_up.desk_command)
+app.command("search", rich_help_panel=boards.PANEL)(search.search_command)
 register_project(app)
 app.add_typer(projections.app, name="projections", rich_help_panel=boards.PANEL)
 app.command("relay")(relay_command)
