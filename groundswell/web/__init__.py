@@ -18,10 +18,10 @@ HERE = Path(__file__).parent
 def install(app: FastAPI) -> None:
     """Serve the pages under /web, their static files, the API docs (/docs), and send / to
     the pages."""
-    from groundswell.web import actions, desk, docs, live, mail, pages
+    from groundswell.web import actions, desk, docs, live, mail, pages, search
 
     # Static files with the pages' security headers too (nosniff matters most for them).
     app.mount("/web/static", docs.SecuredFiles(directory=HERE / "static"), name="web-static")
     app.mount(docs.ASSETS, docs.files(), name="docs-assets")
-    for module in (pages, actions, live, docs, desk, mail):
+    for module in (pages, actions, live, docs, desk, mail, search):
         app.include_router(module.router)

@@ -24,6 +24,7 @@ from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, timeline
 from groundswell.web.render import PageRoute, page
+from groundswell.web.search import similar_to
 from groundswell.web.session import COOKIE, DAY, Reader, safe_next, same_origin
 from projections import balances, implementation
 from projections.follow_up_due import answer_expected
@@ -235,6 +236,7 @@ def idea_page(
         history.idea_story(api.engine, idea_id), lambda h: names.get(h, h), hidden
     )
     manages = caller.handle in challenge.managers or caller.has(Role.ADMIN)
+    similar = similar_to(api, caller, idea) if manages else []  # where merges start
     return page(
         request,
         "idea.html",
@@ -250,6 +252,7 @@ def idea_page(
         writes=not caller.only_audits,
         owns=idea.owner == caller.handle,
         expected=expected,
+        similar=similar,
         **context,
     )
 
