@@ -26,8 +26,10 @@ def document_key(kind: str, aggregate_id: str) -> str:
 
 
 class SearchProjection:
-    """Table ``documents``: key → ``kind``, ``id``, ``challenge_id``, ``idea_id``, ``title``,
-    ``body``, ``author``, ``draft``, ``managers`` (of a challenge), ``hidden``."""
+    """Table ``documents``: key (``<kind>:<id>``) → ``kind``, ``challenge_id``, ``title`` and
+    ``body``; a challenge's ``draft`` and ``managers``; an idea's or contribution's
+    ``author``; a contribution's ``idea_id`` and ``hidden``. Only what a document has is
+    kept: rows are small, which is most of what a rebuild writes."""
 
     name = "search"
     version = 1
@@ -45,31 +47,15 @@ class SearchProjection:
         }
 
 
-def _document(kind: str, aggregate_id: str, challenge_id: str, **fields: Any) -> Row:
-    return {
-        "kind": kind,
-        "id": aggregate_id,
-        "challenge_id": challenge_id,
-        "idea_id": None,
-        "title": "",
-        "body": "",
-        "author": None,
-        "draft": False,
-        "managers": [],
-        "hidden": False,
-        **fields,
-    }
-
-
 def _drafted(rows: Rows, event: Any) -> None:
     challenge_id = key_of(event.originator_id)
     rows.put(
         "documents",
         document_key("challenge", challenge_id),
-        _document(
-            "challenge", challenge_id, challenge_id, title=event.title, body=event.question,
-            draft=True, managers=list(event.managers),
-        ),
+        {
+            "kind": "challenge", "challenge_id": challenge_id, "title": event.title,
+            "body": event.question, "draft": True, "managers": list(event.managers),
+        },
     )  # fmt: skip
 
 
@@ -99,10 +85,10 @@ def _submitted(rows: Rows, event: Any) -> None:
     rows.put(
         "documents",
         document_key("idea", idea_id),
-        _document(
-            "idea", idea_id, key_of(event.challenge_id), idea_id=idea_id, title=event.title,
-            body=event.description, author=event.author,
-        ),
+        {
+            "kind": "idea", "challenge_id": key_of(event.challenge_id), "title": event.title,
+            "body": event.description, "author": event.author,
+        },
     )  # fmt: skip
 
 
@@ -116,15 +102,15 @@ def _contribution_added(rows: Rows, event: Any) -> None:
     # Endorsements and most review scores say nothing: only text is worth finding.
     if not event.body or not event.body.strip():
         return
-    contribution_id = key_of(event.originator_id)
     rows.put(
         "documents",
-        document_key("contribution", contribution_id),
-        _document(
-            "contribution", contribution_id,
-            key_of(event.challenge_id) if event.challenge_id else "",
-            idea_id=key_of(event.idea_id), body=event.body, author=event.author,
-        ),
+        document_key("contribution", key_of(event.originator_id)),
+        {
+            "kind": "contribution",
+            "challenge_id": key_of(event.challenge_id) if event.challenge_id else None,
+            "idea_id": key_of(event.idea_id), "body": event.body, "author": event.author,
+            "hidden": False,
+        },
     )  # fmt: skip
 
 

@@ -56,11 +56,13 @@ WHEN old.title IS NOT new.title OR old.body IS NOT new.body BEGIN
     INSERT INTO search_text (rowid, title, body) VALUES (new.id, new.title, new.body);
 END""",
 )
+# A document row holds only the fields its kind has (projections/search.py).
 _SQLITE_FIELDS = (
     "json_extract({v}, '$.kind'), json_extract({v}, '$.challenge_id'), "
     "json_extract({v}, '$.idea_id'), json_extract({v}, '$.author'), "
-    "json_extract({v}, '$.draft'), json_extract({v}, '$.managers'), "
-    "json_extract({v}, '$.hidden'), json_extract({v}, '$.title'), json_extract({v}, '$.body')"
+    "coalesce(json_extract({v}, '$.draft'), 0), coalesce(json_extract({v}, '$.managers'), '[]'), "
+    "coalesce(json_extract({v}, '$.hidden'), 0), coalesce(json_extract({v}, '$.title'), ''), "
+    "coalesce(json_extract({v}, '$.body'), '')"
 )
 _COLUMNS = "kind, challenge_id, idea_id, author, draft, managers, hidden, title, body"
 _WHEN = f"projection = '{PROJECTION}' AND {{r}}.tbl = 'documents'"
@@ -120,8 +122,9 @@ _PG_TSV = (
 )
 _PG_FIELDS = (
     "{v}->>'kind', {v}->>'challenge_id', {v}->>'idea_id', {v}->>'author', "
-    "({v}->>'draft')::boolean, {v}->'managers', ({v}->>'hidden')::boolean, "
-    "{v}->>'title', {v}->>'body', " + _PG_TSV
+    "coalesce(({v}->>'draft')::boolean, false), coalesce({v}->'managers', '[]'::jsonb), "
+    "coalesce(({v}->>'hidden')::boolean, false), coalesce({v}->>'title', ''), "
+    "coalesce({v}->>'body', ''), " + _PG_TSV
 )
 # Made once per schema, under a lock (every session runs its set-up statements).
 POSTGRES_SCHEMA = f"""
@@ -239,6 +242,15 @@ def parts(marked: str) -> list[Part]:
     return found
 
 
+def _id(key: str) -> str:
+    return key.split(":", 1)[1]
+
+
+def _idea(key: str) -> str | None:
+    """An idea's document names no idea: it is its own."""
+    return _id(key) if key.startswith("idea:") else None
+
+
 def _fts_expression(query: Query) -> str:
     quoted = ['"' + word.replace('"', '""') + '"' for word in query.words]
     if not query.any_word:
@@ -309,7 +321,7 @@ class SQLiteSearch:
             (expression, *ranks),
         ).fetchall()
         hits = [
-            Hit(key, kind, key.split(":", 1)[1], challenge, idea, author, bool(hidden),
+            Hit(key, kind, _id(key), challenge, idea or _idea(key), author, bool(hidden),
                 parts(title), parts(snippet), -ranks[rowid])
             for rowid, key, kind, challenge, idea, author, hidden, title, snippet in found
         ]  # fmt: skip
@@ -353,7 +365,7 @@ class PostgresSearch:
                 .fetchall()
             )
         return [
-            Hit(key, kind, key.split(":", 1)[1], challenge, idea, author, hidden,
+            Hit(key, kind, _id(key), challenge, idea or _idea(key), author, hidden,
                 parts(title), parts(snippet), float(rank))
             for key, kind, challenge, idea, author, hidden, title, snippet, rank in found
         ]  # fmt: skip
