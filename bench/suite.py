@@ -88,6 +88,26 @@ def rebuild_rows(f: Figures) -> list[Row]:
     ]
 
 
+def search_rows(f: Figures) -> list[Row]:
+    size = f"{f['ideas']:,} ideas, {f['contributions']:,} contributions"
+    rows = [
+        ratio_row(
+            f"search projection rebuild ({f['events']:,} events)",
+            f["rebuild_events_per_s"], f["plain_read_events_per_s"], "plain read + decode",
+            f["target_ratio"], "ev/s",
+        )
+    ]  # fmt: skip
+    for store, name in (("sqlite", "SQLite FTS5"), ("postgres", "PostgreSQL tsvector")):
+        if store in f:
+            rows.append(
+                Row(
+                    f"search, {name} ({size})", ms(f[store]), "—", "—",
+                    f"p99 < {f['target_p99_ms']:.0f} ms", f[store]["p99"] < f["target_p99_ms"],
+                )
+            )  # fmt: skip
+    return rows
+
+
 def relay_rows(f: Figures) -> list[Row]:
     return [
         ratio_row(
@@ -277,6 +297,7 @@ BENCHES = [
           follow_up_rows),
     Bench("delivery", ["--messages", "10000"], ["--messages", "1000"], delivery_rows),
     Bench("challenge_page", ["--postgres"], ["--quick"], challenge_page_rows, (DB,)),
+    Bench("search", [], ["--quick"], search_rows),
 ]  # fmt: skip
 
 

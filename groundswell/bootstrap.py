@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from consumers.message_feed import Feed
     from groundswell.delivery.bootstrap import DeliverySettings
     from groundswell.sessions import SqlSessions
+    from groundswell.stores.search_index import SearchIndex
     from groundswell.tokens import TokenStore
 
 
@@ -174,6 +175,18 @@ def build_kafka_projector(
     return KafkaProjector(projection, store, feed, codec, topic, on_poison=on_poison)
 
 
+def build_search(settings: Settings) -> SearchIndex:
+    """The search projection's full-text index, where its store keeps it."""
+    from groundswell.stores import search_index
+
+    if settings.database_url:
+        return search_index.PostgresSearch(settings.database_url, settings.postgres_schema)
+    from groundswell.stores.sqlite_readmodels import PREFIX
+
+    path = settings.data_dir / f"{PREFIX}{search_index.PROJECTION}.sqlite"
+    return search_index.SQLiteSearch(path)
+
+
 def build_tokens(settings: Settings) -> TokenStore:
     """API tokens live beside the events: the SQLite file, or the engine's schema."""
     if settings.database_url:
@@ -236,7 +249,13 @@ def build_http_app(
         from groundswell.identity.tokens import AccessTokens
 
         identity = AccessTokens(settings.oidc)
-    api = Api(engine=engine, reads=reads, tokens=build_tokens(settings), identity=identity)
+    api = Api(
+        engine=engine,
+        reads=reads,
+        tokens=build_tokens(settings),
+        identity=identity,
+        search=build_search(settings),
+    )
     app = create_app(api, throttle, settings.allowed_hosts)
     app.state.live_recheck_seconds = settings.live_recheck_seconds
     app.state.sessions = build_sessions(settings)

@@ -11,6 +11,7 @@ from projections.implementation import ImplementationProjection
 from projections.leaderboard import LeaderboardProjection
 from projections.notifications import NotificationsProjection
 from projections.projection import Projection
+from projections.search import SearchProjection
 
 
 def all_projections() -> list[Projection]:
@@ -23,6 +24,7 @@ def all_projections() -> list[Projection]:
         BreadthProjection(),
         DirectoryProjection(),
         DeskProjection(),
+        SearchProjection(),
     ]
 
 

@@ -19,6 +19,7 @@ from groundswell.cli import (
     people,
     projections,
     rewards,
+    search,
     store,
     tokens,
 )
@@ -49,6 +50,7 @@ boards.register(app)
 app.add_typer(follow_up.app, name="follow-up", rich_help_panel=boards.PANEL)
 app.command("desk", rich_help_panel=boards.PANEL)(follow_up.desk_command)
 app.command("export", rich_help_panel=boards.PANEL)(export_command)
+app.command("search", rich_help_panel=boards.PANEL)(search.search_command)
 register_project(app)
 app.add_typer(projections.app, name="projections", rich_help_panel=boards.PANEL)
 app.command("relay")(relay_command)

@@ -23,6 +23,7 @@ from groundswell.http import (
     ideas,
     people,
     problems,
+    search,
     store,
 )
 from groundswell.http.common import Api, expected_version, idempotency_key
@@ -111,6 +112,7 @@ def create_app(
     modules = (
         people, challenges, ideas, contributions, boards, store, audit, follow_up, delivery,
         exports,
+        search,
     )  # fmt: skip
     routers = [module.router for module in modules]
     for router in routers:

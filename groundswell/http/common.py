@@ -18,6 +18,7 @@ from groundswell.http.problems import ApiProblem
 from groundswell.http.reads import ReadSide
 from groundswell.idempotency import KEY_MAX, CommandKey, fingerprint, keyed
 from groundswell.identity.tokens import AccessTokens
+from groundswell.stores.search_index import SearchIndex
 from groundswell.tokens import TokenStore
 from projections.rows import Rows
 
@@ -34,6 +35,7 @@ class Api:
     tokens: TokenStore
     # The identity provider's access tokens, accepted besides ours when OIDC is configured.
     identity: AccessTokens | None = None
+    search: SearchIndex | None = None  # the search projection's full-text index
 
 
 async def api_of(request: Request) -> Api:

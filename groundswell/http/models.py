@@ -498,3 +498,30 @@ def page(items: list[Any], limit: int, offset: int, position: int) -> dict[str, 
         "offset": offset,
         "position": position,
     }
+
+
+class Marked(BaseModel):
+    """A stretch of text, and whether it matched the query (to be shown highlighted)."""
+
+    text: str
+    match: bool
+
+
+class SearchHit(BaseModel):
+    kind: str = Field(description="challenge, idea or contribution")
+    id: str
+    challenge_id: str | None
+    idea_id: str | None
+    title: str = Field(description="The challenge's or idea's title (a contribution's idea's).")
+    author: str | None = Field(description="Who wrote it (a pseudonym where the reader sees one).")
+    hidden: bool
+    highlighted_title: list[Marked]
+    snippet: list[Marked] = Field(description="An excerpt around the matches.")
+    rank: float = Field(description="Higher is better; comparable within one answer only.")
+
+
+class SearchOut(BaseModel):
+    query: str
+    words: list[str] = Field(description="The words searched for (the last one as a prefix).")
+    items: list[SearchHit]
+    position: int = Field(description="The event position the read models had reached.")

@@ -34,6 +34,11 @@ class ReadSide(Protocol):
 
     def position(self) -> int: ...
 
+    def caught_up(self, name: str, at_least: int = 0) -> None:
+        """Wait until projection ``name``'s stored rows include ``at_least`` (0: as far as
+        this read side goes), without reading them (search queries the store itself)."""
+        ...
+
     def compare(self, names: Sequence[str] | None = None) -> Comparison:
         """Replay from zero and diff with the live read models (for auditors)."""
         ...
@@ -97,6 +102,11 @@ class EmbeddedReadSide:
     def position(self) -> int:
         return self._models.projector.position
 
+    def caught_up(self, name: str, at_least: int = 0) -> None:
+        # Catching up writes each batch's rows (and so the search index) before it returns.
+        with self.reading(name, at_least):
+            pass
+
     def compare(self, names: Sequence[str] | None = None) -> Comparison:
         """Replay the named projections from the store and diff them with these read models
         (as stored: loaded under the lock, so no batch is half applied)."""
@@ -150,6 +160,16 @@ class KafkaReadSide:
                 rows, offsets = self._store.snapshot(name, self._topic)
                 self._cache[name] = (offsets, rows)
             yield self._cache[name][1]
+
+    def caught_up(self, name: str, at_least: int = 0) -> None:
+        if not at_least:
+            return  # the projection's own process keeps the store as far as it got
+        require_stored(at_least, self._latest())
+        deadline = time.monotonic() + self._wait
+        while not self._includes(name, at_least):
+            if time.monotonic() >= deadline:
+                raise not_caught_up(at_least, self._covered.get(name, 0))
+            time.sleep(0.02)
 
     def _includes(self, name: str, position: int) -> bool:
         relayed = self._relay.load(self._topic)

@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from groundswell.stores import search_index
 from groundswell.stores.readmodels import Change, Checkpoint
 from groundswell.stores.sessions import Session
 from projections.rows import VERSIONS, Rows
@@ -29,7 +30,7 @@ CREATE TABLE IF NOT EXISTS projection_checkpoints (
 
 class PostgresReadModelStore:
     # Run by every session: one that a server restart ended is opened again.
-    session_setup: tuple[str, ...] = (SCHEMA,)
+    session_setup: tuple[str, ...] = (SCHEMA, search_index.POSTGRES_SCHEMA)
 
     def __init__(self, url: str, schema: str | None = None) -> None:
         self._session = Session(url, schema, self.session_setup)
@@ -65,7 +66,10 @@ class PostgresReadModelStore:
             self._checkpoint(projection, position, version)
 
     def replace(self, projection: str, rows: Rows, position: int, version: int) -> None:
+        searched = projection == search_index.PROJECTION
         with self._lock, self._conn.transaction():
+            if searched:
+                search_index.postgres_before_replace(self._conn)
             self._conn.execute("DELETE FROM projection_rows WHERE projection = %s", (projection,))
             self._conn.execute(
                 "DELETE FROM projection_versions WHERE projection = %s", (projection,)
@@ -83,6 +87,8 @@ class PostgresReadModelStore:
             ) as copy:
                 for key, version in rows.table(VERSIONS).items():
                     copy.write_row((projection, key, version))
+            if searched:
+                search_index.postgres_after_replace(self._conn)
             self._checkpoint(projection, position, version)
         rows.take_changes()
 

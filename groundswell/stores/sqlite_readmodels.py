@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from groundswell.stores import search_index
 from groundswell.stores.files import private_dir, private_file
 from groundswell.stores.readmodels import Change, Checkpoint
 from projections.rows import VERSIONS, Rows
@@ -56,6 +57,8 @@ class SQLiteReadModelStore:
             # other, so the projection resumes from the older checkpoint and loses nothing.
             found.execute("PRAGMA synchronous=NORMAL")
             found.executescript(SCHEMA)
+            if projection == search_index.PROJECTION:
+                search_index.sqlite_setup(found)
             private_file(path)
             self._connections[projection] = found
         return found
@@ -107,9 +110,14 @@ class SQLiteReadModelStore:
             db = self._db(projection)
             db.execute("BEGIN IMMEDIATE")
             try:
+                searched = projection == search_index.PROJECTION
+                if searched:
+                    search_index.sqlite_before_replace(db)
                 db.execute("DELETE FROM projection_rows WHERE projection = ?", (projection,))
                 db.execute("DELETE FROM projection_versions WHERE projection = ?", (projection,))
                 db.executemany("INSERT INTO projection_rows VALUES (?, ?, ?, ?)", values)
+                if searched:
+                    search_index.sqlite_after_replace(db)
                 db.executemany("INSERT INTO projection_versions VALUES (?, ?, ?)", versions)
                 self._checkpoint(projection, position, version)
                 db.execute("COMMIT")

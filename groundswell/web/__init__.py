@@ -32,6 +32,7 @@ def install(app: FastAPI) -> None:
         mail,
         me_actions,
         pages,
+        search,
         standings,
     )
 
@@ -53,5 +54,6 @@ def install(app: FastAPI) -> None:
         exports,
         board,
         standings,
+        search,
     ):
         app.include_router(module.router)

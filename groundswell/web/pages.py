@@ -26,6 +26,7 @@ from groundswell.http.problems import ApiProblem
 from groundswell.web import charts, choices, listing, timeline
 from groundswell.web.company import end_session_url
 from groundswell.web.render import PageRoute, page
+from groundswell.web.search import similar_to
 from groundswell.web.session import (
     COOKIE,
     Reader,
@@ -249,6 +250,7 @@ def idea_page(
         history.idea_story(api.engine, idea_id), lambda h: names.get(h, h), hidden
     )
     manages = caller.handle in challenge.managers or caller.has(Role.ADMIN)
+    similar = similar_to(api, caller, idea) if manages else []  # where merges start
     return page(
         request,
         "idea.html",
@@ -265,6 +267,7 @@ def idea_page(
         owns=idea.owner == caller.handle,
         expected=expected,
         **choices.for_idea(api, caller, idea, manages, others, said.items, at_least),
+        similar=similar,
         **context,
     )
 

@@ -190,6 +190,17 @@ def export(table: str) -> Prepare:
     return lambda w, me: {"challenge_id": w.challenge(), "table": table}
 
 
+def searched(path: str, field: str) -> Prepare:
+    """An open challenge with an idea, and a query finding it (the query string in "query")."""
+
+    def prepare(w: World, me: str | None) -> Params:
+        cid = w.challenge()
+        w.idea(cid=cid)
+        return {"challenge_id": cid, "query": f"?{field}=clamps"}
+
+    return prepare
+
+
 def fixed(**params: str) -> Prepare:
     return lambda w, me: params
 
@@ -306,6 +317,8 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("GET", "/v1/audit/replay"): (READ_ALL, fixed(query="?projection=balances"), None),
     ("GET", "/v1/audit/export"): (READ_ALL, nothing, None),
     ("GET", CH + "/follow-up-policy"): (EVERYONE, challenge(), None),
+    ("GET", CH + "/similar-ideas"): (EVERYONE, searched(CH + "/similar-ideas", "title"), None),
+    ("GET", "/v1/search"): (EVERYONE, searched("/v1/search", "q"), None),
     ("PUT", CH + "/follow-up-policy"): (ITS_MANAGER, challenge(), {"answer_days": 3}),
     ("GET", "/v1/me/desk"): (EVERYONE, nothing, None),
     # someone else's desk: mia manages the challenges dan acts in; cat and owen do not
@@ -439,6 +452,7 @@ DRAFT_READS = [
     "/v1/challenges/{challenge_id}",
     "/v1/pots/{challenge_id}",
     "/v1/breadth/{challenge_id}",
+    "/v1/challenges/{challenge_id}/similar-ideas?title=merger",
 ]
 
 
