@@ -113,7 +113,7 @@ class Feed:
     def projector(self, name: str, **options: Any) -> KafkaProjector:
         return build_kafka_projector(self.settings, name, **options)
 
-    def run(self, projector: KafkaProjector, timeout: float = 20.0) -> None:
+    def run(self, projector: KafkaProjector, timeout: float = 60.0) -> None:
         """Run until the stored offsets reach every partition's end."""
         ends, name = self.ends(), projector.name
         deadline = time.monotonic() + timeout
@@ -326,7 +326,7 @@ def start_cli(feed: Feed, log: Path, *options: str) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> None:
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
