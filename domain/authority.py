@@ -68,6 +68,8 @@ ROLE_NEEDED: dict[type, tuple[Role, str]] = {
     Person.Registered: (Role.ADMIN, "manage people"),
     Person.DepartmentChanged: (Role.ADMIN, "manage people"),
     Person.RolesChanged: (Role.ADMIN, "manage people"),
+    Person.Disabled: (Role.ADMIN, "manage people"),
+    Person.Enabled: (Role.ADMIN, "manage people"),
     **{
         event: (Role.ADMIN, "keep the reward store")
         for event in (
@@ -117,7 +119,9 @@ def actors_of(events: Iterable[Any]) -> list[str]:
 
 
 def require_may_record(actor: Person, events: Iterable[Any]) -> None:
-    """Refuse, before anything is saved, events their actor may not record today."""
+    """Refuse, before anything is saved, events their actor may not record today (a
+    disabled person nothing at all, whatever their roles)."""
+    actor.require_enabled()
     actor.require_can_take_part("write")
     for event in events:
         if event.actor != actor.handle:

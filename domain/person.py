@@ -197,6 +197,21 @@ class Person(GroundswellAggregate):
             person.balance += self.points
             person.redemptions[self.redemption_id].status = RedemptionStatus.CANCELLED
 
+    class Disabled(GroundswellAggregate.Event):
+        """An administrator disabled the person: they can neither act nor read until
+        enabled again (their tokens and sign-ins are refused, their sessions end)."""
+
+        reason: str
+
+        def apply(self, person: Person) -> None:
+            person.disabled = self.reason
+
+    class Enabled(GroundswellAggregate.Event):
+        """An administrator enabled a disabled person again."""
+
+        def apply(self, person: Person) -> None:
+            person.disabled = None
+
     def __init__(
         self,
         *,
@@ -221,6 +236,8 @@ class Person(GroundswellAggregate):
         self.balance = 0
         self.earned = 0
         self.redemptions: dict[UUID, Redemption] = {}
+        # Why an administrator disabled the person (None: not disabled).
+        self.disabled: str | None = None
 
     def _scope(self) -> UUID | None:
         return None
@@ -425,6 +442,36 @@ class Person(GroundswellAggregate):
             reason=text("reason", reason),
         )
         return redemption
+
+    def disable(self, reason: str, *, actor: str, at: datetime) -> None:
+        """Stop the person acting and reading (administrators; the service checks the
+        role). Nothing they did is undone, and their tokens are kept for ``enable``."""
+        if actor == self.handle:
+            raise NotPermitted(
+                f"{self.handle} cannot disable themselves; ask another administrator."
+            )
+        if self.disabled is not None:
+            raise WrongStage(f"{self.handle} is already disabled ({self.disabled}).")
+        self._record(self.Disabled, actor, at, reason=text("reason", reason))
+
+    def enable(self, *, actor: str, at: datetime) -> None:
+        """Let a disabled person act and read again."""
+        if actor == self.handle and self.disabled is not None:
+            # Checked here: the actor's rights are checked on the person as the command
+            # leaves them, and that is enabled.
+            raise NotPermitted(
+                f"{self.handle} is disabled; an administrator can enable them again."
+            )
+        if self.disabled is None:
+            raise WrongStage(f"{self.handle} is not disabled, so cannot be enabled.")
+        self._record(self.Enabled, actor, at)
+
+    def require_enabled(self) -> None:
+        """Refuse anything a disabled person would do."""
+        if self.disabled is not None:
+            raise NotPermitted(
+                f"{self.handle} is disabled; an administrator can enable them again."
+            )
 
     def _requested(self, redemption_id: UUID, doing: str) -> Redemption:
         found = self.redemptions.get(redemption_id)

@@ -60,6 +60,9 @@ class DirectoryProjection:
             Person.PseudonymChosen: lambda r, e: _person(r, e).update(pseudonym=e.pseudonym),
             Person.DepartmentChanged: lambda r, e: _person(r, e).update(department=e.department),
             Person.RolesChanged: lambda r, e: _person(r, e).update(roles=list(e.roles)),
+            # Why the person was disabled; None once enabled (absent: never disabled).
+            Person.Disabled: lambda r, e: _person(r, e).update(disabled=e.reason),
+            Person.Enabled: lambda r, e: _person(r, e).update(disabled=None),
             Challenge.Drafted: _drafted,
             Challenge.Edited: _challenge_edited,
             Challenge.ManagerAdded: _manager_added,

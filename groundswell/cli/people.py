@@ -111,6 +111,23 @@ def roles(
     )
 
 
+@app.command("disable")
+def disable(
+    ctx: typer.Context,
+    handle: Handle,
+    reason: Annotated[str, typer.Option(help="Why, kept in the history for other administrators.")],
+    actor: AdminActor = SYSTEM,
+) -> None:
+    """Stop someone acting and reading: their tokens and sign-ins are refused."""
+    act(ctx, f"disabled {handle}", lambda e: e.disable_person(handle, reason, actor=actor))
+
+
+@app.command("enable")
+def enable(ctx: typer.Context, handle: Handle, actor: AdminActor = SYSTEM) -> None:
+    """Let a disabled person act and read again (their unrevoked tokens work again)."""
+    act(ctx, f"enabled {handle}", lambda e: e.enable_person(handle, actor=actor))
+
+
 @app.command("show")
 def show_person(ctx: typer.Context, handle: Handle) -> None:
     """Department, pseudonym, roles, balance and earnings, and the full history."""
@@ -126,6 +143,7 @@ def show_person(ctx: typer.Context, handle: Handle) -> None:
             ("Department", person.department),
             ("Pseudonym", person.pseudonym),
             ("Roles", person.roles),
+            *([("Disabled", person.disabled)] if person.disabled else []),
             ("E-mail", person.email),
             ("Balance", f"{person.balance} points"),
             ("Earned", f"{person.earned} points"),

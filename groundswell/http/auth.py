@@ -113,7 +113,7 @@ def caller_holding(api: Any, token: str) -> Caller:
             field="Authorization",
             headers=CHALLENGE,
         ) from None
-    return Caller(handle, frozenset(person.roles), person.department)
+    return enabled_caller(person)
 
 
 def caller_of_provider_token(api: Any, identity: AccessTokens, token: str) -> Caller:
@@ -147,7 +147,22 @@ def caller_of_provider_token(api: Any, identity: AccessTokens, token: str) -> Ca
             field="Authorization",
             headers=CHALLENGE,
         ) from None
-    return Caller(handle, frozenset(person.roles), person.department)
+    return enabled_caller(person)
+
+
+def enabled_caller(person: Any) -> Caller:
+    """The caller a registered person is, unless an administrator disabled them (401: the
+    token stays valid, and works again once they are enabled)."""
+    if person.disabled is not None:
+        raise ApiProblem(
+            401,
+            "person-disabled",
+            f"{person.handle} is disabled: this token is refused until an administrator "
+            f"enables them again ('groundswell people enable {person.handle}').",
+            field="Authorization",
+            headers=CHALLENGE,
+        )
+    return Caller(person.handle, frozenset(person.roles), person.department)
 
 
 def needs(*roles: Role, reading: bool = False) -> object:

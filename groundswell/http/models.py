@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.validation import LIST_MAX, NAME_MAX, TEXT_MAX, TITLE_MAX
 
@@ -337,6 +337,14 @@ class PersonOut(BaseModel):
     pseudonym: str | None
     roles: list[str]
     since: str
+    # Whether an administrator disabled them (the reason is for administrators: pages, CLI).
+    disabled: bool = False
+
+    @field_validator("disabled", mode="before")
+    @classmethod
+    def _whether(cls, reason: object) -> bool:
+        """The directory keeps the reason (None once enabled); the API says only whether."""
+        return reason is not None and reason is not False
 
 
 class MeOut(PersonOut):

@@ -140,6 +140,31 @@ def change_department(
     )
 
 
+@router.post("/v1/people/{handle}/disable")
+def disable_person(
+    handle: Handle,
+    body: models.ReasonIn,
+    caller: Writer,
+    api: ApiDep,
+    key: KeyDep,
+    response: Response,
+) -> models.Receipt:
+    """Stop someone acting and reading (admins): their tokens answer 401, their page
+    sessions end, their company sign-ins are refused, until they are enabled again."""
+    return answer(
+        api, key, response, lambda e: e.disable_person(handle, body.reason, actor=caller.handle)
+    )
+
+
+@router.post("/v1/people/{handle}/enable")
+def enable_person(
+    handle: Handle, caller: Writer, api: ApiDep, key: KeyDep, response: Response
+) -> models.Receipt:
+    """Let a disabled person act and read again (admins); tokens not revoked meanwhile
+    work again."""
+    return answer(api, key, response, lambda e: e.enable_person(handle, actor=caller.handle))
+
+
 @router.get("/v1/people/{handle}/balance", tags=["rewards"])
 def person_balance(
     handle: Handle,

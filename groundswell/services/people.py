@@ -94,6 +94,29 @@ class PeopleService(GroundswellApplication):
 
         return self.run(command)
 
+    def disable_person(self, handle: str, reason: str, *, actor: str = SYSTEM) -> Receipt:
+        """Stop ``handle`` acting and reading, for ``reason`` (an administrator's command):
+        their tokens answer 401, their page sessions end, their sign-ins are refused."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            require_admin(uow, actor, "disable people")
+            person = uow.person(handle)
+            person.disable(reason, actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
+    def enable_person(self, handle: str, *, actor: str = SYSTEM) -> Receipt:
+        """Let a disabled person act and read again (their unrevoked tokens work again)."""
+
+        def command(uow: UnitOfWork) -> UUID:
+            require_admin(uow, actor, "enable people")
+            person = uow.person(handle)
+            person.enable(actor=actor, at=uow.now)
+            return person.id
+
+        return self.run(command)
+
     def change_email(self, handle: str, email: str | None, *, actor: str = SYSTEM) -> Receipt:
         """Set or remove someone's e-mail address (themselves, or an administrator)."""
 

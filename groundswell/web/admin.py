@@ -1,5 +1,5 @@
-"""Administration pages: people (add; department, roles, e-mail), API tokens (issue, list,
-revoke) and departments, for administrators only.
+"""Administration pages: people (add; department, roles, e-mail; disable, enable), API
+tokens (issue, list, revoke) and departments, for administrators only.
 
 People's changes run the engine's commands through ``actions.act``, as the API's routes do
 (the engine refuses anyone but an administrator). Tokens are no event: they live in the
@@ -23,7 +23,7 @@ from groundswell.http import boards, people
 from groundswell.http.auth import Caller
 from groundswell.http.common import Api, AtLeast, Filter
 from groundswell.http.problems import ApiProblem
-from groundswell.web.actions import Key, Short, act
+from groundswell.web.actions import Key, Long, Short, act
 from groundswell.web.confirm import Confirm, Confirmed, confirmation
 from groundswell.web.render import PageRoute, done, page
 from groundswell.web.session import Poster, Reader
@@ -143,11 +143,11 @@ def person_page(
     require_admin(caller)
     api = api_of(request)
     person = people.get_person(handle, caller, api, at_least)
-    email = api.engine.person(handle).email
+    found = api.engine.person(handle)
     tokens = list(reversed(api.tokens.list(handle)))
     return page(
-        request, "admin_person.html", caller, status, person=person, email=email or "",
-        roles=ROLES, tokens=tokens, **context,
+        request, "admin_person.html", caller, status, person=person, email=found.email or "",
+        roles=ROLES, tokens=tokens, disabled=found.disabled, **context,
     )  # fmt: skip
 
 
@@ -217,6 +217,49 @@ def change_email(
     return act(
         request, caller, form_key, {"email": email},
         [lambda e: e.change_email(handle, email.strip() or None, actor=caller.handle)],
+        lambda _: f"/web/admin/people/{handle}", on_person(handle),
+    )  # fmt: skip
+
+
+@router.post("/web/admin/people/{handle}/disable")
+def disable_person(
+    request: Request,
+    handle: str,
+    caller: Poster,
+    form_key: Key,
+    reason: Long = "",
+    confirmed: Confirmed = "",
+) -> Response:
+    """Disable someone, asked first: they are signed out and refused everywhere at once."""
+    require_admin(caller)
+    back = f"/web/admin/people/{handle}"
+    # No question about a reason the command refuses anyway: the refusal comes at once.
+    asked = (
+        Confirm(
+            f"Disable {handle}? They are signed out at once, and their tokens and company "
+            "sign-in are refused until an administrator enables them again.",
+            f"Disable {handle}",
+            back,
+            {"reason": reason},
+            [("Reason", reason.strip())],
+        )
+        if reason.strip()
+        else None
+    )
+    return act(
+        request, caller, form_key, {"reason": reason},
+        [lambda e: e.disable_person(handle, reason, actor=caller.handle)],
+        lambda _: back, on_person(handle), asked, confirmed,
+    )  # fmt: skip
+
+
+@router.post("/web/admin/people/{handle}/enable")
+def enable_person(request: Request, handle: str, caller: Poster, form_key: Key) -> Response:
+    """Enable someone again (nothing to ask: disabling them again is as easy)."""
+    require_admin(caller)
+    return act(
+        request, caller, form_key, {},
+        [lambda e: e.enable_person(handle, actor=caller.handle)],
         lambda _: f"/web/admin/people/{handle}", on_person(handle),
     )  # fmt: skip
 

@@ -29,6 +29,7 @@ from groundswell.web.render import PageRoute, page
 from groundswell.web.search import similar_to
 from groundswell.web.session import (
     COOKIE,
+    WHY,
     Reader,
     begin,
     safe_next,
@@ -65,9 +66,9 @@ def start(caller: Reader) -> RedirectResponse:
 
 
 @router.get("/web/sign-in")
-def sign_in_page(request: Request, next: str = "/web") -> HTMLResponse:
+def sign_in_page(request: Request, next: str = "/web", why: str = "") -> HTMLResponse:
     return page(request, "sign_in.html", None, next=safe_next(next), position=0,
-                company=company_name(request))  # fmt: skip
+                company=company_name(request), problem=WHY.get(why))  # fmt: skip
 
 
 def company_name(request: Request) -> str | None:

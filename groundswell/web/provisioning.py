@@ -5,7 +5,8 @@ event, by the operator ``system``): their handle from the username claim as the 
 it (groundswell/identity/tokens.py: ``Carl@Example.com`` is ``carl``), their name,
 e-mail and department from the configured claims, their roles from their groups through
 ``GROUNDSWELL_OIDC_ROLES`` (no mapped group: contributor). Later sign-ins record a changed
-department or changed roles as events, and nothing when nothing changed. Every claim is
+department or changed roles as events, and nothing when nothing changed; a person an
+administrator disabled in groundswell is refused (nothing is recorded). Every claim is
 checked as the same field typed by an administrator would be (domain/validation.py), so a
 hostile name or department is refused with the sentence the domain gives. A person without
 a department claim gets ``GROUNDSWELL_OIDC_DEFAULT_DEPARTMENT``, or is refused with a page
@@ -58,6 +59,13 @@ def provision(engine: Engine, oidc: OidcSettings, claims: dict[str, Any]) -> str
         person = engine.person(handle)
     except NotFound:
         person = None
+    if person is not None and person.disabled is not None:
+        # Checked before the claims are taken over: a disabled person changes nothing.
+        raise Refused(
+            f"your groundswell account ({handle}) is disabled, so you cannot sign in, "
+            "even though your company account is valid; ask a groundswell administrator "
+            "to enable it again."
+        )
     try:
         if person is None:
             engine.register_person(

@@ -211,7 +211,7 @@ class PageRoute(APIRoute):
         try:
             return await handler(request)
         except SignInNeeded as needed:
-            response = RedirectResponse(sign_in_url(needed.back), status_code=303)
+            response = RedirectResponse(sign_in_url(needed.back, needed.why), status_code=303)
             response.delete_cookie(COOKIE, path="/")
             return response
         except ForeignOrigin:

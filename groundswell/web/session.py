@@ -25,12 +25,21 @@ COOKIE = "groundswell_session"
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
-class SignInNeeded(Exception):
-    """The page needs a signed-in reader; ``back`` is where to return afterwards."""
+# Why a session ended, as the sign-in page's ``why`` says it (a fixed word, never free text).
+WHY = {
+    "disabled": "your account is disabled, so you were signed out; an administrator can "
+    "enable it again."
+}
 
-    def __init__(self, back: str) -> None:
+
+class SignInNeeded(Exception):
+    """The page needs a signed-in reader; ``back`` is where to return afterwards, ``why``
+    a key of ``WHY`` when the session was ended for a reason the person should read."""
+
+    def __init__(self, back: str, why: str | None = None) -> None:
         super().__init__(back)
         self.back = back
+        self.why = why
 
 
 class ForeignOrigin(Exception):
@@ -47,8 +56,9 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def sign_in_url(back: str) -> str:
-    return f"/web/sign-in?next={quote(safe_next(back), safe='')}"
+def sign_in_url(back: str, why: str | None = None) -> str:
+    said = f"&why={why}" if why in WHY else ""
+    return f"/web/sign-in?next={quote(safe_next(back), safe='')}{said}"
 
 
 def sessions_of(request: Request) -> SqlSessions:
@@ -81,7 +91,8 @@ def begin(request: Request, response: Response, handle: str, method: str, **kept
 
 def session_caller(request: Request) -> Caller | None:
     """The registered person whose live session the cookie names (None: no such session,
-    or its person is no longer registered)."""
+    or its person is no longer registered, or disabled: then the session ends, and
+    ``request.state.why`` says so for the sign-in page)."""
     session_id = request.cookies.get(COOKIE, "")
     session = sessions_of(request).find(session_id)
     if session is None:
@@ -91,6 +102,10 @@ def session_caller(request: Request) -> Caller | None:
         person = request.app.state.api.engine.person(session.handle)
     except NotFound:
         return None
+    if person.disabled is not None:
+        sessions_of(request).end(session_id)
+        request.state.why = "disabled"
+        return None
     return Caller(session.handle, frozenset(person.roles), person.department)
 
 
@@ -99,7 +114,7 @@ def page_caller(request: Request) -> Caller:
     back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     caller = session_caller(request)
     if caller is None:
-        raise SignInNeeded(back)
+        raise SignInNeeded(back, getattr(request.state, "why", None))
     return caller
 
 

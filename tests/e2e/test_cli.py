@@ -167,6 +167,8 @@ def test_every_engine_command_has_its_cli_command(cli: Cli, engine: Engine) -> N
     cli.ok(f"challenge archive {c} --as mia")
     cli.ok("people pseudonym 'Night Owl' --as anna")
     cli.ok("people department ben Production")
+    cli.ok("people disable lars --reason 'Left the company.'")
+    cli.ok("people enable lars")
     assert "A private number." in cli(f"contribution show {rude}").stdout
 
     archived = engine.challenge(UUID(c))
@@ -194,6 +196,8 @@ def test_every_engine_command_has_its_cli_command(cli: Cli, engine: Engine) -> N
         ("idea submit {c} --as ghost --title T --description D", "nobody with handle 'ghost'"),
         ("people add anna --name A --department D", "'anna' is already registered"),
         ("people show nobody", "error: nobody with handle 'nobody' is registered."),
+        ("people enable anna", "error: anna is not disabled, so cannot be enabled."),
+        ("people disable anna --reason ' '", "error: reason must not be empty."),
         ("challenge edit {c} --as mia --submission-deadline soon", "(field: submission_deadline)"),
         ("reward grant bonus {c} --as mia", "unknown reward reason 'bonus'"),
         ("challenge show 0b6c5e0e-8a4f-4c1b-9d0a-3f2e1c4b5a69", "no challenge with id"),

@@ -100,6 +100,12 @@ def new_person(w: World, me: str | None) -> Params:
     return {"handle": handle}
 
 
+def disabled_person(w: World, me: str | None) -> Params:
+    found = new_person(w, me)
+    w.e.disable_person(found["handle"], "On leave.")
+    return found
+
+
 def edit_challenge(w: World, me: str | None) -> Params:
     cid = w.challenge("draft")
     return {"challenge_id": cid, "version": w.e.challenge(cid).version}
@@ -233,6 +239,8 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("PUT", PE + "/roles"): (ADMIN, new_person, {"roles": ["contributor", "owner"]}),
     ("PUT", PE + "/department"): (ADMIN, new_person, {"department": "Quality"}),
     ("PUT", PE + "/email"): (ADMIN, new_person, {"email": "new.hire@example.org"}),
+    ("POST", PE + "/disable"): (ADMIN, new_person, {"reason": "Left the company."}),
+    ("POST", PE + "/enable"): (ADMIN, disabled_person, None),
     ("GET", PE + "/balance"): (READ_ALL, fixed(handle="dan"), None),  # someone else's
     ("GET", "/v1/me"): (EVERYONE, nothing, None),
     ("GET", "/v1/me/ideas"): (EVERYONE, nothing, None),

@@ -10,6 +10,7 @@ import pytest
 
 from groundswell.http.auth import caller_holding
 from groundswell.http.problems import ApiProblem
+from groundswell.web.session import COOKIE
 from tests.e2e.test_web_pages import form_key, page, send
 from tests.http_support import Org
 
@@ -38,6 +39,8 @@ def test_administration_is_for_administrators_only(org: Org) -> None:
             ("/web/admin/people/cat/email", {"email": "cat@example.org"}),
             ("/web/admin/tokens", {"handle": "ada"}),
             (f"/web/admin/tokens/{cat_token}/revoke", {"confirm": "yes"}),
+            ("/web/admin/people/cat/disable", {"reason": "Spite.", "confirm": "yes"}),
+            ("/web/admin/people/cat/enable", {}),
         ]
         for path, form in posts:
             refused = send(org, handle, path, {"form_key": key, **form})
@@ -45,6 +48,47 @@ def test_administration_is_for_administrators_only(org: Org) -> None:
     assert org.engine.last_position == before
     assert len(live_tokens(org, "ada")) == 1
     assert live_tokens(org, "cat") == [cat_token]
+
+
+def test_an_administrator_disables_someone_after_confirming_and_enables_them_again(
+    org: Org,
+) -> None:
+    here = "/web/admin/people/dan"
+    dans = org.session("dan")
+    before = org.engine.last_position
+    blank = {"form_key": form_key(page(org, "ada", here)), "reason": " "}
+    empty = send(org, "ada", here + "/disable", blank)
+    assert empty.status_code == 422 and "reason must not be empty" in empty.text
+    key = form_key(page(org, "ada", here))
+    asked = send(org, "ada", here + "/disable", {"form_key": key, "reason": "Left the company."})
+    assert asked.status_code == 200 and "Disable dan? They are signed out at once" in asked.text
+    assert "Left the company." in asked.text
+    assert org.engine.last_position == before
+
+    confirmed = {"form_key": key, "reason": "Left the company.", "confirm": "yes"}
+    assert send(org, "ada", here + "/disable", confirmed).status_code == 303
+    assert org.engine.person("dan").disabled == "Left the company."
+    shown = page(org, "ada", here)
+    assert "<strong>Disabled:</strong> Left the company." in shown and "Enable dan" in shown
+    listed = page(org, "ada", "/web/admin/people")
+    assert '>dan</a> <span class="badge">disabled</span>' in listed
+    assert '>cat</a> <span class="badge">' not in listed
+    live = org.client.app.state.sessions  # type: ignore[attr-defined]
+    assert live.find(dans) is not None  # ended by their next request, not before
+    ended = org.client.get("/web/me", headers={"Cookie": f"{COOKIE}={dans}"},
+                           follow_redirects=False)  # fmt: skip
+    assert ended.headers["location"].endswith("&why=disabled")  # their session ended
+    assert live.find(dans) is None
+
+    yours = form_key(page(org, "ada", "/web/admin/people/ada"))
+    mine = send(org, "ada", "/web/admin/people/ada/disable", {**confirmed, "form_key": yours})
+    assert mine.status_code == 403 and "ada cannot disable themselves" in mine.text
+
+    key = form_key(shown)
+    assert send(org, "ada", here + "/enable", {"form_key": key}).status_code == 303
+    assert org.engine.person("dan").disabled is None
+    assert "Disable dan" in page(org, "ada", here)
+    assert org.get("dan", "/v1/me").status_code == 200
 
 
 def test_an_administrator_finds_people_by_words_role_and_department(org: Org) -> None:
