@@ -49,7 +49,7 @@ LEASE = timedelta(seconds=60)
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
-BATCH = 200
+BATCH = 1000
 # A claim is sent only during the first three quarters of its lease: the rest is given back
 # rather than sent when another deliverer may already have claimed it again.
 LEASE_SHARE = 0.75
