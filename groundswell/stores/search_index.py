@@ -310,13 +310,14 @@ class SQLiteSearch:
             return []
         ranks = dict(top)
         marks = f"'{START}', '{STOP}'"
-        # Excerpts for the top hits alone, each found by its rowid within the match.
+        # Excerpts for the top hits alone, in one pass over the match ("+" keeps the rowids
+        # from being handed to FTS5, which would run the whole query again for each).
         found = self._db.execute(
             "SELECT d.id, d.key, d.kind, d.challenge_id, d.idea_id, d.author, d.hidden, "
             f"highlight(search_text, 0, {marks}), "
             f"snippet(search_text, 1, {marks}, '…', 24) "
             "FROM search_text JOIN search_documents d ON d.id = search_text.rowid "
-            f"WHERE search_text MATCH ? AND search_text.rowid IN ({','.join('?' * len(ranks))})",
+            f"WHERE search_text MATCH ? AND +search_text.rowid IN ({','.join('?' * len(ranks))})",
             (expression, *ranks),
         ).fetchall()
         hits = [
