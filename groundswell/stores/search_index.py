@@ -290,6 +290,10 @@ def _filters(query: Query, param: str) -> tuple[str, list[Any]]:
 class SQLiteSearch:
     """Queries the embedded store's ``readmodel-search.sqlite`` (its own connection)."""
 
+    # How many of the best matches FTS5 hands over first: enough that, in most searches,
+    # a hit ranked strictly worse than the last one kept is among them (see _top).
+    candidates = 400
+
     def __init__(self, path: Any) -> None:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout=120000")
@@ -301,23 +305,19 @@ class SQLiteSearch:
         where = where.replace("{managed}", "instr(d.managers, ?) > 0")
         values.insert(2, needle)
         expression = _fts_expression(query)
-        # The top hits first (cheap), then excerpts for those alone.
-        top = self._db.execute(
-            "SELECT d.id, bm25(search_text, 4.0, 1.0) AS rank FROM search_text "
-            f"JOIN search_documents d ON d.id = search_text.rowid "
-            f"WHERE search_text MATCH ? AND {where} ORDER BY rank, d.key LIMIT ?",
-            (expression, *values, query.limit),
-        ).fetchall()
+        top = self._top(expression, where, values, query.limit)
         if not top:
             return []
         ranks = dict(top)
         marks = f"'{START}', '{STOP}'"
+        # Excerpts for the top hits alone, in one pass over the match ("+" keeps the rowids
+        # from being handed to FTS5, which would run the whole query again for each).
         found = self._db.execute(
             "SELECT d.id, d.key, d.kind, d.challenge_id, d.idea_id, d.author, d.hidden, "
             f"highlight(search_text, 0, {marks}), "
             f"snippet(search_text, 1, {marks}, '…', 24) "
             "FROM search_text JOIN search_documents d ON d.id = search_text.rowid "
-            f"WHERE search_text MATCH ? AND d.id IN ({','.join('?' * len(ranks))})",
+            f"WHERE search_text MATCH ? AND +search_text.rowid IN ({','.join('?' * len(ranks))})",
             (expression, *ranks),
         ).fetchall()
         hits = [
@@ -327,6 +327,35 @@ class SQLiteSearch:
         ]  # fmt: skip
         hits.sort(key=lambda hit: (-hit.rank, hit.key))
         return hits
+
+    def _top(self, expression: str, where: str, values: list[Any], limit: int) -> list[Any]:
+        """The ``limit`` best visible matches as (rowid, bm25), best first, ties by key.
+
+        Joining every match to its document before sorting costs a row lookup per match
+        (thousands for a common word); FTS5 ranks and keeps the best ``candidates`` in
+        itself, and only those are looked up and filtered. The answer is the same as over
+        every match: it is taken only when every match left out ranks strictly worse
+        than the last hit kept (so no tie is cut by the limit); else more candidates.
+        """
+        if limit <= 0:
+            return []
+        candidates = max(limit * 5, self.candidates)
+        while True:
+            rows = self._db.execute(
+                f"SELECT d.id, c.rank, d.key, {where} FROM (SELECT rowid, "
+                "bm25(search_text, 4.0, 1.0) AS rank FROM search_text "
+                "WHERE search_text MATCH ? ORDER BY rank LIMIT ?) AS c "
+                "JOIN search_documents d ON d.id = c.rowid",
+                (*values, expression, candidates),
+            ).fetchall()
+            shown = sorted((rank, key, rowid) for rowid, rank, key, seen in rows if seen)
+            visible = shown[:limit]
+            exhausted = len(rows) < candidates
+            if exhausted or (
+                len(visible) == limit and visible[-1][0] < max(rank for _, rank, *_ in rows)
+            ):
+                return [(rowid, rank) for rank, _, rowid in visible]
+            candidates *= 8
 
     def close(self) -> None:
         self._db.close()
