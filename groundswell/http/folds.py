@@ -11,6 +11,7 @@ overdue) nor gone back before the fold.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ SIZE = 256  # folds remembered at most (the least recently used goes first)
 
 @dataclass(frozen=True)
 class _Folded:
-    rows: Rows  # kept, so the identity test cannot meet a recycled id
+    # Weakly: a replaced snapshot of the rows is not kept alive by what was folded from it
+    # (and a dead reference never matches, so a recycled id cannot either).
+    rows: weakref.ref[Rows]
     position: int
     at: datetime
     until: datetime | None  # None: the answer does not depend on the clock
@@ -32,7 +35,7 @@ class _Folded:
 
     def holds(self, rows: Rows, position: int, now: datetime) -> bool:
         return (
-            self.rows is rows
+            self.rows() is rows
             and self.position == position
             and self.at <= now
             and (self.until is None or now <= self.until)
@@ -66,7 +69,7 @@ class FoldCache:
         value, until = fold()
         self.folds += 1
         with self._lock:
-            self._entries[key] = _Folded(rows, position, now, until, value)
+            self._entries[key] = _Folded(weakref.ref(rows), position, now, until, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
