@@ -87,3 +87,17 @@ def accountability(rows: Rows, now: datetime) -> dict[str, dict[str, dict[str, A
         "challenges": {k: _finish(v) for k, v in sorted(challenges.items())},
         "managers": {k: _finish(v) for k, v in sorted(managers.items())},
     }
+
+
+def next_overdue(rows: Rows, now: datetime) -> datetime | None:
+    """The last moment before another waiting item turns overdue (None: none will): until
+    then, :func:`accountability` answers the same."""
+    dues = [
+        due
+        for item in rows.table("items").values()
+        if item["kind"] in ANSWERABLE
+        and not item.get("left_unanswered")
+        and item["answered_at"] is None
+        and now <= (due := due_at(item, rows.get("challenges", item["challenge_id"]) or {}))
+    ]
+    return min(dues, default=None)

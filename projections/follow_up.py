@@ -240,20 +240,54 @@ def follow_up_debt(
     rows: Rows, now: datetime, challenge_id: str | None = None, manager: str | None = None
 ) -> list[dict[str, Any]]:
     """Items unanswered past their challenge's decision deadline, longest wait first."""
-    debt = []
+    return measured_debt(rows, overdue_keys(rows, now, challenge_id, manager), now)
+
+
+def _decision_due(rows: Rows, item: dict[str, Any]) -> tuple[dict[str, Any], datetime, datetime]:
+    challenge = rows.get("challenges", item["challenge_id"]) or {}
+    since = datetime.fromisoformat(item["since"])
+    return challenge, since, since + timedelta(days=challenge.get("decision_deadline_days", 30))
+
+
+def overdue_keys(
+    rows: Rows, now: datetime, challenge_id: str | None = None, manager: str | None = None
+) -> list[str]:
+    """The keys of the items :func:`follow_up_debt` lists at ``now``: the same until new
+    events come or the clock passes :func:`next_overdue`."""
+    keys = []
     for key, item in rows.table("items").items():
         if item["answered_at"] is not None or item["kind"] == "progress":
             continue
         if challenge_id is not None and item["challenge_id"] != challenge_id:
             continue
-        challenge = rows.get("challenges", item["challenge_id"]) or {}
-        managers = challenge.get("managers", [])
-        if manager is not None and manager not in managers:
+        challenge, _, due = _decision_due(rows, item)
+        if manager is not None and manager not in challenge.get("managers", []):
             continue
-        since = datetime.fromisoformat(item["since"])
-        due = since + timedelta(days=challenge.get("decision_deadline_days", 30))
-        if now <= due:
-            continue
+        if now > due:
+            keys.append(key)
+    return keys
+
+
+def next_overdue(rows: Rows, now: datetime, challenge_id: str | None = None) -> datetime | None:
+    """The last moment before another unanswered item passes its decision deadline (None:
+    none will): until then, :func:`overdue_keys` answers the same."""
+    dues = [
+        due
+        for item in rows.table("items").values()
+        if item["answered_at"] is None
+        and item["kind"] != "progress"
+        and (challenge_id is None or item["challenge_id"] == challenge_id)
+        and now <= (due := _decision_due(rows, item)[2])
+    ]
+    return min(dues, default=None)
+
+
+def measured_debt(rows: Rows, keys: list[str], now: datetime) -> list[dict[str, Any]]:
+    """The overdue items ``keys`` with their waits at ``now``, longest wait first."""
+    debt = []
+    for key in keys:
+        item = rows.get("items", key)
+        challenge, since, due = _decision_due(rows, item)
         idea = rows.get("items", item.get("idea_id") or key) or {}
         debt.append(
             {
@@ -261,7 +295,7 @@ def follow_up_debt(
                 **item,
                 "idea_title": idea.get("title", ""),
                 "challenge": challenge.get("title", ""),
-                "desk": managers,
+                "desk": challenge.get("managers", []),
                 "waited_days": round((now - since).total_seconds() / 86400, 1),
                 "overdue_days": round((now - due).total_seconds() / 86400, 1),
             }
@@ -314,9 +348,14 @@ def debt_summary(
     """What waits past its deadline, how many items on each manager's desk, and the median
     days from submission to decision."""
     debt = follow_up_debt(rows, now, challenge_id, manager)
+    return summary_of(debt, median_days_to_decision(rows, challenge_id))
+
+
+def summary_of(debt: list[dict[str, Any]], median: float | None) -> dict[str, Any]:
+    """:func:`debt_summary` of its debt and median."""
     desks = Counter(m for item in debt for m in item["desk"])
     return {
         "debt": debt,
         "by_manager": dict(desks.most_common()),
-        "median_days_to_decision": median_days_to_decision(rows, challenge_id),
+        "median_days_to_decision": median,
     }

@@ -14,7 +14,7 @@ from domain.person import Role
 from groundswell.http import lists, models
 from groundswell.http.auth import AnyCaller, Caller, needs
 from groundswell.http.challenges import visible
-from groundswell.http.common import Api, ApiDep, AtLeast, Filter, Limit, Offset, paged, rows
+from groundswell.http.common import Api, ApiDep, AtLeast, Filter, Limit, Offset, folded, paged, rows
 from groundswell.http.privacy import masks_for
 from groundswell.http.problems import COMMON
 from projections import balances, breadth, follow_up, implementation, leaderboard
@@ -153,7 +153,16 @@ def get_follow_up(
     """What waits for an answer past the decision deadline, how long, on whose desk
     (managers, auditors)."""
     with rows(api, "follow_up", at_least) as found:
-        summary = follow_up.debt_summary(found, api.engine.clock(), challenge, manager)
+        now = api.engine.clock()
+        # Which items are overdue is folded once per state and deadline passed; their waits
+        # are measured at each read (the list is short beside the items scanned).
+        keys, median = folded(
+            api, found, ("follow-up debt", challenge, manager), now,
+            lambda: ((follow_up.overdue_keys(found, now, challenge, manager),
+                      follow_up.median_days_to_decision(found, challenge)),
+                     follow_up.next_overdue(found, now, challenge)),
+        )  # fmt: skip
+        summary = follow_up.summary_of(follow_up.measured_debt(found, keys, now), median)
     return models.FollowUpOut(**{**summary, "debt": paged(summary["debt"], limit, offset, api)})
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
@@ -14,6 +15,7 @@ from groundswell.application import Receipt
 from groundswell.engine import Engine
 from groundswell.http import models
 from groundswell.http.auth import Caller, current_caller
+from groundswell.http.folds import FoldCache
 from groundswell.http.problems import ApiProblem
 from groundswell.http.reads import ReadSide
 from groundswell.idempotency import KEY_MAX, CommandKey, fingerprint, keyed
@@ -36,6 +38,9 @@ class Api:
     # The identity provider's access tokens, accepted besides ours when OIDC is configured.
     identity: AccessTokens | None = None
     search: SearchIndex | None = None  # the search projection's full-text index
+    # Figures folded over every item (follow-up debt, accountability, the funnel), kept
+    # per state of the read model so a page read again between events does not refold.
+    folds: FoldCache = field(default_factory=FoldCache)
 
 
 async def api_of(request: Request) -> Api:
@@ -93,6 +98,18 @@ def answer(
 def rows(api: Api, name: str, at_least: int) -> Iterator[Rows]:
     with api.reads.reading(name, at_least) as found:
         yield found
+
+
+def folded(
+    api: Api,
+    found: Rows,
+    key: Hashable,
+    now: datetime,
+    fold: Callable[[], tuple[Any, datetime | None]],
+) -> Any:
+    """``fold()`` over ``found`` (rows being read, from :func:`rows`), folded once per
+    state of the read model and stretch of the clock (groundswell.http.folds)."""
+    return api.folds.folded(key, found, api.reads.position(), now, fold)
 
 
 def paged(items: list[Any], limit: int, offset: int, api: Api) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from domain.person import Role
 from groundswell.http import models
 from groundswell.http.auth import AnyCaller, Writer, needs
 from groundswell.http.challenges import visible
-from groundswell.http.common import Api, ApiDep, AtLeast, Filter, KeyDep, answer, rows
+from groundswell.http.common import Api, ApiDep, AtLeast, Filter, KeyDep, answer, folded, rows
 from groundswell.http.people import person_row
 from groundswell.http.problems import COMMON
 from projections import accountability, desk
@@ -178,7 +178,12 @@ def get_accountability(
     """Which desks answer on time and which avoid softly (managers, auditors, admins);
     ``challenge`` keeps one challenge and the managers of it."""
     with rows(api, "follow_up", at_least) as found:
-        figures = accountability.accountability(found, api.engine.clock())
+        now = api.engine.clock()
+        figures = folded(
+            api, found, ("accountability",), now,
+            lambda: (accountability.accountability(found, now),
+                     accountability.next_overdue(found, now)),
+        )  # fmt: skip
         if challenge is not None:
             managers = (found.get("challenges", challenge) or {}).get("managers", [])
             figures = {

@@ -24,6 +24,7 @@ from groundswell.http.common import (
     Offset,
     Version,
     answer,
+    folded,
     paged,
     rows,
 )
@@ -88,12 +89,21 @@ def list_ideas(
             403, "not-permitted", f"{caller.handle} needs the manager role to filter by overdue."
         )
     masks = masks_for(api, caller, at_least)
-    with rows(api, "directory", at_least) as found:
+    wanted = masks.wanted(author)
+
+    def sorted_ideas() -> tuple[list[dict[str, Any]], None]:
         items = listed(
             found, "ideas", challenge_id=challenge, status=status, department=department,
-            author=masks.wanted(author),
+            author=wanted,
         )  # fmt: skip
         lists.sort_ideas(items, order, found, challenge)
+        return items, None  # the order does not depend on the clock
+
+    with rows(api, "directory", at_least) as found:
+        # Filtered and sorted once per state of the read model: the rows are the live
+        # read model's, shared (as before) and never changed by a reader.
+        key = ("ideas", challenge, status, department, wanted, order)
+        items = list(folded(api, found, key, api.engine.clock(), sorted_ideas))
     if overdue is not None:
         with rows(api, "follow_up", at_least) as waiting:
             late = lists.overdue_ideas(waiting, api.engine.clock(), challenge)

@@ -14,7 +14,7 @@ from domain.idea import IdeaStatus
 from domain.person import Role
 from groundswell.http import boards, challenges, ideas
 from groundswell.http.auth import Caller
-from groundswell.http.common import Api, rows
+from groundswell.http.common import Api, folded, rows
 from groundswell.http.problems import ApiProblem
 from projections.directory import NOT_COUNTED
 
@@ -109,14 +109,21 @@ def challenge_ideas(request: Request, caller: Caller, api: Api, key: str, at_lea
         sort=chosen["sort"] or None, overdue=flags[chosen["overdue"]], at_least=at_least,
         limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
     )  # fmt: skip
+
     # The counts over the whole challenge (not the filtered page): one count of ideas, the
     # funnel's, and the departments to filter by.
-    not_counted, departments = 0, set()
-    with rows(api, "directory", at_least) as directory:
+    def counts() -> tuple[tuple[int, list[str]], None]:
+        not_counted, departments = 0, set()
         for idea in directory.table("ideas").values():
             if idea["challenge_id"] == key:
                 departments.add(idea["department"])
                 not_counted += idea["status"] in NOT_COUNTED
+        return (not_counted, sorted(departments)), None
+
+    with rows(api, "directory", at_least) as directory:
+        not_counted, departments = folded(
+            api, directory, ("idea counts", key), api.engine.clock(), counts
+        )
         counted = (directory.get("challenges", key) or {}).get("ideas", 0)
     return Listing(
         items=found.items, total=found.total, page=page, chosen=chosen,
@@ -124,7 +131,7 @@ def challenge_ideas(request: Request, caller: Caller, api: Api, key: str, at_lea
         extra={
             "counted": counted,
             "not_counted": not_counted,
-            "departments": sorted(departments),
+            "departments": departments,
             "statuses": [s.value for s in IdeaStatus],
             "sorts": IDEA_SORT_WORDS,
             "steering": steering,

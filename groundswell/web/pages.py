@@ -19,7 +19,7 @@ from domain.person import Role
 from groundswell.audit import history
 from groundswell.http import boards, challenges, follow_up, ideas, people, store
 from groundswell.http.auth import Caller, pasted_token
-from groundswell.http.common import Api, AtLeast, rows
+from groundswell.http.common import Api, AtLeast, folded, rows
 from groundswell.http.gate import refused_token
 from groundswell.http.privacy import masks_for, public_names
 from groundswell.http.problems import ApiProblem
@@ -168,8 +168,11 @@ def challenge_page(
     challenge = challenges.get_challenge(challenge_id, caller, api, Response())
     # The funnel's steps only (as on the challenges' cards): the ideas are listed below, a
     # page at a time, so a challenge with thousands of ideas does not lay each one out here.
-    with rows(api, "implementation", at_least) as folded:
-        steps = implementation.funnel(folded, key)
+    with rows(api, "implementation", at_least) as found:
+        steps = folded(
+            api, found, ("funnel", key), api.engine.clock(),
+            lambda: (implementation.funnel(found, key), None),
+        )  # fmt: skip
     pot = boards.get_pot(challenge_id, caller, api, at_least)
     reach = boards.get_breadth(challenge_id, caller, api, at_least)
     steering = caller.has(Role.MANAGER) or caller.reads_all
