@@ -23,6 +23,7 @@ import re
 import signal
 import sys
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -99,17 +100,30 @@ class LocalSink:
         self._controller.stop()
 
 
-def caught(maildir: Path, limit: int = 200) -> list[Caught]:
-    """The ``limit`` newest e-mails kept in ``maildir`` (by their Date), newest first. Only
-    their Date lines are read to choose them, and only those are parsed: the demo's history
-    alone is e-mailed as ~1,500 messages, and parsing them all made the page take longer
-    than a browser waits."""
+def caught(maildir: Path, limit: int = 200, kind: str | None = None) -> list[Caught]:
+    """The ``limit`` newest e-mails kept in ``maildir`` (by their Date; of ``kind`` when
+    given), newest first. Only their Date and kind lines are read to choose them, and only
+    those are parsed: the demo's history alone is e-mailed as ~1,500 messages, and parsing
+    them all made the page take longer than a browser waits."""
+    return caught_of(heads(maildir), maildir, limit, kind)
+
+
+def kinds_caught(found: list[Head]) -> dict[str, int]:
+    """How many e-mails of each kind were kept, by kind."""
+    return dict(sorted(Counter(head.kind for head in found).items()))
+
+
+def caught_of(
+    found: list[Head], maildir: Path, limit: int = 200, kind: str | None = None
+) -> list[Caught]:
+    """The newest of the messages ``found`` (``heads``), parsed."""
     if not maildir.exists():
         return []
     box = mailbox.Maildir(maildir, create=False)
     parse = BytesParser(policy=policy.default)
-    found: list[Caught] = []
-    for key in _newest(maildir, limit):
+    chosen = [head for head in found if kind is None or head.kind == kind]
+    found_mail: list[Caught] = []
+    for key in [head.key for head in heapq.nlargest(limit, chosen)]:
         try:
             with box.get_file(key) as raw:
                 mail = parse.parsebytes(raw.read())
@@ -121,7 +135,7 @@ def caught(maildir: Path, limit: int = 200) -> list[Caught]:
             at: datetime | None = parsedate_to_datetime(str(mail["Date"]))
         except (TypeError, ValueError):
             at = None
-        found.append(
+        found_mail.append(
             Caught(
                 subject=str(mail["Subject"] or ""),
                 to=str(mail["To"] or ""),
@@ -130,16 +144,26 @@ def caught(maildir: Path, limit: int = 200) -> list[Caught]:
                 text=body.get_content() if isinstance(body, EmailMessage) else "",
             )
         )
-    found.sort(key=lambda c: c.at.timestamp() if c.at else 0.0, reverse=True)
-    return found[:limit]
+    found_mail.sort(key=lambda c: c.at.timestamp() if c.at else 0.0, reverse=True)
+    return found_mail[:limit]
 
 
 DATE_LINE = re.compile(rb"^Date: *([^\r\n]+)", re.MULTILINE | re.IGNORECASE)
+KIND_LINE = re.compile(rb"^X-Groundswell-Kind: *([^\r\n]+)", re.MULTILINE | re.IGNORECASE)
 
 
-def _newest(maildir: Path, limit: int) -> list[str]:
-    """The keys of the ``limit`` messages with the latest Date lines (read from each head)."""
-    dated: list[tuple[float, str]] = []
+@dataclass(frozen=True, order=True)
+class Head:
+    """What is read of a kept message to choose it: when it was dated, its key, its kind."""
+
+    when: float
+    key: str
+    kind: str
+
+
+def heads(maildir: Path) -> list[Head]:
+    """Every kept message's Date and kind, read from its head only."""
+    found: list[Head] = []
     for folder in ("new", "cur"):
         with contextlib.suppress(FileNotFoundError), os.scandir(maildir / folder) as files:
             for entry in files:
@@ -148,13 +172,14 @@ def _newest(maildir: Path, limit: int) -> list[str]:
                         head = kept.read(4096).split(b"\r\n\r\n")[0].split(b"\n\n")[0]
                 except FileNotFoundError:
                     continue  # read meanwhile
-                found = DATE_LINE.search(head)
+                dated, kind = DATE_LINE.search(head), KIND_LINE.search(head)
                 try:
-                    when = parsedate_to_datetime(found[1].decode()).timestamp() if found else 0.0
+                    when = parsedate_to_datetime(dated[1].decode()).timestamp() if dated else 0.0
                 except (TypeError, ValueError):
                     when = 0.0
-                dated.append((when, entry.name.split(":")[0]))
-    return [key for _, key in heapq.nlargest(limit, dated)]
+                named = kind[1].decode(errors="replace").strip() if kind else ""
+                found.append(Head(when, entry.name.split(":")[0], named))
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
