@@ -109,7 +109,9 @@ def test_a_contributor_sees_their_own_write_through_kafka(kafka_org: tuple[Org, 
     assert [e["reason"] for e in ledger["entries"]["items"]] == ["idea-accepted"]
     news = patiently(lambda: org.get("cat", "/v1/me/notifications", at_least=at)).json()["items"]
     assert any("accepted" in n["text"] for n in news)
-    board = patiently(lambda: org.get("mia", "/v1/leaderboard", at_least=at)).json()["items"]
+    ranked = patiently(lambda: org.get("mia", "/v1/leaderboard", at_least=at))
+    assert ranked.status_code == 200, ranked.text
+    board = ranked.json()["items"]
     assert [(s["handle"], s["points"]) for s in board] == [("cat", 50)]
 
     # The web pages read the same Kafka-fed read models at a position.
