@@ -22,7 +22,7 @@ from tests.support import database_url_or_fail
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.serial]
 
 
-@pytest.mark.timeout(480)
+@pytest.mark.timeout(900)
 def test_a_short_fault_soak_loses_nothing_and_counts_nothing_twice(
     private_broker: LocalBroker,
     tmp_path: Path,
