@@ -151,11 +151,15 @@ class Deliverer:
     def run(self, stop: threading.Event, idle: float = 1.0) -> None:
         """Deliver until ``stop`` is set, resting ``idle`` seconds when nothing is due."""
         failures = 0
-        while not stop.is_set():
+        # A deliverer beside a served app ends with the engine it reads, not only on ``stop``.
+        closing = getattr(self.deriver.engine, "closing", None) or threading.Event()
+        while not stop.is_set() and not closing.is_set():
             try:
                 busy = self.run_once()
                 failures = 0
             except Exception:
+                if closing.is_set():
+                    break
                 # The outbox's database or the log could not be read: nothing was marked sent,
                 # so nothing is lost; say so, and try again after a growing rest.
                 failures += 1
