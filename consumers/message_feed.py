@@ -39,11 +39,24 @@ BATCH = 2_000
 Kept = tuple[int, bytes | None, bytes | None]  # offset, key, value
 StoredOffsets = Callable[[], dict[int, int]]  # next offset per partition, stored with the rows
 STOP_SECONDS = 10.0  # leaving the group politely; then the process is killed
+# A member that has not settled into its group for this long is taken to be stuck and is
+# replaced by a new one. kafka-python 3.0 was seen, on a loaded 2-core host, to leave a
+# group leader between "performing partition assignments" and its SyncGroup for minutes,
+# reading nothing; a healthy rebalance of a feed (which polls all the time) takes seconds.
+STUCK_SECONDS = 60.0
+STABLE = "<stable>"  # kafka.structs.MemberState.STABLE
 APP_PACKAGES = frozenset({"consumers", "domain", "groundswell", "projections", "schemas"})
 
 
 class FeedLost(KafkaError):
     """The feed's process ended; the next :meth:`Feed.rewind` starts another."""
+
+    retriable = True
+
+
+class MemberStuck(KafkaError):
+    """The feed's consumer has not settled into its group for :data:`STUCK_SECONDS`; the
+    next :meth:`Feed.rewind` joins with a new consumer."""
 
     retriable = True
 
@@ -159,6 +172,8 @@ class LocalFeed:
         *,
         name: str = "",
         batch: int = BATCH,
+        renew: Callable[[], KafkaConsumer] | None = None,
+        stuck_after: float = STUCK_SECONDS,
     ) -> None:
         self.consumer = consumer
         self.topic = topic
@@ -166,9 +181,13 @@ class LocalFeed:
         self.interest = interest
         self.name = name or topic
         self.batch = batch
+        self.renew = renew  # a new consumer for a stuck one (else the feed's owner replaces it)
+        self.stuck_after = stuck_after
         self.assigned: set[int] = set()
         self.epoch = 0
         self.unsought: Exception | None = None  # why assigned partitions were not sought
+        self.stuck = False
+        self._unsettled_since: float | None = None
 
     def join(self) -> None:
         self._learn_partitions()
@@ -196,11 +215,40 @@ class LocalFeed:
             # Partitions were assigned without their stored offsets: what was read from
             # them came from the wrong place. Nothing is handed over until a rewind.
             raise self.unsought
+        self._watch_membership()
         return sort(polled, self.interest, self.epoch) if polled else None
 
+    def _watch_membership(self) -> None:
+        """Raise :class:`MemberStuck` when the consumer has been joining its group, without
+        settling, for longer than ``stuck_after`` seconds."""
+        state = getattr(self.consumer.group_metadata(), "state", STABLE)
+        if state == STABLE:
+            self._unsettled_since = None
+            return
+        now = time.monotonic()
+        if self._unsettled_since is None:
+            self._unsettled_since = now
+        elif now - self._unsettled_since > self.stuck_after:
+            self.stuck = True
+            raise MemberStuck(
+                f"{self.name}: not settled into group {self.consumer.config['group_id']} "
+                f"after {now - self._unsettled_since:.0f} s ({state}); joining afresh"
+            )
+
     def rewind(self) -> None:
+        if self.stuck and self.renew is not None:
+            self._rejoin(self.renew())
+            return
         self.seek_to_stored(self.consumer.assignment())
         self.unsought = None
+
+    def _rejoin(self, consumer: KafkaConsumer) -> None:
+        """Leave the group with the stuck consumer and join it with ``consumer``."""
+        with contextlib.suppress(KafkaError):
+            self.consumer.close(autocommit=False)
+        self.consumer, self.assigned, self.unsought = consumer, set(), None
+        self.stuck, self._unsettled_since = False, None
+        self.join()
 
     def seek_to_stored(self, partitions: Any) -> None:
         stored = self.stored()
@@ -336,6 +384,8 @@ class ProcessFeed:
                     "%s: assigned %s, from stored offsets %s", self.name, sorted(rest[0]), rest[1]
                 )
             elif kind == "error" and rest[0] == self.epoch:
+                if isinstance(rest[1], MemberStuck):
+                    self.close()  # the process is leaving; the rewind starts a new member
                 raise rest[1]
 
     def rewind(self) -> None:
@@ -480,6 +530,9 @@ def _feed(feed: LocalFeed, stored: Any, orders: Connection, batches: Connection)
             continue
         try:
             polled = feed.poll(200)
+        except MemberStuck as error:
+            batches.send(("error", feed.epoch, _portable(error)))
+            return  # leave the group; the projector starts a new feed process
         except Exception as error:
             batches.send(("error", feed.epoch, _portable(error)))
             failed = True

@@ -169,9 +169,13 @@ def build_kafka_projector(
             )
         )
     else:
-        consumer = kafka_consumer(settings.kafka_bootstrap_servers, group, batch, instance_id)
+        new_consumer = functools.partial(
+            kafka_consumer, settings.kafka_bootstrap_servers, group, batch, instance_id
+        )
         stored = functools.partial(store.offsets, name, topic)
-        feed = LocalFeed(consumer, topic, stored, interest, name=name, batch=batch)
+        feed = LocalFeed(
+            new_consumer(), topic, stored, interest, name=name, batch=batch, renew=new_consumer
+        )
     return KafkaProjector(projection, store, feed, codec, topic, on_poison=on_poison)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from consumers.kafka_projector import KafkaProjector
@@ -22,6 +22,7 @@ from consumers.message_feed import (
     FeedSpec,
     Interest,
     LocalFeed,
+    MemberStuck,
     Polled,
     ProcessFeed,
     kafka_consumer,
@@ -165,6 +166,47 @@ def test_a_local_feed_reads_from_the_stored_offsets_once_the_database_is_back(
         down[0] = False
         feed.rewind()
         assert first_offsets(feed) == {0: 5, 1: 2, 2: 0}
+    finally:
+        feed.close()
+        reader.close()
+
+
+class NeverSettles(KafkaConsumer):  # type: ignore[misc]
+    """A real consumer that reports itself forever rebalancing: kafka-python 3.0 was seen
+    to leave a group leader so, between its assignment and its SyncGroup, for minutes."""
+
+    def group_metadata(self) -> Any:
+        return super().group_metadata()._replace(state="<rebalancing>")
+
+
+def test_a_local_feed_whose_consumer_never_settles_joins_again_with_a_new_one(
+    topic: Topic,
+) -> None:
+    group = unique_topic("group")
+    stuck = NeverSettles(
+        bootstrap_servers=topic.servers,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=7,
+    )
+    renewed: list[KafkaConsumer] = []
+
+    def renew() -> KafkaConsumer:
+        renewed.append(kafka_consumer(topic.servers, group, 7))
+        return renewed[-1]
+
+    reader = StoredOffsetsReader(topic.url, topic.schema, PROJECTION, topic.name)
+    feed = LocalFeed(stuck, topic.name, reader, EVERYTHING, batch=7, renew=renew, stuck_after=1)
+    try:
+        feed.join()
+        with pytest.raises(MemberStuck, match="not settled into group"):
+            wait_for(lambda: feed.poll(200) is None and False, "the stuck member noticed", 20)
+        assert renewed == []
+        feed.rewind()
+        assert len(renewed) == 1 and feed.consumer is renewed[0]
+        assert first_offsets(feed) == {0: 5, 1: 2, 2: 0}  # the new member reads as usual
+        assert feed.assigned == {0, 1, 2}
     finally:
         feed.close()
         reader.close()
