@@ -102,6 +102,14 @@ def quiet_until(at: datetime, start: str, end: str, time_zone: str) -> datetime 
     return datetime.combine(day, ends, ZoneInfo(time_zone)).astimezone(UTC)
 
 
+def _disabled(rows: Rows, event: Any) -> None:
+    rows.put("disabled", rows.get("handles", key_of(event.originator_id)), event.reason)
+
+
+def _enabled(rows: Rows, event: Any) -> None:
+    rows.put("disabled", rows.get("handles", key_of(event.originator_id)), None)
+
+
 def _chosen(rows: Rows, event: Any) -> None:
     handle = rows.get("handles", key_of(event.originator_id))
     rows.row("choices", handle, dict)[f"{event.kind}/{event.channel}"] = event.choice
@@ -111,12 +119,12 @@ class ContactsFold:
     """Tables: ``handles`` (person id → handle), ``emails`` (handle → address or None),
     ``choices`` (handle → "kind/channel" → choice), ``quiet`` (handle → [start, end, zone]),
     ``zones`` (handle → the time zone they last gave, for their digests' days),
-    ``roles`` (handle → roles).
+    ``roles`` (handle → roles), ``disabled`` (handle → why an admin disabled them).
     Folded in log order with the notices, so a notice is sent as its recipient had chosen
     when it happened."""
 
     name = "delivery-contacts"
-    version = 1
+    version = 2
 
     def __init__(self) -> None:
         self.handlers = {
@@ -125,6 +133,8 @@ class ContactsFold:
             Person.EmailChanged: _email_changed,
             Person.NotificationsChosen: _chosen,
             Person.QuietHoursChosen: _quiet,
+            Person.Disabled: _disabled,
+            Person.Enabled: _enabled,
         }
 
 
@@ -230,6 +240,9 @@ class Deriver:
                     chosen = WEEKLY
                 if address is None:
                     state, why = SKIPPED, "no e-mail address"
+                elif self.rows.get("disabled", handle):
+                    # A disabled person may read nothing in groundswell, e-mail included.
+                    state, why = SKIPPED, f"{handle} is disabled"
                 elif chosen == OFF:
                     state, why = SKIPPED, f"{handle} turned off e-mails about {kind}"
                 elif chosen in (DAILY, WEEKLY):

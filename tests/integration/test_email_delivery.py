@@ -128,6 +128,30 @@ def test_a_decision_is_emailed_to_everyone_who_took_part_with_a_link_and_one_cli
     assert all(len(world.outbox.attempts(m.message_id)) == 1 for m in sent)
 
 
+def test_a_disabled_person_is_emailed_nothing_until_enabled_again(world: World) -> None:
+    smtp = shared_smtp()
+    challenge = world.story.challenge()
+    first = world.story.idea(challenge, "under review", team=(TEAMMATE,))
+    second = world.story.idea(challenge, team=(TEAMMATE,), title="Label the pallets")
+    world.engine.disable_person(TEAMMATE, "left the company")
+    world.engine.accept_idea(MANAGER, first, "Worth a pilot.")
+    world.engine.enable_person(TEAMMATE)
+    world.engine.reject_idea(MANAGER, second, "We tried this in 2019.")
+
+    world.deliverer(smtp).drain()
+
+    mails = smtp.received(world.domain)
+    to_teammate = [str(m["Subject"]) for m in mails if str(m["To"]) == world.address(TEAMMATE)]
+    assert to_teammate == [
+        "“Scan delivery notes” is now under review.",  # before they were disabled
+        "“Label the pallets” was rejected: We tried this in 2019.",  # after
+    ]
+    assert any("was accepted" in str(m["Subject"]) for m in mails), "the author still hears"
+    skipped = world.outbox.messages(handle=TEAMMATE, state=SKIPPED)
+    assert [m.last_error for m in skipped] == [f"{TEAMMATE} is disabled"]
+    assert "was accepted" in skipped[0].notice["text"]
+
+
 def test_points_and_review_requests_are_emailed_as_their_own_kinds(world: World) -> None:
     smtp = shared_smtp()
     challenge = world.story.challenge()
