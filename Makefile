@@ -39,10 +39,11 @@ lint: $(DEV_STAMP)
 # pytest's exit code 5 (no tests collected) is non-zero, so it fails the target as it should.
 # The suite runs on TEST_WORKERS processes (pytest-xdist; most tests wait on a broker, a
 # database or a browser); the tests marked serial (the soak restarts PostgreSQL) run after,
-# alone. `make test TEST_WORKERS=0` runs everything in one process.
+# alone. `make test TEST_WORKERS=0` runs everything in one process. The 30 slowest tests are
+# listed at the end, to keep the suite within its ~15 minutes.
 TEST_WORKERS ?= 2
 test: $(DEV_STAMP) lint
-	scripts/with-services sh -c '$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial" $(PYTEST_ARGS) && $(BIN)/pytest -m serial $(PYTEST_ARGS)'
+	scripts/with-services sh -c '$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial" --durations=30 $(PYTEST_ARGS) && $(BIN)/pytest -m serial $(PYTEST_ARGS)'
 
 # Every benchmark in turn, one table (also bench/results/suite.json); not part of `make test`.
 # `make bench BENCH_ARGS=--quick` is a smoke run with small sizes.
