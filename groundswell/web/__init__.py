@@ -21,6 +21,7 @@ def install(app: FastAPI) -> None:
     from groundswell.web import (
         actions,
         admin,
+        admin_delivery,
         board,
         challenge_actions,
         company,
@@ -51,6 +52,7 @@ def install(app: FastAPI) -> None:
         desk,
         mail,
         admin,
+        admin_delivery,
         exports,
         board,
         standings,

@@ -112,6 +112,7 @@ def nav(caller: Caller) -> list[tuple[str, str]]:
         links.append(("/web/store", "Reward store"))
         links += [("/web/admin/people", "People"), ("/web/admin/tokens", "Tokens")]
         links.append(("/web/admin/departments", "Departments"))
+        links += [("/web/admin/webhooks", "Webhooks"), ("/web/admin/delivery", "Delivery log")]
     return links
 
 

@@ -1,5 +1,6 @@
-"""Two stories in Chromium, at a phone's width: an administrator adds a person and issues
-and revokes their token; a manager lands on her desk and decides an idea there."""
+"""Stories in Chromium, at a phone's width: an administrator adds a person and issues and
+revokes their token; an administrator registers and removes a webhook by keyboard; a manager
+lands on her desk and decides an idea there."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 
 from domain.idea import IdeaStatus
 from groundswell.http import models
-from tests.browser.conftest import Served, check_page, sign_in
+from tests.browser.conftest import Served, axe_or_fail, axe_violations, check_page, sign_in
 from tests.browser.test_every_page import WIDTHS
 from tests.http_support import challenge_terms
 
@@ -59,6 +60,45 @@ def test_an_administrator_adds_a_person_and_issues_and_revokes_a_token(
     finally:
         store.close()
     assert admin.errors == [], admin.errors
+
+
+def test_an_administrator_registers_a_webhook_by_keyboard_and_removes_it(
+    browser: Any, served: Served, contexts: list[Any]
+) -> None:
+    axe = axe_or_fail()
+    admin = sign_in(browser, contexts, served, "ada", **WIDTHS["phone"])
+    a = admin.page
+    a.get_by_role("link", name="Webhooks", exact=True).first.click()
+    address = a.get_by_label("Address (https; http only to this machine)")
+    address.focus()
+    a.keyboard.type("http://example.com/hook")
+    a.keyboard.press("Enter")
+    expect(a.locator("#problem")).to_contain_text("https only")
+    expect(address).to_have_value("http://example.com/hook")
+    assert axe_violations(a, axe) == []  # the refusal's alert and the kept form
+
+    address.fill("")
+    address.focus()
+    a.keyboard.type("https://hooks.example.com/ideas")
+    a.get_by_label("ideas: ", exact=False).first.focus()
+    a.keyboard.press("Space")
+    a.get_by_role("button", name="Register the webhook").focus()
+    a.keyboard.press("Enter")
+    expect(a.locator("#made")).to_contain_text("Shown once")
+    secret = a.get_by_label("The signing secret").input_value()
+    assert secret.startswith("whsec_")
+    check_page(admin)
+    assert axe_violations(a, axe) == []
+    a.goto(served.url + "/web/admin/webhooks")  # never shown again
+    expect(a.locator("#made")).to_have_count(0)
+    expect(a.locator("#endpoints")).to_contain_text("https://hooks.example.com/ideas · ideas")
+    a.get_by_role("button", name=re.compile(r"^Remove webhook ")).focus()
+    a.keyboard.press("Enter")
+    expect(a.locator("#confirm-question")).to_contain_text("Remove webhook")
+    a.get_by_role("button", name="Remove it").click()
+    expect(a.locator("#endpoints")).to_contain_text("No webhook registered.")
+    logged = [e for e in admin.errors if "status of 4" not in e]  # the refusal's own 422
+    assert logged == [], logged
 
 
 def test_a_manager_lands_on_her_desk_and_decides_there(

@@ -69,6 +69,8 @@ KINDS = {  # every kind of page some role reaches by links
     "/web/admin/people/{handle}",
     "/web/admin/tokens",
     "/web/admin/departments",
+    "/web/admin/webhooks",
+    "/web/admin/delivery",
 }
 PER_KIND = 6
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
