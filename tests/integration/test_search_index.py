@@ -11,12 +11,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from groundswell.bootstrap import build_read_models, build_search
 from groundswell.engine import Engine
 from groundswell.settings import Settings
 from groundswell.stores.search_index import Query, Reader
 from projections.search import SearchProjection
 from tests.http_support import challenge_terms
+from tests.support import database_url_or_fail, postgres_schema
 
 MANAGER = Reader("mia", sees_identities=True, reads_all=False)
 CONTRIBUTOR = Reader("cat", sees_identities=False, reads_all=False)
@@ -77,3 +80,53 @@ def test_the_index_follows_every_batch_and_a_rebuild_indexes_the_same(engine: En
     assert keys["tape"] == [f"challenge:{cid}"]  # the edit took "tape" out of the idea
     assert len(keys["clamps"]) == 2 and len(live[("clamps", "mia")]) == 3
     assert draft is not None
+
+
+@pytest.mark.postgres
+def test_the_postgres_index_keeps_no_pending_list_after_set_up_and_a_rebuild() -> None:
+    """Entries pending in a GIN index are scanned by every search (several times slower):
+    a schema made before the index took none is brought in line when a session starts,
+    and a rebuild swaps in a table whose indexes carry the same names and options."""
+    import psycopg
+
+    from groundswell.stores.postgres_readmodels import PostgresReadModelStore
+    from projections.rows import Rows
+
+    url = database_url_or_fail()
+
+    def indexes(conn: Any) -> list[tuple[str, list[str] | None]]:
+        return conn.execute(
+            "SELECT c.relname, c.reloptions FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = 'search_documents'::regclass ORDER BY c.relname"
+        ).fetchall()
+
+    with postgres_schema(url) as schema:
+        store = PostgresReadModelStore(url, schema)
+        store.close()
+        with psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}") as conn:
+            conn.execute("ALTER INDEX search_documents_text RESET (fastupdate)")  # as made before
+            assert indexes(conn)[1] == ("search_documents_text", None)
+        store = PostgresReadModelStore(url, schema)
+        try:
+            with psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}") as conn:
+                assert indexes(conn) == [
+                    ("search_documents_pkey", None),
+                    ("search_documents_text", ["fastupdate=off"]),
+                ]
+            document = {"kind": "idea", "challenge_id": "c", "title": "Jig", "body": "Clamps."}
+            store.replace("search", Rows({"documents": {"idea:i": document}}), 1, 1)
+            with psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}") as conn:
+                assert indexes(conn) == [
+                    ("search_documents_pkey", None),
+                    ("search_documents_text", ["fastupdate=off"]),
+                ]
+                found = conn.execute(
+                    "SELECT key FROM search_documents WHERE text @@ to_tsquery('simple', 'jig')"
+                ).fetchall()
+                assert found == [("idea:i",)]
+                # Rows written after the rebuild are followed again, row by row.
+                store.save("search", [("documents", "idea:j", {**document, "title": "Tape"})], 2, 1)
+                assert conn.execute("SELECT count(*) FROM search_documents").fetchone() == (2,)
+        finally:
+            store.close()
