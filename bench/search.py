@@ -13,10 +13,11 @@ straight through the domain and saved in big batches (as bench/history.py does).
   Target: rebuild rate / plain read rate >= 0.5.
 - SQLite: p50/p99 of searches (one or two words, the last a prefix; a contributor's or a
   manager's visibility; 20 hits with excerpts) against the index. Target: p99 < 50 ms.
-- PostgreSQL (when DATABASE_URL is set): the same read model swapped into a fresh schema
-  (what a rebuild writes: rows, then the tsvector index set-wise), and the same searches.
-  Target: p99 < 50 ms. Its rebuild is timed but the events are not replayed from a
-  PostgreSQL event store (the fold is the same; the plain-read ratio is SQLite's).
+- PostgreSQL (when DATABASE_URL is set): the same rebuild (the same events read from the
+  embedded event store and folded) into a PostgreSQL read-model store in a fresh schema
+  (rows, then the tsvector table and its indexes set-wise), its rate against the same
+  plain read (target >= 0.5), and the same searches (target p99 < 50 ms). The events are
+  not replayed from a PostgreSQL event store: the plain read is the embedded one.
 
 Prints the figures, then one JSON line for bench.suite.
 """
@@ -213,23 +214,30 @@ def main() -> None:
 
     url = os.environ.get("DATABASE_URL")
     if url:
-        result["postgres"] = postgres(url, read_models.projector.rows[projection.name], asked)
-        pg = result["postgres"]
+        result["postgres"] = pg = postgres(url, engine, asked, count, read_rate)
+        print(
+            f"PostgreSQL rebuild   : {pg['rebuild_events_per_s']:>10,.0f} events/s  "
+            f"({pg['rebuild_seconds']} s), ratio {pg['ratio']:.2f}  (target >= {TARGET_RATIO})"
+        )
         print(f"PostgreSQL tsvector  : p50 {pg['p50']} / p99 {pg['p99']} ms, {pg['mean_hits']} "
-              f"hits; rows + index written in {pg['load_seconds']} s")  # fmt: skip
+              f"hits  (target p99 < {TARGET_P99_MS:.0f})")  # fmt: skip
     passes = [result["ratio"] >= TARGET_RATIO, sqlite_ms["p99"] < TARGET_P99_MS]
     if "postgres" in result:
         passes.append(result["postgres"]["p99"] < TARGET_P99_MS)
+        passes.append(result["postgres"]["ratio"] >= TARGET_RATIO)
     result["pass"] = all(passes)
     read_models.close()
     engine.close()
     print(json.dumps(result))
 
 
-def postgres(url: str, rows: Any, asked: list[Query]) -> dict[str, float]:
-    """Swap the folded rows into a fresh schema as a rebuild does, then search there."""
+def postgres(url: str, engine: Engine, asked: list[Query], events: int, read_rate: float) -> Any:
+    """Rebuild the search projection from the same events (read from the embedded store)
+    into a fresh schema's read-model store, then search there."""
     import psycopg
 
+    from consumers.log_follower import LogFollower
+    from consumers.projector import Projector
     from groundswell.stores.postgres_readmodels import PostgresReadModelStore
     from groundswell.stores.search_index import PostgresSearch
 
@@ -238,16 +246,17 @@ def postgres(url: str, rows: Any, asked: list[Query]) -> dict[str, float]:
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
         store = PostgresReadModelStore(url, schema)
+        follower = LogFollower(engine, Projector(store, [SearchProjection()], load=False))
         started = time.perf_counter()
-        store.replace(SearchProjection.name, rows, 0, SearchProjection.version)
-        load_seconds = time.perf_counter() - started
+        follower.rebuild([SearchProjection.name])
+        rebuild_seconds = time.perf_counter() - started
         store.close()
-        with psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}") as conn:
-            conn.execute("ANALYZE search_documents")
         index = PostgresSearch(url, schema)
-        found: dict[str, float] = {
+        found = {
             **latencies(index, asked),
-            "load_seconds": round(load_seconds, 1),
+            "rebuild_seconds": round(rebuild_seconds, 1),
+            "rebuild_events_per_s": round(events / rebuild_seconds),
+            "ratio": round(events / rebuild_seconds / read_rate, 3),
         }
         index.close()
         return found

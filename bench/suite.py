@@ -97,6 +97,15 @@ def search_rows(f: Figures) -> list[Row]:
             f["target_ratio"], "ev/s",
         )
     ]  # fmt: skip
+    if "ratio" in f.get("postgres", {}):
+        pg = f["postgres"]
+        rows.append(
+            ratio_row(
+                f"search projection rebuild into PostgreSQL ({f['events']:,} events)",
+                pg["rebuild_events_per_s"], f["plain_read_events_per_s"],
+                "plain read + decode", f["target_ratio"], "ev/s",
+            )
+        )  # fmt: skip
     for store, name in (("sqlite", "SQLite FTS5"), ("postgres", "PostgreSQL tsvector")):
         if store in f:
             rows.append(
