@@ -99,12 +99,15 @@ class SQLiteReadModelStore:
     def replace(self, projection: str, rows: Rows, position: int, version: int) -> None:
         # Plain inserts in key order into emptied tables: several times faster than upserts
         # in hash order, which is what makes a rebuild's writes keep up with its folding.
-        values = sorted(
-            (projection, t, k, encode(v))
-            for t, table in rows.tables().items()
+        # Sorting keys alone, table by table, gives the same order at a fraction of the cost
+        # of sorting the (projection, table, key, value) tuples.
+        tables = rows.tables()
+        values = [
+            (projection, t, k, encode(table[k]))
+            for t, table in sorted(tables.items(), key=lambda item: item[0])
             if t != VERSIONS
-            for k, v in table.items()
-        )
+            for k in sorted(table)
+        ]
         versions = sorted((projection, k, v) for k, v in rows.table(VERSIONS).items())
         with self._lock:
             db = self._db(projection)
