@@ -9,8 +9,9 @@ and fills the index in one set-wise statement instead.
 - SQLite (embedded): an FTS5 table over ``search_documents`` (external content,
   ``unicode61``), ranked with ``bm25`` (a title word weighs four body words), excerpts by
   ``highlight``/``snippet``.
-- PostgreSQL: a ``tsvector`` column (title weight A, body weight B) with a GIN index,
-  ranked with ``ts_rank``, excerpts by ``ts_headline``. Configuration ``simple``: people
+- PostgreSQL: a ``tsvector`` column (title weight A, body weight B) with a GIN index
+  (no pending list), ranked with ``ts_rank``, excerpts by ``ts_headline``. A rebuild
+  fills a fresh table, indexes it, and swaps it in at commit. Configuration ``simple``: people
   write in several languages (Dutch is planned), and ``simple`` matches whole words
   as SQLite's ``unicode61`` does, so both stores find the same documents for a query.
 """
@@ -176,9 +177,9 @@ END $setup$
 def postgres_before_replace(conn: Any) -> None:
     """Inside a rebuild's transaction: stop following row by row; fill a fresh table."""
     conn.execute("SET LOCAL groundswell.search_bulk = 'on'")
-    # Searches keep reading the old table until the rebuild commits; the new one gets its
-    # indexes only once filled (a GIN index built from all rows at once is many times
-    # faster than one kept up row by row).
+    # Searches keep reading the old table until the rebuild commits. The new one gets its
+    # indexes only once filled: CREATE INDEX sorts all entries at once, where inserting
+    # rows into an index without a pending list would place every entry one by one.
     conn.execute("DROP TABLE IF EXISTS search_documents_next")
     conn.execute(f"CREATE TABLE search_documents_next ({_PG_COLUMNS})")
 
@@ -196,11 +197,13 @@ def postgres_after_replace(conn: Any) -> None:
         "ADD CONSTRAINT search_documents_next_pkey PRIMARY KEY (key)"
     )
     conn.execute(f"CREATE INDEX search_documents_next_text ON search_documents_next {_PG_GIN}")
+    # A fresh table has no statistics to plan by; gathered before the swap, which is all
+    # that makes searches wait (for the few renames to commit).
+    conn.execute("ANALYZE search_documents_next")
     conn.execute("DROP TABLE search_documents")
     conn.execute("ALTER TABLE search_documents_next RENAME TO search_documents")
     conn.execute("ALTER INDEX search_documents_next_pkey RENAME TO search_documents_pkey")
     conn.execute("ALTER INDEX search_documents_next_text RENAME TO search_documents_text")
-    conn.execute("ANALYZE search_documents")  # a fresh table has no statistics to plan by
     conn.execute("SET LOCAL groundswell.search_bulk = 'off'")
 
 
