@@ -131,6 +131,7 @@ _PG_COLUMNS = """key TEXT NOT NULL, kind TEXT NOT NULL, challenge_id TEXT, idea_
         author TEXT, draft BOOLEAN NOT NULL, managers JSONB NOT NULL,
         hidden BOOLEAN NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
         text tsvector NOT NULL"""
+_PG_REQUIRED = ("kind", "draft", "managers", "hidden", "title", "body", "text")
 # No pending list (fastupdate off): with one, every search also scans the entries not yet
 # merged into the index, up to 4 MB of them, which made a search several times slower;
 # a row written live costs a little more to index instead.
@@ -177,24 +178,27 @@ END $setup$
 def postgres_before_replace(conn: Any) -> None:
     """Inside a rebuild's transaction: stop following row by row; fill a fresh table."""
     conn.execute("SET LOCAL groundswell.search_bulk = 'on'")
-    # Searches keep reading the old table until the rebuild commits. The new one gets its
-    # indexes only once filled: CREATE INDEX sorts all entries at once, where inserting
-    # rows into an index without a pending list would place every entry one by one.
+    # Searches keep reading the old table until the rebuild commits. The new one (made at
+    # the end, from the rows) gets its constraints and indexes only once filled: CREATE
+    # INDEX sorts all entries at once, where inserting rows into an index without a
+    # pending list would place every entry one by one.
     conn.execute("DROP TABLE IF EXISTS search_documents_next")
-    conn.execute(f"CREATE TABLE search_documents_next ({_PG_COLUMNS})")
 
 
 def postgres_after_replace(conn: Any) -> None:
+    # CREATE TABLE AS may share the to_tsvector work (most of the time) among parallel
+    # workers, where INSERT … SELECT runs it in one process: half the time at 110,010
+    # documents on two cores. The columns' types come out as in _PG_COLUMNS.
     conn.execute(
-        f"INSERT INTO search_documents_next (key, {_COLUMNS}, text) "
+        f"CREATE TABLE search_documents_next (key, {_COLUMNS}, text) AS "
         f"SELECT key, {_PG_FIELDS.format(v='value')} FROM projection_rows "
-        f"WHERE projection = %s AND tbl = 'documents'",
-        (PROJECTION,),
+        f"WHERE projection = '{PROJECTION}' AND tbl = 'documents'"
     )
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the GIN build sorts in memory
     conn.execute(
         "ALTER TABLE search_documents_next "
-        "ADD CONSTRAINT search_documents_next_pkey PRIMARY KEY (key)"
+        + ", ".join(f"ALTER COLUMN {column} SET NOT NULL" for column in _PG_REQUIRED)
+        + ", ADD CONSTRAINT search_documents_next_pkey PRIMARY KEY (key)"
     )
     conn.execute(f"CREATE INDEX search_documents_next_text ON search_documents_next {_PG_GIN}")
     # A fresh table has no statistics to plan by; gathered before the swap, which is all

@@ -101,10 +101,18 @@ def test_the_postgres_index_keeps_no_pending_list_after_set_up_and_a_rebuild() -
             "WHERE i.indrelid = 'search_documents'::regclass ORDER BY c.relname"
         ).fetchall()
 
+    def columns(conn: Any) -> list[tuple[str, str, str]]:
+        return conn.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = 'search_documents' "
+            "ORDER BY ordinal_position"
+        ).fetchall()
+
     with postgres_schema(url) as schema:
         store = PostgresReadModelStore(url, schema)
         store.close()
         with psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}") as conn:
+            made = columns(conn)
             conn.execute("ALTER INDEX search_documents_text RESET (fastupdate)")  # as made before
             assert indexes(conn)[1] == ("search_documents_text", None)
         store = PostgresReadModelStore(url, schema)
@@ -121,6 +129,7 @@ def test_the_postgres_index_keeps_no_pending_list_after_set_up_and_a_rebuild() -
                     ("search_documents_pkey", None),
                     ("search_documents_text", ["fastupdate=off"]),
                 ]
+                assert columns(conn) == made  # the swapped-in table is the one set-up makes
                 found = conn.execute(
                     "SELECT key FROM search_documents WHERE text @@ to_tsquery('simple', 'jig')"
                 ).fetchall()
