@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from groundswell.files import private_dir
 from groundswell.identity.settings import OidcSettings
-from groundswell.stores.files import private_dir
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_TOPIC = "groundswell.events"
 # Event recorders that keep idempotency keys in the events' transaction.
-RECORDERS = "groundswell.stores.keyed_recorders"
+RECORDERS = "groundswell.eventstore.keyed_recorders"
 DEFAULT_GROUP_COMMIT_MS = 2.0
 DEFAULT_GROUP_COMMIT_MAX = 128
 DEFAULT_RELAY_ENCODERS = 1

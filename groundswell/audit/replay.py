@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+from consumers.ports import ReadModelStore
 from consumers.projector import bulk_work
-from groundswell.stores.readmodels import ReadModelStore
 from projections.catalog import PROJECTION_NAMES, all_projections
 from projections.projection import Projection, apply_all
 from projections.rows import Rows

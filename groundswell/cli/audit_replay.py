@@ -47,7 +47,6 @@ from groundswell.cli.boards import (
     Json,
     OnlyChallenge,
     emit,
-    funnel_data,
     key,
     pot_table,
     show_follow_up,
@@ -57,8 +56,15 @@ from groundswell.cli.boards import (
     when,
 )
 from groundswell.cli.common import out, session
+from groundswell.reads.boards import (
+    BOARD_PROJECTIONS,
+    Board,
+    balances_data,
+    follow_up_data,
+    funnel_data,
+    leaderboard_data,
+)
 from groundswell.settings import DEFAULT_TOPIC, Settings
-from projections import balances, follow_up, leaderboard
 from projections.catalog import PROJECTION_NAMES
 from projections.rows import Rows
 
@@ -71,23 +77,6 @@ class From(StrEnum):
     store = "store"
     kafka = "kafka"
 
-
-class Board(StrEnum):
-    """The boards `audit as-of` can show."""
-
-    leaderboard = "leaderboard"
-    balances = "balances"
-    funnel = "funnel"
-    follow_up = "follow-up"
-
-
-# The projections each board reads (only these are replayed).
-BOARD_PROJECTIONS = {
-    Board.leaderboard: "leaderboard",
-    Board.balances: "balances",
-    Board.funnel: "implementation",
-    Board.follow_up: "follow_up",
-}
 
 Names = Annotated[
     list[str] | None,
@@ -194,7 +183,7 @@ def open_live(origin: From, settings: Settings, names: list[str], stack: ExitSta
             "--from kafka compares with the read models fed from Kafka, which live in "
             "PostgreSQL: set DATABASE_URL (or use --from store)"
         )
-    from groundswell.stores.postgres_kafka import KafkaReadModelStore
+    from groundswell.readstore.postgres_kafka import KafkaReadModelStore
 
     kafka_store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
     stack.callback(kafka_store.close)
@@ -423,26 +412,27 @@ Shown = tuple[Any, Any]
 
 
 def leaderboard_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
-    found = leaderboard.standings(rows, cid)
+    found = leaderboard_data(rows, moment, cid)
 
     def render() -> None:
         shown = table("Leaderboard", ">#", "shown as", "department", ">points")
         for s in found:
-            shown.add_row(str(s.rank), text(s.shown_as), text(s.department), str(s.points))
+            shown.add_row(
+                str(s["rank"]), text(s["shown_as"]), text(s["department"]), str(s["points"])
+            )
         out().print(shown if found else "No points earned yet.")
 
-    return [asdict(s) for s in found], render
+    return found, render
 
 
 def balances_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
-    pots = {k: balances.pot(rows, k) for k in rows.table("pots") if cid is None or k == cid}
-    people = {
-        account.removeprefix("person:"): row["balance"]
-        for account, row in sorted(rows.table("accounts").items())
-        if account.startswith("person:")
-    }
-    treasury, redeemed = balances.treasury(rows), balances.redeemed(rows)
-    data = {"treasury": treasury, "redeemed": redeemed, "pots": pots, "balances": people}
+    data = balances_data(rows, moment, cid)
+    treasury, redeemed, pots, people = (
+        data["treasury"],
+        data["redeemed"],
+        data["pots"],
+        data["balances"],
+    )
 
     def render() -> None:
         out().print(escape(treasury_explained(treasury, redeemed)))
@@ -462,7 +452,7 @@ def funnel_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
 
 
 def follow_up_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
-    summary = follow_up.debt_summary(rows, moment, cid)
+    summary = follow_up_data(rows, moment, cid)
     return summary, lambda: show_follow_up(summary, "Nothing waited past its decision deadline.")
 
 

@@ -17,12 +17,12 @@ from groundswell.audit.replay import (
     live_models,
 )
 from groundswell.http.problems import ApiProblem
-from groundswell.read_models import ReadModels
+from groundswell.reads.read_models import ReadModels
 from projections.rows import Rows
 
 if TYPE_CHECKING:
-    from groundswell.relay_positions import RelayPositions
-    from groundswell.stores.postgres_kafka import KafkaReadModelStore
+    from groundswell.publish.positions import RelayPositions
+    from groundswell.readstore.postgres_kafka import KafkaReadModelStore
 
 WAIT_SECONDS = 2.0
 

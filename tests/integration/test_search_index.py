@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_read_models, build_search
-from groundswell.engine import Engine
+from groundswell.readstore.search_index import Query, Reader
 from groundswell.settings import Settings
-from groundswell.stores.search_index import Query, Reader
 from projections.search import SearchProjection
 from tests.http_support import challenge_terms
 

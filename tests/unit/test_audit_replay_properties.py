@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consumers.log_follower import LogFollower
+from consumers.ports import Change, Checkpoint
 from consumers.projector import Projector
 from groundswell.audit.replay import (
     CHANGED,
@@ -36,7 +37,6 @@ from groundswell.audit.replay import (
     parse_moment,
     replay,
 )
-from groundswell.stores.readmodels import Change, Checkpoint
 from projections.catalog import PROJECTION_NAMES, all_projections
 from projections.projection import fold
 from projections.rows import Rows
