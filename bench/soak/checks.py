@@ -19,7 +19,9 @@ from bench.soak.services import ROOT
 from domain.challenge import Challenge
 from domain.person import Person
 from groundswell.app.engine import Engine
-from groundswell.audit.replay import StoreSource, diff, live_kafka_models, replay
+from groundswell.audit.diff import diff
+from groundswell.audit.replay import live_kafka_models, replay
+from groundswell.audit.sources import StoreSource
 from groundswell.readstore.postgres_kafka import KafkaReadModelStore
 from projections.catalog import PROJECTION_NAMES
 from tests import invariants

@@ -27,7 +27,7 @@ from groundswell.eventstore.idempotency import (
     kept_refusal,
     refusal_record,
 )
-from groundswell.eventstore.keyed_recorders import KeyedResult
+from groundswell.eventstore.keyed import KeyedResult
 from groundswell.eventstore.postgres_group import group_committer
 from groundswell.eventstore.postgres_recorder import PreparedPostgresRecorder
 

@@ -1,7 +1,7 @@
 """The tamper-evident hash chain over the event log: its format, ``verify`` and ``head``.
 
 Every stored event gets one row in ``event_chain``, written by the recorders in
-``groundswell/eventstore/keyed_recorders.py`` in the transaction that inserts the event:
+``groundswell/eventstore/keyed.py`` in the transaction that inserts the event:
 ``(notification_id, prev_id, hash, adopted)``. ``prev_id`` is the notification id of the
 event before it in the log (0 for the first) and ``hash`` is
 

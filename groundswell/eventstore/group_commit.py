@@ -35,7 +35,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 
-from groundswell.eventstore.keyed_recorders import KeyedResult
+from groundswell.eventstore.keyed import KeyedResult
 from groundswell.settings import DEFAULT_GROUP_COMMIT_MAX, DEFAULT_GROUP_COMMIT_MS
 
 # Read from the application's environment (``Settings.eventsourcing_env`` puts them there).

@@ -2,7 +2,7 @@
 
 A client (an HTTP caller, a chat bot retrying after a timeout) names each command with a
 key of its choosing. The key, a fingerprint of the request and the command's result are
-stored in the same transaction as the command's events (see ``stores/keyed_recorders``),
+stored in the same transaction as the command's events (see ``eventstore/keyed``),
 so either both are durable or neither is: a retry after a crash finds the key exactly
 when the events are there.
 

@@ -43,8 +43,11 @@ from groundswell.eventstore.group_commit import (
     GroupCommitter,
     PendingCommand,
 )
-from groundswell.eventstore.keyed_recorders import KeyedPostgresRecorder, PostgresChainReader
-from groundswell.eventstore.postgres_recorder import rendered
+from groundswell.eventstore.postgres_recorder import (
+    KeyedPostgresRecorder,
+    PostgresChainReader,
+    rendered,
+)
 from groundswell.settings import DEFAULT_GROUP_COMMIT_MAX
 
 if TYPE_CHECKING:

@@ -18,7 +18,8 @@ from starlette.background import BackgroundTask
 from domain.errors import InvalidInput
 from groundswell.audit import history
 from groundswell.audit.export import export
-from groundswell.audit.replay import AuditError, as_of, parse_moment
+from groundswell.audit.replay import as_of, parse_moment
+from groundswell.audit.sources import AuditError
 from groundswell.eventstore import chain
 from groundswell.http.auth import needs
 from groundswell.http.common import ApiDep, Filter

@@ -8,14 +8,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from groundswell.audit.replay import (
-    Comparison,
-    KafkaSource,
-    as_source,
-    compare,
-    live_kafka_models,
-    live_models,
-)
+from groundswell.audit.replay import Comparison, compare, live_kafka_models, live_models
+from groundswell.audit.sources import KafkaSource, as_source
 from groundswell.http.problems import ApiProblem
 from groundswell.reads.read_models import ReadModels
 from projections.rows import Rows

@@ -42,7 +42,7 @@ from groundswell.eventstore.chain import (
     verify,
 )
 from groundswell.eventstore.idempotency import CommandKey, keyed
-from groundswell.eventstore.keyed_recorders import ChainConflict
+from groundswell.eventstore.keyed import ChainConflict
 from groundswell.settings import Settings
 from tests.scenario import COLLEAGUE, TEAMMATE, Scenario, all_events, twin_engine
 from tests.support import (

@@ -22,16 +22,9 @@ from hypothesis import strategies as st
 
 from bench.history import write_history
 from groundswell.app.engine import Engine
-from groundswell.audit.replay import (
-    CHANGED,
-    Difference,
-    KafkaSource,
-    StoreSource,
-    compare,
-    live_kafka_models,
-    public,
-    replay,
-)
+from groundswell.audit.diff import CHANGED, Difference
+from groundswell.audit.replay import compare, live_kafka_models, public, replay
+from groundswell.audit.sources import KafkaSource, StoreSource
 from groundswell.bootstrap import build_engine, build_kafka_projector, build_relay
 from groundswell.publish.positions import SQLiteRelayPositions
 from groundswell.publish.relay import Relay, ensure_topic, kafka_producer

@@ -23,7 +23,7 @@ from groundswell.bootstrap import build_engine
 from groundswell.eventstore.chain import verify
 from groundswell.eventstore.group_commit import GroupCommitFailed, PendingCommand
 from groundswell.eventstore.idempotency import CommandKey, keyed
-from groundswell.eventstore.keyed_recorders import KeyedResult
+from groundswell.eventstore.keyed import KeyedResult
 from groundswell.eventstore.postgres_group import PostgresGroupWriter
 from groundswell.settings import Settings
 from tests.group_commit_world import (
