@@ -34,6 +34,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy domain projections
+	$(BIN)/lint-imports
 
 # scripts/with-services starts PostgreSQL unless DATABASE_URL is already set.
 # pytest's exit code 5 (no tests collected) is non-zero, so it fails the target as it should.

@@ -29,8 +29,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from bench.history import write_history
 from consumers.kafka_projector import KafkaProjector
 from domain.catalog import EVENT_CLASSES
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_kafka_projector
-from groundswell.engine import Engine
 from groundswell.settings import Settings
 from schemas.codec import EventCodec
 

@@ -38,8 +38,8 @@ from typing import Any
 
 import uvicorn
 
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_http_app, build_tokens
-from groundswell.engine import Engine
 from groundswell.http import models
 from groundswell.settings import Settings
 from groundswell.web.session import COOKIE

@@ -44,9 +44,9 @@ from eventsourcing.persistence import StoredEvent
 from bench.http import fresh_schema
 from domain.idea import Idea
 from domain.person import person_id
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine
-from groundswell.engine import Engine
-from groundswell.group_commit import GroupStats
+from groundswell.eventstore.group_commit import GroupStats
 from groundswell.settings import Settings
 
 TARGET_GROUPED = 10_000

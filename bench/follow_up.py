@@ -26,7 +26,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from uuid import uuid4
 
-from groundswell.stores.sqlite_readmodels import SQLiteReadModelStore
+from groundswell.readstore.sqlite import SQLiteReadModelStore
 from projections import desk as desk_rm
 from projections import follow_up as follow_up_rm
 from projections.follow_up_due import closings, plan

@@ -16,7 +16,7 @@ from domain.challenge import Challenge
 from domain.contribution import Contribution, ContributionKind, once_per_person_id
 from domain.idea import Idea
 from domain.person import Person
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 
 DEPARTMENTS = ["Production", "Sales", "R&D", "Finance", "HR", "Logistics", "IT", "Service"]
 

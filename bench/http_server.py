@@ -45,8 +45,8 @@ import anyio.to_thread
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from groundswell.app.services.unit_of_work import UnitOfWork
 from groundswell.bootstrap import build_http_app
-from groundswell.services.unit_of_work import UnitOfWork
 from groundswell.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])

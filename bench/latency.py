@@ -60,7 +60,7 @@ a receipt from an engine process is recorded when it reaches the poller's proces
 can match a later query than it might have, never an earlier one.
 
 ``--relay-poll-ms`` is a what-if: it changes the relay's idle wait between batches
-(``groundswell.relay.POLL_SECONDS``, 20 ms), to show how much of the latency it makes.
+(``groundswell.publish.relay.POLL_SECONDS``, 20 ms), to show how much of the latency it makes.
 Prints p50/p95/p99/max of the command itself, Receipt to relayed, relayed to row and
 Receipt to row, commands sent, the achieved rate, the target and one JSON line.
 Needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS.
@@ -85,16 +85,16 @@ import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-import groundswell.relay
+import groundswell.publish.relay
 from domain.base import GroundswellAggregate
 from domain.challenge import Challenge
 from domain.contribution import Contribution, ContributionKind
 from domain.idea import Idea
 from domain.person import Person
-from groundswell.application import utc_now
+from groundswell.app.application import utc_now
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_kafka_projector, build_relay
-from groundswell.engine import Engine
-from groundswell.relay import DEFAULT_PARTITIONS, ensure_topic
+from groundswell.publish.relay import DEFAULT_PARTITIONS, ensure_topic
 from groundswell.settings import Settings
 from projections.rows import key_of
 
@@ -217,7 +217,7 @@ def _save(engine: Engine, aggregates: list[GroundswellAggregate]) -> None:
 def relay_process(settings: Settings, stop: Any, poll: float | None) -> None:
     """The relay in a process of its own, with an engine of its own."""
     if poll is not None:
-        groundswell.relay.POLL_SECONDS = poll
+        groundswell.publish.relay.POLL_SECONDS = poll
     engine = build_engine(settings)
     relay = build_relay(engine, settings)
     try:
@@ -243,7 +243,7 @@ class Pipeline:
         group = f"bench-latency-{uuid.uuid4().hex[:8]}"
         if mode == "threads":
             if poll is not None:
-                groundswell.relay.POLL_SECONDS = poll
+                groundswell.publish.relay.POLL_SECONDS = poll
             self.relay = build_relay(engine, settings)
             self.projector = build_kafka_projector(settings, PROJECTION, group_id=group)
             self.relay.start_in_thread()
@@ -616,7 +616,7 @@ def main() -> None:
         type=float,
         default=None,
         help="what-if: the relay's idle wait between batches (production: "
-        f"{groundswell.relay.POLL_SECONDS * 1000:.0f} ms)",
+        f"{groundswell.publish.relay.POLL_SECONDS * 1000:.0f} ms)",
     )
     parser.add_argument("--drain", type=float, default=20.0, help="seconds to wait for the rest")
     args = parser.parse_args()
@@ -710,7 +710,9 @@ def report(
     under = len(seen) == sent and latency["p99"] < TARGET_P99_MS
     passed = under and not behind
     relay_poll = (
-        groundswell.relay.POLL_SECONDS * 1000 if args.relay_poll_ms is None else args.relay_poll_ms
+        groundswell.publish.relay.POLL_SECONDS * 1000
+        if args.relay_poll_ms is None
+        else args.relay_poll_ms
     )
     result = {
         "command": args.command,

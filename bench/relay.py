@@ -24,10 +24,15 @@ from pathlib import Path
 from kafka import KafkaAdminClient
 
 from bench.history import write_history
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_relay
-from groundswell.engine import Engine
-from groundswell.relay import DEFAULT_BATCH, DEFAULT_PARTITIONS, ensure_topic, kafka_producer
-from groundswell.relay_encoder import Message, MessageEncoder
+from groundswell.publish.encoder import Message, MessageEncoder
+from groundswell.publish.relay import (
+    DEFAULT_BATCH,
+    DEFAULT_PARTITIONS,
+    ensure_topic,
+    kafka_producer,
+)
 from groundswell.settings import Settings
 
 TARGET_RATIO = 0.70

@@ -73,7 +73,8 @@ def plain_store_read(data_dir: str) -> dict[str, Any]:
 
 
 def store_replay(data_dir: str) -> dict[str, Any]:
-    from groundswell.audit.replay import StoreSource, replay
+    from groundswell.audit.replay import replay
+    from groundswell.audit.sources import StoreSource
     from groundswell.bootstrap import build_engine
     from groundswell.settings import Settings
 
@@ -91,7 +92,7 @@ def plain_kafka_read(servers: str, topic: str) -> dict[str, Any]:
 
     from consumers.projector import bulk_work
     from domain.catalog import EVENT_CLASSES
-    from groundswell.audit.replay import kafka_reader
+    from groundswell.audit.sources import kafka_reader
     from schemas.codec import EventCodec
 
     codec = EventCodec(EVENT_CLASSES)
@@ -117,7 +118,8 @@ def plain_kafka_read(servers: str, topic: str) -> dict[str, Any]:
 
 
 def kafka_replay(servers: str, topic: str) -> dict[str, Any]:
-    from groundswell.audit.replay import KafkaSource, replay
+    from groundswell.audit.replay import replay
+    from groundswell.audit.sources import KafkaSource
 
     started = time.perf_counter()
     with KafkaSource(servers, topic) as source:
@@ -197,7 +199,7 @@ def topic_size(servers: str, topic: str) -> int:
     first, as a consumer's metadata request may create a topic it asks about)."""
     from kafka import KafkaAdminClient
 
-    from groundswell.audit.replay import KafkaSource
+    from groundswell.audit.sources import KafkaSource
 
     admin = KafkaAdminClient(bootstrap_servers=servers)
     try:

@@ -43,10 +43,10 @@ from domain.challenge import Challenge
 from domain.contribution import Contribution, ContributionKind
 from domain.idea import Idea
 from domain.person import Person
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_read_models, build_search
-from groundswell.engine import Engine
+from groundswell.readstore.search_index import Query, Reader, SearchIndex
 from groundswell.settings import Settings
-from groundswell.stores.search_index import Query, Reader, SearchIndex
 from projections.search import SearchProjection
 
 TARGET_RATIO = 0.5
@@ -248,8 +248,8 @@ def postgres(url: str, engine: Engine, asked: list[Query], events: int, read_rat
 
     from consumers.log_follower import LogFollower
     from consumers.projector import Projector
-    from groundswell.stores.postgres_readmodels import PostgresReadModelStore
-    from groundswell.stores.search_index import PostgresSearch
+    from groundswell.readstore.postgres import PostgresReadModelStore
+    from groundswell.readstore.search_index import PostgresSearch
 
     schema = f"bench_search_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as conn:

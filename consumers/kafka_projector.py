@@ -22,10 +22,10 @@ from typing import Any
 import psycopg
 from kafka.errors import KafkaError
 
+from consumers.backoff import Backoff
 from consumers.message_feed import Feed, Interest, Kept, Polled
+from consumers.ports import Batch, BatchConflict, DeadLetter, KafkaBatchStore
 from consumers.stored_rows import StoredRows, keys_read
-from groundswell.relay import Backoff
-from groundswell.stores.postgres_kafka import Batch, BatchConflict, DeadLetter, KafkaReadModelStore
 from projections.projection import Projection, apply_event
 from schemas.codec import EventCodec, UndecodableEvent
 
@@ -82,7 +82,7 @@ class KafkaProjector:
     def __init__(
         self,
         projection: Projection,
-        store: KafkaReadModelStore,
+        store: KafkaBatchStore,
         feed: Feed,
         codec: EventCodec,
         topic: str,

@@ -31,6 +31,7 @@ import psycopg
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
+from consumers.ports import OpenOffsetsReader
 from schemas.codec import MAGIC
 
 log = logging.getLogger(__name__)
@@ -305,6 +306,7 @@ class FeedSpec:
     database_url: str
     schema: str | None
     interest: Interest
+    open_stored: OpenOffsetsReader  # the stored offsets' reader, opened in the feed process
     batch: int = BATCH
     instance_id: str | None = None
 
@@ -337,7 +339,7 @@ class ProcessFeed:
         # interpreter per feed would take half a second to start; a plain fork would copy
         # a process whose other threads may hold locks.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_preload())
+        context.set_forkserver_preload(_preload(self.spec))
         batches, their_batches = context.Pipe(duplex=False)
         their_orders, orders = context.Pipe(duplex=False)
         process = context.Process(
@@ -445,14 +447,14 @@ class ProcessFeed:
         return self._process.pid if self._process is not None else None
 
 
-def _preload() -> list[str]:
+def _preload(spec: FeedSpec) -> list[str]:
     """The modules the fork server imports once: the feed's, and the app's modules this
     process has loaded. Every child runs the main module again (multiprocessing's rule for
     ``python -m`` and scripts), and the server's ``__main__`` preload never happens
     (CPython 3.11 looks for a ``main_path`` its preparation data calls
     ``init_main_from_path``): without the main's imports loaded in the server, a child
     took 0.3 s to start."""
-    names = {__name__, "groundswell.stores.postgres_kafka"}
+    names = {__name__, spec.open_stored.__module__}
     names.update(name for name in list(sys.modules) if name.partition(".")[0] in APP_PACKAGES)
     # A package's __main__ (python -m groundswell) would run its program in the server.
     return sorted(name for name in names if not name.endswith("__main__"))
@@ -487,9 +489,7 @@ def _serve(spec: FeedSpec, orders: Connection, batches: Connection, epoch: int) 
     feed: LocalFeed | None = None
     stored: Any = None
     try:
-        from groundswell.stores.postgres_kafka import StoredOffsetsReader
-
-        stored = StoredOffsetsReader(spec.database_url, spec.schema, spec.projection, spec.topic)
+        stored = spec.open_stored(spec.database_url, spec.schema, spec.projection, spec.topic)
         consumer = kafka_consumer(spec.servers, spec.group_id, spec.batch, spec.instance_id)
         feed = LocalFeed(
             consumer, spec.topic, stored, spec.interest, name=spec.projection, batch=spec.batch

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from groundswell.stores.readmodels import ReadModelStore
+from consumers.ports import ReadModelStore
 from projections.projection import Projection, apply_all
 from projections.rows import Rows
 

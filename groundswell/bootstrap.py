@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from consumers.log_follower import LogFollower
+from consumers.ports import ReadModelStore
 from consumers.projector import Projector
-from groundswell.application import utc_now
-from groundswell.engine import Engine
-from groundswell.read_models import ReadModels
-from groundswell.relay import DEFAULT_BATCH, DEFAULT_PARTITIONS, Relay, ensure_topic, kafka_producer
-from groundswell.relay_encoder import Encoder, LocalEncoder, ProcessEncoder
-from groundswell.relay_positions import RelayPositions
+from groundswell.app.application import utc_now
+from groundswell.app.engine import Engine
+from groundswell.files import private_file
+from groundswell.publish.encoder import Encoder, LocalEncoder, ProcessEncoder
+from groundswell.publish.positions import RelayPositions
+from groundswell.publish.relay import (
+    DEFAULT_BATCH,
+    DEFAULT_PARTITIONS,
+    Relay,
+    ensure_topic,
+    kafka_producer,
+)
+from groundswell.reads.read_models import ReadModels
 from groundswell.settings import Settings
-from groundswell.stores.files import private_file
-from groundswell.stores.readmodels import ReadModelStore
 from projections.catalog import all_projections
 
 if TYPE_CHECKING:
@@ -25,10 +32,11 @@ if TYPE_CHECKING:
 
     from consumers.kafka_projector import KafkaProjector
     from consumers.message_feed import Feed
+    from groundswell.access.sessions import SqlSessions
+    from groundswell.access.tokens import TokenStore
     from groundswell.delivery.bootstrap import DeliverySettings
-    from groundswell.sessions import SqlSessions
-    from groundswell.stores.search_index import SearchIndex
-    from groundswell.tokens import TokenStore
+    from groundswell.delivery.deliverer import Deliverer
+    from groundswell.readstore.search_index import SearchIndex
 
 
 def build_engine(
@@ -45,10 +53,10 @@ def build_engine(
 def build_read_model_store(settings: Settings) -> ReadModelStore:
     """Read models live in the engine's database: PostgreSQL, or SQLite beside the events."""
     if settings.database_url:
-        from groundswell.stores.postgres_readmodels import PostgresReadModelStore
+        from groundswell.readstore.postgres import PostgresReadModelStore
 
         return PostgresReadModelStore(settings.database_url, settings.postgres_schema)
-    from groundswell.stores.sqlite_readmodels import SQLiteReadModelStore
+    from groundswell.readstore.sqlite import SQLiteReadModelStore
 
     return SQLiteReadModelStore(settings.data_dir)
 
@@ -70,10 +78,10 @@ def build_read_models(
 def build_relay_positions(settings: Settings) -> RelayPositions:
     """The relay's position lives in the event store's database (and schema)."""
     if settings.database_url:
-        from groundswell.relay_positions import PostgresRelayPositions
+        from groundswell.publish.positions import PostgresRelayPositions
 
         return PostgresRelayPositions(settings.database_url, settings.postgres_schema)
-    from groundswell.relay_positions import SQLiteRelayPositions
+    from groundswell.publish.positions import SQLiteRelayPositions
 
     return SQLiteRelayPositions(settings.data_dir / "groundswell.sqlite")
 
@@ -138,7 +146,7 @@ def build_kafka_projector(
     from consumers.kafka_projector import KafkaProjector, interest_of
     from consumers.message_feed import FeedSpec, LocalFeed, ProcessFeed, kafka_consumer
     from domain.catalog import EVENT_CLASSES
-    from groundswell.stores.postgres_kafka import KafkaReadModelStore
+    from groundswell.readstore.postgres_kafka import KafkaReadModelStore, StoredOffsetsReader
     from schemas.codec import EventCodec
 
     if not settings.database_url or not settings.kafka_bootstrap_servers:
@@ -164,6 +172,7 @@ def build_kafka_projector(
                 settings.database_url,
                 settings.postgres_schema,
                 interest,
+                StoredOffsetsReader,
                 batch,
                 instance_id,
             )
@@ -181,11 +190,11 @@ def build_kafka_projector(
 
 def build_search(settings: Settings) -> SearchIndex:
     """The search projection's full-text index, where its store keeps it."""
-    from groundswell.stores import search_index
+    from groundswell.readstore import search_index
 
     if settings.database_url:
         return search_index.PostgresSearch(settings.database_url, settings.postgres_schema)
-    from groundswell.stores.sqlite_readmodels import PREFIX
+    from groundswell.readstore.sqlite import PREFIX
 
     path = settings.data_dir / f"{PREFIX}{search_index.PROJECTION}.sqlite"
     return search_index.SQLiteSearch(path)
@@ -194,10 +203,10 @@ def build_search(settings: Settings) -> SearchIndex:
 def build_tokens(settings: Settings) -> TokenStore:
     """API tokens live beside the events: the SQLite file, or the engine's schema."""
     if settings.database_url:
-        from groundswell.tokens import PostgresTokens
+        from groundswell.access.tokens import PostgresTokens
 
         return PostgresTokens(settings.database_url, settings.postgres_schema)
-    from groundswell.tokens import SQLiteTokens
+    from groundswell.access.tokens import SQLiteTokens
 
     return SQLiteTokens(settings.data_dir / "groundswell.sqlite")
 
@@ -209,10 +218,10 @@ def build_sessions(settings: Settings) -> SqlSessions:
     idle = timedelta(hours=settings.session_idle_hours)
     absolute = timedelta(hours=settings.session_absolute_hours)
     if settings.database_url:
-        from groundswell.sessions import PostgresSessions
+        from groundswell.access.sessions import PostgresSessions
 
         return PostgresSessions(settings.database_url, settings.postgres_schema, idle, absolute)
-    from groundswell.sessions import SQLiteSessions
+    from groundswell.access.sessions import SQLiteSessions
 
     return SQLiteSessions(settings.data_dir / "groundswell.sqlite", idle, absolute)
 
@@ -233,7 +242,7 @@ def build_http_app(
     engine = engine or build_engine(settings)
     reads: ReadSide
     if settings.database_url and settings.kafka_bootstrap_servers:
-        from groundswell.stores.postgres_kafka import KafkaReadModelStore
+        from groundswell.readstore.postgres_kafka import KafkaReadModelStore
 
         store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
         positions = build_relay_positions(settings)
@@ -271,7 +280,25 @@ def build_http_app(
         app.state.oidc_provider = identity.keys
         app.state.page_headers = company_headers(identity.settings.issuer)
     web.install(app)
-    from groundswell.delivery.bootstrap import install_delivery
-
     install_delivery(app, engine, settings, delivery)
     return app
+
+
+def install_delivery(
+    app: Any, engine: Any, settings: Settings, delivery: DeliverySettings | None = None
+) -> Deliverer | None:
+    """Give the served app the delivery routes and, when an SMTP server is set (``delivery``,
+    or else the environment), a deliverer running in a thread of this process (the embedded
+    way; ``groundswell deliver`` is the production one, and both may run together)."""
+    from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer, build_outbox
+    from groundswell.http.delivery import install
+
+    install(app, lambda: build_outbox(settings))
+    delivery = delivery or DeliverySettings.from_environment()
+    if not delivery.smtp_url:
+        return None
+    deliverer = build_deliverer(engine, app.state.open_outbox(), delivery)
+    stop = threading.Event()
+    app.state.delivery_stop = stop
+    threading.Thread(target=deliverer.run, args=(stop,), name="deliverer", daemon=True).start()
+    return deliverer

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from groundswell.bootstrap import build_engine, build_read_models
 from groundswell.settings import Settings
 
 # Relative cost of each fold and its writes, measured on bench.history's workload; used
@@ -39,8 +40,6 @@ def share_out(names: Sequence[str], workers: int) -> list[list[str]]:
 
 
 def _rebuild_group(settings: Settings, names: list[str], counter: Any) -> None:
-    from groundswell.bootstrap import build_engine, build_read_models
-
     engine = build_engine(settings)
     read_models = build_read_models(engine, settings, names, load=False)
 

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from groundswell.files import private_dir
 from groundswell.identity.settings import OidcSettings
-from groundswell.stores.files import private_dir
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_TOPIC = "groundswell.events"
 # Event recorders that keep idempotency keys in the events' transaction.
-RECORDERS = "groundswell.stores.keyed_recorders"
+SQLITE_RECORDER = "groundswell.eventstore.sqlite_recorder:KeyedSQLiteRecorder"
+POSTGRES_RECORDER = "groundswell.eventstore.postgres_recorder:KeyedPostgresRecorder"
 DEFAULT_GROUP_COMMIT_MS = 2.0
 DEFAULT_GROUP_COMMIT_MAX = 128
 DEFAULT_RELAY_ENCODERS = 1
@@ -120,13 +121,13 @@ class Settings:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.data_dir / "groundswell.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "10",
-                "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:KeyedSQLiteRecorder",
+                "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,
             }
         else:
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
                 **postgres_env(self.database_url),
-                "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:KeyedPostgresRecorder",
+                "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER,
             }
             if self.postgres_schema:
                 env["POSTGRES_SCHEMA"] = self.postgres_schema

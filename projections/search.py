@@ -5,7 +5,7 @@ only what a reader's filter needs (the challenge is a draft and who manages it, 
 contribution is hidden, who wrote it); pseudonyms are not folded in but masked when
 results are read, as every other answer does, so choosing a pseudonym changes no row.
 The stores index ``title`` and ``body`` of these rows in the same transaction as the rows
-(SQLite FTS5, PostgreSQL tsvector; see groundswell/stores/search_index.py).
+(SQLite FTS5, PostgreSQL tsvector; see groundswell/readstore/search_index.py).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from groundswell.settings import Settings
 from tests.http_support import Org, served_org
 from tests.support import (

@@ -9,9 +9,9 @@ from typing import Any
 from uuid import UUID
 
 from domain.follow_up import FollowUp
-from groundswell.demo_summary import all_events
-from groundswell.engine import Engine
-from groundswell.follow_up_process import FollowUpProcess, PassResult
+from groundswell.app.engine import Engine
+from groundswell.app.follow_up_process import FollowUpProcess, PassResult
+from groundswell.demo.summary import all_events
 from projections.follow_up import FollowUpProjection
 from projections.projection import fold
 from projections.rows import Rows

@@ -11,9 +11,9 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import DomainError
-from groundswell.application import Receipt
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine
-from groundswell.engine import Engine
 from groundswell.settings import Settings
 from tests.scenario import AUTHOR, CAST, COLLEAGUE, MANAGER, REVIEWER, TEAMMATE, terms
 from tests.support import SteppingClock, database_url_or_fail

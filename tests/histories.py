@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from domain.contribution import Contribution
 from domain.errors import DomainError
 from domain.idea import Idea, IdeaStatus
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.support import SteppingClock, memory_engine, redeem
 
 Positioned = tuple[int, Any]

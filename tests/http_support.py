@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_http_app, build_tokens
-from groundswell.engine import Engine
 from groundswell.settings import Settings
 from tests.support import SteppingClock
 

@@ -15,7 +15,7 @@ from uuid import UUID
 import pytest
 
 from domain.errors import DomainError
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.support import SteppingClock, database_url_or_fail, postgres_engine, sqlite_engine
 
 MANAGER = "mia"  # drafts and runs the challenge

@@ -13,9 +13,9 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from domain.store import StoreItem
-from groundswell.application import Receipt
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine
-from groundswell.engine import Engine
 from groundswell.settings import Settings
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -18,9 +18,11 @@ from bench.soak.clients import Ledger
 from bench.soak.services import ROOT
 from domain.challenge import Challenge
 from domain.person import Person
-from groundswell.audit.replay import StoreSource, diff, live_kafka_models, replay
-from groundswell.engine import Engine
-from groundswell.stores.postgres_kafka import KafkaReadModelStore
+from groundswell.app.engine import Engine
+from groundswell.audit.diff import diff
+from groundswell.audit.replay import live_kafka_models, replay
+from groundswell.audit.sources import StoreSource
+from groundswell.readstore.postgres_kafka import KafkaReadModelStore
 from projections.catalog import PROJECTION_NAMES
 from tests import invariants
 from tests.integration.kafka_support import OutsideReader, key_of, read_topic

@@ -1,2 +1,5 @@
-"""Auditor tooling: histories, replay and diff, read models as of a moment, the tamper-evident
-chain over the event log, and complete exports. Read-only: nothing here writes events."""
+"""Auditor tooling: histories, replay and diff, read models as of a moment, complete exports
+(the tamper-evident chain itself is eventstore.chain). Read-only: nothing here writes events.
+
+May import app, eventstore, consumers/, projections/, domain/, schemas/; no adapter.
+"""

@@ -47,7 +47,7 @@ from domain.catalog import EVENT_CLASSES, event_name
 from domain.challenge import Challenge
 from domain.errors import NotFound
 from domain.person import Person
-from groundswell.application import GroundswellApplication
+from groundswell.app.application import GroundswellApplication
 from groundswell.audit.history import log_batches, raw_mentions_supported
 from schemas.codec import HERE, event_name_of, load_schema_file, to_record
 
@@ -246,11 +246,11 @@ def _chain_head(engine: GroundswellApplication) -> dict[str, Any]:
     """The tamper-evident chain's last position and hash, as the chain module reports it:
     an anchor for verifying the store later. Null only with a note saying why."""
     try:
-        from groundswell.audit.chain import head
+        from groundswell.eventstore.chain import head
     except ImportError:
         return {
             "chain_head": None,
-            "chain_note": "groundswell.audit.chain is not available in this build",
+            "chain_note": "groundswell.eventstore.chain is not available in this build",
         }
     found = head(engine)
     if found is None:

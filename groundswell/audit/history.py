@@ -27,7 +27,7 @@ from domain.contribution import Contribution
 from domain.errors import InvalidInput, NotFound
 from domain.follow_up import follow_up_id
 from domain.person import checked_handle, person_id
-from groundswell.application import GroundswellApplication
+from groundswell.app.application import GroundswellApplication
 from schemas.codec import to_record
 
 BATCH = 5_000

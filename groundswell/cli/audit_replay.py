@@ -1,5 +1,5 @@
-"""`groundswell audit replay` and `groundswell audit as-of`: the read models recomputed from
-the history, compared with the live ones, or as they were at a moment.
+"""`groundswell audit replay`: the read models recomputed from the history and compared with
+the live ones (`groundswell audit as-of` is in ``audit_as_of.py``).
 
 Exit status of `audit replay`: 0 when every live read model equals its replay, 1 when
 anything differs, 2 when the comparison could not be made (a usage or configuration error,
@@ -24,16 +24,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from domain.words import treasury_explained
 from groundswell.audit.replay import (
-    AuditError,
-    Bound,
     Comparison,
-    KafkaSource,
     LiveModels,
-    Source,
-    StoreSource,
-    as_of,
     compare,
     live_kafka_models,
     live_models,
@@ -42,23 +35,16 @@ from groundswell.audit.replay import (
     public,
     replay,
 )
+from groundswell.audit.sources import AuditError, Bound, KafkaSource, Source, StoreSource
 from groundswell.bootstrap import build_read_model_store
 from groundswell.cli.boards import (
     Json,
-    OnlyChallenge,
     emit,
-    funnel_data,
-    key,
-    pot_table,
-    show_follow_up,
-    show_funnel,
     table,
-    text,
     when,
 )
 from groundswell.cli.common import out, session
 from groundswell.settings import DEFAULT_TOPIC, Settings
-from projections import balances, follow_up, leaderboard
 from projections.catalog import PROJECTION_NAMES
 from projections.rows import Rows
 
@@ -71,23 +57,6 @@ class From(StrEnum):
     store = "store"
     kafka = "kafka"
 
-
-class Board(StrEnum):
-    """The boards `audit as-of` can show."""
-
-    leaderboard = "leaderboard"
-    balances = "balances"
-    funnel = "funnel"
-    follow_up = "follow-up"
-
-
-# The projections each board reads (only these are replayed).
-BOARD_PROJECTIONS = {
-    Board.leaderboard: "leaderboard",
-    Board.balances: "balances",
-    Board.funnel: "implementation",
-    Board.follow_up: "follow_up",
-}
 
 Names = Annotated[
     list[str] | None,
@@ -115,10 +84,6 @@ def register(app: typer.Typer) -> None:
         short_help="Rebuild read models from zero in memory and diff them with the live "
         "ones, row by row.",
     )(replay_command)
-    app.command(
-        "as-of",
-        short_help="A read model as it was at a moment, folded from the history up to it.",
-    )(as_of_command)
 
 
 def refuse(message: str) -> NoReturn:
@@ -194,7 +159,7 @@ def open_live(origin: From, settings: Settings, names: list[str], stack: ExitSta
             "--from kafka compares with the read models fed from Kafka, which live in "
             "PostgreSQL: set DATABASE_URL (or use --from store)"
         )
-    from groundswell.stores.postgres_kafka import KafkaReadModelStore
+    from groundswell.readstore.postgres_kafka import KafkaReadModelStore
 
     kafka_store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
     stack.callback(kafka_store.close)
@@ -372,103 +337,3 @@ def show_replayed(
         if not tables:
             shown.add_row(name, "—", "0")
     out().print(shown)
-
-
-# -- audit as-of ---------------------------------------------------------------------------
-
-
-def as_of_command(
-    ctx: typer.Context,
-    moment_text: Annotated[
-        str,
-        typer.Argument(
-            metavar="TIMESTAMP",
-            help="ISO 8601 (2026-03-02T09:00:00Z, 2026-03-02T10:00+01:00); a bare date means "
-            "its 00:00 UTC; without an offset, UTC.",
-            show_default=False,
-        ),
-    ],
-    board: Annotated[
-        Board | None,
-        typer.Argument(
-            metavar="[BOARD]", help="The board to show; all four when left out.", show_default=False
-        ),
-    ] = None,
-    challenge: OnlyChallenge = None,
-    as_json: Json = False,
-) -> None:
-    """A read model as it was at a moment, computed from the history: every event with a
-    timestamp at or before it, folded from zero; follow-up debt and days in a stage are
-    counted up to that moment. Treasury, redemptions and balances are organisation-wide;
-    --challenge narrows the other figures."""
-    with cannot_compare():
-        moment = parse_moment(moment_text)
-        boards = [board] if board else list(Board)
-        names = [BOARD_PROJECTIONS[b] for b in boards]
-        engine = session(ctx).engine
-        with progress_bar("history", engine.last_position, "positions") as bar:
-            found = as_of(engine, moment, names, progress=bar)
-    cid = key(challenge)
-    shown = {b.value: BOARDS[b](found[BOARD_PROJECTIONS[b]], moment, cid) for b in boards}
-    if as_json:
-        return emit({"as_of": moment.isoformat(), **{b: data for b, (data, _) in shown.items()}})
-    out().print(f"As of {when(moment.isoformat())} UTC, computed from the history:")
-    for _data, render in shown.values():
-        render()
-
-
-# Each board: its JSON-ready data (the same shape as the live board's --json), and a
-# function printing it as the live board prints it.
-Shown = tuple[Any, Any]
-
-
-def leaderboard_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
-    found = leaderboard.standings(rows, cid)
-
-    def render() -> None:
-        shown = table("Leaderboard", ">#", "shown as", "department", ">points")
-        for s in found:
-            shown.add_row(str(s.rank), text(s.shown_as), text(s.department), str(s.points))
-        out().print(shown if found else "No points earned yet.")
-
-    return [asdict(s) for s in found], render
-
-
-def balances_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
-    pots = {k: balances.pot(rows, k) for k in rows.table("pots") if cid is None or k == cid}
-    people = {
-        account.removeprefix("person:"): row["balance"]
-        for account, row in sorted(rows.table("accounts").items())
-        if account.startswith("person:")
-    }
-    treasury, redeemed = balances.treasury(rows), balances.redeemed(rows)
-    data = {"treasury": treasury, "redeemed": redeemed, "pots": pots, "balances": people}
-
-    def render() -> None:
-        out().print(escape(treasury_explained(treasury, redeemed)))
-        if pots:
-            out().print(pot_table(pots))
-        shown = table("Balances", "handle", ">points")
-        for handle, points in people.items():
-            shown.add_row(text(handle), str(points))
-        out().print(shown if people else "Nobody holds points.")
-
-    return data, render
-
-
-def funnel_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
-    data = funnel_data(rows, moment, cid)
-    return data, lambda: show_funnel(data)
-
-
-def follow_up_as_of(rows: Rows, moment: datetime, cid: str | None) -> Shown:
-    summary = follow_up.debt_summary(rows, moment, cid)
-    return summary, lambda: show_follow_up(summary, "Nothing waited past its decision deadline.")
-
-
-BOARDS = {
-    Board.leaderboard: leaderboard_as_of,
-    Board.balances: balances_as_of,
-    Board.funnel: funnel_as_of,
-    Board.follow_up: follow_up_as_of,
-}

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from groundswell.audit.chain import ChainUnavailable, VerifyReport, verify
 from groundswell.cli.common import out, session
+from groundswell.eventstore.chain import ChainUnavailable, VerifyReport, verify
 
 CANNOT = 2  # exit status when nothing could be verified (1 means "tampered")
 LONG = 50_000  # events; below this verify takes well under a second, no bar

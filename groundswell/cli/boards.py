@@ -20,7 +20,8 @@ from rich.text import Text
 from domain.ledger import person_account
 from domain.words import ledger_entry, treasury_explained
 from groundswell.cli.common import ChallengeId, fail, id_option, out, session
-from projections import balances, breadth, follow_up, implementation, leaderboard, notifications
+from groundswell.reads.boards import funnel_data
+from projections import balances, breadth, follow_up, leaderboard, notifications
 from projections.rows import Rows
 
 PANEL = "Read models"
@@ -151,19 +152,6 @@ def treasury_command(ctx: typer.Context, as_json: Json = False) -> None:
     out().print(escape(treasury_explained(treasury, redeemed)))
     if pots:
         out().print(pot_table(pots))
-
-
-FUNNEL_FIELDS = ("idea_id", "title", "stage", "owner", "core_process", "external_ref")
-
-
-def funnel_data(found: Rows, now: datetime, cid: str | None) -> dict[str, Any]:
-    """The funnel as `funnel --json` shows it (each idea's main fields, days in stage)."""
-    view = implementation.funnel_view(found, now, cid)
-    ideas = [
-        {**{f: i[f] for f in FUNNEL_FIELDS}, "days_in_stage": i["days_in_stage"]}
-        for i in view["ideas"]
-    ]
-    return {"funnel": view["funnel"], "ideas": ideas}
 
 
 def show_funnel(data: dict[str, Any]) -> None:

@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.text import Text
 
 from domain.errors import DomainError, NotFound
-from groundswell.application import Receipt
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_read_models
-from groundswell.engine import Engine
-from groundswell.read_models import ReadModels
+from groundswell.reads.read_models import ReadModels
 from groundswell.settings import Settings
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from domain.errors import InvalidInput
-from groundswell.application import utc_now
+from groundswell.app.application import utc_now
 from groundswell.cli.common import fail, out, session
 from groundswell.delivery import webhooks
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer, build_outbox

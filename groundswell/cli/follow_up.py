@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from groundswell.application import utc_now
+from groundswell.app.application import utc_now
+from groundswell.app.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
 from groundswell.bootstrap import build_engine, build_read_models
 from groundswell.cli.boards import (
     PANEL,
@@ -27,7 +28,6 @@ from groundswell.cli.boards import (
     text,
 )
 from groundswell.cli.common import ChallengeId, act, engine, fail, out, refusals, session
-from groundswell.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
 from groundswell.settings import DEFAULT_TOPIC
 from projections import accountability, desk
 from projections.rows import Rows
@@ -196,7 +196,7 @@ def follow_up_rows(app_engine: Any, settings: Any) -> tuple[Any, Any]:
     """Where a pass reads the follow-up rows: the Kafka-fed store in production, else the
     projection fed in-process from the engine. Returns (close, read)."""
     if settings.database_url and settings.kafka_bootstrap_servers:
-        from groundswell.stores.postgres_kafka import KafkaReadModelStore
+        from groundswell.readstore.postgres_kafka import KafkaReadModelStore
 
         store = KafkaReadModelStore(settings.database_url, settings.postgres_schema)
 

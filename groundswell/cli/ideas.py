@@ -7,7 +7,8 @@ from uuid import UUID
 
 import typer
 
-from groundswell.application import Receipt
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.cli.common import (
     Actor,
     ChallengeId,
@@ -19,7 +20,6 @@ from groundswell.cli.common import (
     refusals,
 )
 from groundswell.cli.views import show
-from groundswell.engine import Engine
 
 app = typer.Typer(help="Submit ideas, decide on them and follow them up.", no_args_is_help=True)
 

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from domain.errors import NotFound
+from groundswell.app.services.people import SYSTEM
 from groundswell.cli.common import Actor, AdminActor, act, engine, fail
 from groundswell.cli.views import show
-from groundswell.services.people import SYSTEM
 
 app = typer.Typer(help="Register people and look at what they hold.", no_args_is_help=True)
 

@@ -12,7 +12,7 @@ import typer
 
 from groundswell.bootstrap import build_relay
 from groundswell.cli.common import fail, session
-from groundswell.relay import DEFAULT_BATCH, DEFAULT_PARTITIONS, PublishFailed
+from groundswell.publish.relay import DEFAULT_BATCH, DEFAULT_PARTITIONS, PublishFailed
 from groundswell.settings import DEFAULT_TOPIC
 
 
@@ -63,10 +63,10 @@ def relay(
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        logging.getLogger("groundswell.relay").info(
+        logging.getLogger("groundswell.publish.relay").info(
             f"relay: publishing to {topic} at {bootstrap_servers} after position {relay.position}"
         )
         relay.run_forever(stop)
-        logging.getLogger("groundswell.relay").info(f"relay: stopped at {relay.position}")
+        logging.getLogger("groundswell.publish.relay").info(f"relay: stopped at {relay.position}")
     finally:
         relay.close()

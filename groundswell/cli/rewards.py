@@ -9,9 +9,9 @@ import typer
 
 from domain.challenge import Challenge
 from domain.words import ordinal, reward_reason
-from groundswell.application import Receipt
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.cli.common import Actor, act, engine, id_argument, out
-from groundswell.engine import Engine
 
 app = typer.Typer(help="Pay rewards from a challenge's pot; spend them.", no_args_is_help=True)
 

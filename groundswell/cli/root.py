@@ -28,7 +28,7 @@ from groundswell.cli.export import export as export_command
 from groundswell.cli.project import register as register_project
 from groundswell.cli.relay import relay as relay_command
 from groundswell.cli.serve import serve as serve_command
-from groundswell.demo import DemoRefused, run_demo
+from groundswell.demo.seed import DemoRefused, run_demo
 from groundswell.settings import DEFAULT_DATA_DIR, Settings
 
 app = typer.Typer(

@@ -12,8 +12,8 @@ from domain.person import Role
 from groundswell.bootstrap import build_search
 from groundswell.cli.boards import Json, emit, known_person, rows, table
 from groundswell.cli.common import fail, out, session
-from groundswell.stores import search_index
-from groundswell.stores.search_index import Hit, Part, Reader
+from groundswell.readstore import search_index
+from groundswell.readstore.search_index import Hit, Part, Reader
 from projections.search import KINDS
 
 QUERY_MAX, WORDS_MAX = 200, 12

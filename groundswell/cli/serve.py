@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from groundswell import demo_tokens as demo_logins
+from groundswell.app.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
 from groundswell.bootstrap import build_http_app, build_relay, build_tokens
 from groundswell.cli.common import fail, out, session
 from groundswell.delivery.bootstrap import DeliverySettings
-from groundswell.demo import DemoRefused, run_demo, where
-from groundswell.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
+from groundswell.demo import tokens as demo_logins
+from groundswell.demo.seed import DemoRefused, run_demo, where
 from groundswell.http.server import ServerLimits, uvicorn_options
 from groundswell.settings import DEFAULT_TOPIC, Settings
 

@@ -7,9 +7,9 @@ from uuid import UUID
 
 import typer
 
+from groundswell.app.services.people import SYSTEM
 from groundswell.cli.boards import emit, rows, table, when
 from groundswell.cli.common import AdminActor, act, fail, id_argument, out
-from groundswell.services.people import SYSTEM
 from projections import balances
 
 app = typer.Typer(help="The reward store: items, prices, stock, redemptions.", no_args_is_help=True)

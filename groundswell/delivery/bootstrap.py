@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from groundswell.application import utc_now
+from groundswell.app.application import utc_now
 from groundswell.delivery.deliverer import Deliverer
 from groundswell.delivery.derive import Deriver
 from groundswell.delivery.mail import Letterhead, SmtpServer
@@ -72,22 +71,3 @@ def build_deliverer(
         clock,
         **options,
     )
-
-
-def install_delivery(
-    app: Any, engine: Any, settings: Settings, delivery: DeliverySettings | None = None
-) -> Deliverer | None:
-    """Give the served app the delivery routes and, when an SMTP server is set (``delivery``,
-    or else the environment), a deliverer running in a thread of this process (the embedded
-    way; ``groundswell deliver`` is the production one, and both may run together)."""
-    from groundswell.http.delivery import install
-
-    install(app, lambda: build_outbox(settings))
-    delivery = delivery or DeliverySettings.from_environment()
-    if not delivery.smtp_url:
-        return None
-    deliverer = build_deliverer(engine, app.state.open_outbox(), delivery)
-    stop = threading.Event()
-    app.state.delivery_stop = stop
-    threading.Thread(target=deliverer.run, args=(stop,), name="deliverer", daemon=True).start()
-    return deliverer

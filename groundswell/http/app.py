@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from groundswell.eventstore.idempotency import KEY_MAX
 from groundswell.http import (
     audit,
     boards,
@@ -28,7 +29,6 @@ from groundswell.http import (
 )
 from groundswell.http.common import Api, expected_version, idempotency_key
 from groundswell.http.gate import Gate, NoStore, Throttle
-from groundswell.idempotency import KEY_MAX
 
 # Bytes. The longest body (a challenge: 10,000-character question, 50 departments of 100
 # characters...) is about 185 kB with every character JSON-escaped as \uXXXX pairs.

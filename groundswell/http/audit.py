@@ -16,13 +16,15 @@ from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
 from domain.errors import InvalidInput
-from groundswell.audit import chain, history
+from groundswell.audit import history
 from groundswell.audit.export import export
-from groundswell.audit.replay import AuditError, as_of, parse_moment
-from groundswell.cli.audit_replay import BOARD_PROJECTIONS, BOARDS, Board
+from groundswell.audit.replay import as_of, parse_moment
+from groundswell.audit.sources import AuditError
+from groundswell.eventstore import chain
 from groundswell.http.auth import needs
 from groundswell.http.common import ApiDep, Filter
 from groundswell.http.problems import COMMON, ApiProblem
+from groundswell.reads.boards import BOARD_DATA, BOARD_PROJECTIONS, Board
 from projections.catalog import PROJECTION_NAMES
 
 router = APIRouter(
@@ -111,7 +113,7 @@ def read_models_as_of(
         raise InvalidInput(str(error) or f"{moment!r} is out of range.", field="moment") from None
     boards = [board] if board else list(Board)
     found = as_of(api.engine, when, [BOARD_PROJECTIONS[b] for b in boards])
-    shown = {b.value: BOARDS[b](found[BOARD_PROJECTIONS[b]], when, challenge)[0] for b in boards}
+    shown = {b.value: BOARD_DATA[b](found[BOARD_PROJECTIONS[b]], when, challenge) for b in boards}
     return {"as_of": when.isoformat(), **shown}
 
 

@@ -11,17 +11,17 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
 
-from groundswell.application import Receipt
-from groundswell.engine import Engine
+from groundswell.access.tokens import TokenStore
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
+from groundswell.eventstore.idempotency import KEY_MAX, CommandKey, fingerprint, keyed
 from groundswell.http import models
 from groundswell.http.auth import Caller, current_caller
-from groundswell.http.folds import FoldCache
 from groundswell.http.problems import ApiProblem
 from groundswell.http.reads import ReadSide
-from groundswell.idempotency import KEY_MAX, CommandKey, fingerprint, keyed
 from groundswell.identity.tokens import AccessTokens
-from groundswell.stores.search_index import SearchIndex
-from groundswell.tokens import TokenStore
+from groundswell.reads.folds import FoldCache
+from groundswell.readstore.search_index import SearchIndex
 from projections.rows import Rows
 
 POSITION_HEADER = "Groundswell-Position"
@@ -108,7 +108,7 @@ def folded(
     fold: Callable[[], tuple[Any, datetime | None]],
 ) -> Any:
     """``fold()`` over ``found`` (rows being read, from :func:`rows`), folded once per
-    state of the read model and stretch of the clock (groundswell.http.folds)."""
+    state of the read model and stretch of the clock (groundswell.reads.folds)."""
     return api.folds.folded(key, found, api.reads.position(), now, fold)
 
 

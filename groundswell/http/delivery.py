@@ -28,7 +28,7 @@ from domain.person import (
     WEEKLY,
     Role,
 )
-from groundswell.application import utc_now
+from groundswell.app.application import utc_now
 from groundswell.delivery import unsubscribe, webhooks
 from groundswell.delivery.outbox import Outbox, stamp
 from groundswell.http.auth import AnyCaller, Writer, needs

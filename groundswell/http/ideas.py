@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from domain.idea import Idea
 from domain.person import Role
-from groundswell.application import Receipt
-from groundswell.engine import Engine
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.http import lists, models
 from groundswell.http.auth import AnyCaller, Caller, Writer
 from groundswell.http.common import (

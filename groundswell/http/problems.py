@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from domain import errors
-from groundswell.idempotency import KeyReused
+from groundswell.eventstore.idempotency import KeyReused
 
 PROBLEM = "application/problem+json"
 

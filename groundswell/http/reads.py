@@ -8,21 +8,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from groundswell.audit.replay import (
-    Comparison,
-    KafkaSource,
-    as_source,
-    compare,
-    live_kafka_models,
-    live_models,
-)
+from groundswell.audit.replay import Comparison, compare, live_kafka_models, live_models
+from groundswell.audit.sources import KafkaSource, as_source
 from groundswell.http.problems import ApiProblem
-from groundswell.read_models import ReadModels
+from groundswell.reads.read_models import ReadModels
 from projections.rows import Rows
 
 if TYPE_CHECKING:
-    from groundswell.relay_positions import RelayPositions
-    from groundswell.stores.postgres_kafka import KafkaReadModelStore
+    from groundswell.publish.positions import RelayPositions
+    from groundswell.readstore.postgres_kafka import KafkaReadModelStore
 
 WAIT_SECONDS = 2.0
 

@@ -19,8 +19,8 @@ from groundswell.http.boards import require_visible
 from groundswell.http.common import Api, ApiDep, AtLeast, Filter, rows
 from groundswell.http.privacy import masks_for
 from groundswell.http.problems import COMMON, ApiProblem
-from groundswell.stores import search_index
-from groundswell.stores.search_index import Hit, Reader
+from groundswell.readstore import search_index
+from groundswell.readstore.search_index import Hit, Reader
 from projections.search import KINDS, document_key
 
 router = APIRouter(tags=["search"], responses=COMMON)

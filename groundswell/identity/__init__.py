@@ -2,4 +2,5 @@
 
 ``settings`` reads its configuration from the environment, ``keys`` fetches the provider's
 discovery document and signing keys, ``tokens`` validates the access tokens it issues.
+May import domain/ only.
 """

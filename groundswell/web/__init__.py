@@ -4,6 +4,9 @@ Server-rendered HTML (Jinja2) over the same reads and commands the JSON API uses
 can never show or do more than the API allows its reader. Charts are SVG drawn on the
 server (pygal); one small script keeps pages live from a server-sent event stream. No
 build step: the templates and static files ship inside the package.
+
+May import http (the pages call the API's route functions) and what http may import; never
+cli.
 """
 
 from __future__ import annotations

@@ -19,11 +19,11 @@ from pydantic import ValidationError
 from domain.errors import DomainError
 from domain.reward_policy import RewardReason
 from domain.words import reward_reason
-from groundswell.application import Receipt
-from groundswell.engine import Engine
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
+from groundswell.eventstore.idempotency import CommandKey, KeyReused, fingerprint, keyed
 from groundswell.http import models
 from groundswell.http.auth import Caller
-from groundswell.idempotency import CommandKey, KeyReused, fingerprint, keyed
 from groundswell.web import pages
 from groundswell.web.confirm import Confirm, Confirmed, confirmation
 from groundswell.web.render import PageRoute, done, refusal

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from domain.errors import NotFound
 from domain.person import Role
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from groundswell.http import boards, people
 from groundswell.http.auth import Caller
 from groundswell.http.common import Api, AtLeast, Filter

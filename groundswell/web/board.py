@@ -20,8 +20,8 @@ from fastapi.responses import HTMLResponse
 from domain.errors import NotFound
 from domain.idea import IdeaStatus
 from domain.person import Role
-from groundswell.application import Receipt
-from groundswell.engine import Engine
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.http import challenges, ideas, models
 from groundswell.http.auth import Caller
 from groundswell.http.common import AtLeast, rows

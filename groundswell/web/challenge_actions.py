@@ -15,8 +15,8 @@ from fastapi import APIRouter, Form, Request, Response
 from domain.errors import DomainError
 from domain.reward_policy import prize_reason
 from domain.words import reward_reason
-from groundswell.application import Receipt
-from groundswell.engine import Engine
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.http import models
 from groundswell.http.follow_up import FollowUpPolicyIn
 from groundswell.web.actions import Key, Long, Short, act, listed, numbers, on_challenge

@@ -16,12 +16,12 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from domain.idea import Idea
-from groundswell.application import Receipt
-from groundswell.engine import Engine
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
+from groundswell.app.services.unit_of_work import replay
 from groundswell.http import challenges, ideas, models
 from groundswell.http.auth import Caller
 from groundswell.http.privacy import public_names
-from groundswell.services.unit_of_work import replay
 from groundswell.web import pages
 from groundswell.web.actions import (
     Back,

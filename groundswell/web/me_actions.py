@@ -9,8 +9,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request, Response
 
-from groundswell.application import Receipt
-from groundswell.engine import Engine
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.http.delivery import ChoiceIn, EmailIn, QuietHoursIn
 from groundswell.web import pages
 from groundswell.web.actions import Key, act

@@ -20,7 +20,7 @@ from typing import Any
 from domain.errors import DomainError, NotFound
 from domain.person import Role
 from domain.validation import email_address
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from groundswell.identity.settings import OidcSettings
 from groundswell.identity.tokens import TokenRefused, person_handle
 

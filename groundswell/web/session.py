@@ -1,4 +1,4 @@
-"""Signing in to the pages: a server-side session (groundswell/sessions.py) whose random id
+"""Signing in to the pages: a server-side session (groundswell/access/sessions.py) whose random id
 the browser keeps in a cookie and sends back. The cookie never carries a bearer token.
 
 The cookie is HttpOnly (scripts never see it), Secure unless the pages are served on a
@@ -18,8 +18,8 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request, Response
 
 from domain.errors import NotFound
+from groundswell.access.sessions import SqlSessions, hash_session
 from groundswell.http.auth import Caller
-from groundswell.sessions import SqlSessions, hash_session
 
 COOKIE = "groundswell_session"
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_http_app, build_tokens
-from groundswell.engine import Engine
 from groundswell.settings import Settings
 from tests.http_support import PEOPLE
 

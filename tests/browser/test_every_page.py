@@ -26,7 +26,7 @@ from rich.console import Console
 
 from domain.errors import DomainError
 from groundswell.bootstrap import build_engine, build_tokens
-from groundswell.demo import run_demo
+from groundswell.demo.seed import run_demo
 from groundswell.settings import Settings
 from tests.browser.conftest import (
     ARTIFACTS,

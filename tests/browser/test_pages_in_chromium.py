@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from rich.console import Console
 
 from groundswell.bootstrap import build_engine
-from groundswell.demo import run_demo
+from groundswell.demo.seed import run_demo
 from groundswell.settings import Settings
 from tests.browser.conftest import Served, Watched, check_page, screenshot, serve, sign_in
 

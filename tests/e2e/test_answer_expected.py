@@ -8,8 +8,8 @@ import json
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from groundswell.app.follow_up_process import FollowUpProcess
 from groundswell.audit import history
-from groundswell.follow_up_process import FollowUpProcess
 from tests.e2e.test_web_pages import page
 from tests.http_support import Org, challenge_terms
 

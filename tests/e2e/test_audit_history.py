@@ -19,10 +19,10 @@ from typer.testing import CliRunner, Result
 from domain.catalog import event_name
 from domain.errors import InvalidInput, NotFound
 from domain.person import person_id
+from groundswell.app.engine import Engine
 from groundswell.audit.history import TimelineEntry, history, idea_story, resolve
 from groundswell.bootstrap import build_engine
 from groundswell.cli import app
-from groundswell.engine import Engine
 from groundswell.settings import Settings
 from tests.histories import History, played_histories
 from tests.scenario import (

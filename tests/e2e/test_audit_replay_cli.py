@@ -18,9 +18,9 @@ from uuid import UUID
 import pytest
 from typer.testing import CliRunner, Result
 
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_read_models
 from groundswell.cli import app
-from groundswell.engine import Engine
 from groundswell.settings import Settings
 from projections.catalog import PROJECTION_NAMES
 from tests.scenario import AUTHOR, MANAGER, TEAMMATE, Scenario

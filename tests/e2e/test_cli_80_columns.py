@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from domain.contribution import Contribution
 from groundswell.bootstrap import build_engine, build_tokens
 from groundswell.cli import app
-from groundswell.demo import run_demo
-from groundswell.demo_summary import all_events
+from groundswell.demo.seed import run_demo
+from groundswell.demo.summary import all_events
 from groundswell.settings import Settings
 
 NARROW, WIDE = 80, 250

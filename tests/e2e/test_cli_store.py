@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.e2e.test_cli import Cli, cli, draft, engine, register_cast
 
 __all__ = ["cli", "engine"]  # the fixtures, used below

@@ -9,10 +9,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
+from groundswell.access.tokens import hash_token
 from groundswell.bootstrap import build_http_app
 from groundswell.cli import app
 from groundswell.settings import Settings
-from groundswell.tokens import hash_token
 
 
 def cli(data_dir: Path, command: str) -> Result:

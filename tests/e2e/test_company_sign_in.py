@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from domain.person import Person, person_id
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_http_app
-from groundswell.engine import Engine
 from groundswell.identity.keys import ProviderKeys
 from groundswell.identity.settings import OidcSettings
 from groundswell.settings import Settings

@@ -11,11 +11,11 @@ from typer.testing import CliRunner, Result
 from domain.challenge import Stage
 from domain.idea import IdeaStatus
 from domain.ledger import balances
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine
 from groundswell.cli import app
-from groundswell.demo_cast import PEOPLE, challenge_id, idea_id
-from groundswell.demo_summary import all_events
-from groundswell.engine import Engine
+from groundswell.demo.cast import PEOPLE, challenge_id, idea_id
+from groundswell.demo.summary import all_events
 from groundswell.settings import Settings
 
 

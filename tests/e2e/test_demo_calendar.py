@@ -15,12 +15,12 @@ from rich.console import Console
 from domain.challenge import Stage
 from domain.errors import DomainError
 from domain.idea import IdeaStatus
-from groundswell import demo_onboarding
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_http_app, build_read_models, build_tokens
-from groundswell.demo import run_demo
-from groundswell.demo_cast import challenge_id, idea_id
-from groundswell.demo_summary import all_events
-from groundswell.engine import Engine
+from groundswell.demo import onboarding as demo_onboarding
+from groundswell.demo.cast import challenge_id, idea_id
+from groundswell.demo.seed import run_demo
+from groundswell.demo.summary import all_events
 from groundswell.settings import Settings
 from projections import follow_up
 from tests.http_support import signed_in

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from groundswell.access.tokens import TokenStore
 from groundswell.bootstrap import build_engine, build_tokens
 from groundswell.cli.serve import DEMO_PEOPLE, demo_tokens
-from groundswell.demo_tokens import FILE
+from groundswell.demo.tokens import FILE
 from groundswell.settings import Settings
-from groundswell.tokens import TokenStore
 
 
 @pytest.fixture

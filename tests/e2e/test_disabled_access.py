@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from groundswell.http.auth import caller_of_provider_token
 from groundswell.http.problems import ApiProblem
 from groundswell.settings import Settings

@@ -10,10 +10,10 @@ from pathlib import Path
 from typer.testing import CliRunner, Result
 
 from domain.follow_up import FollowUp
+from groundswell.app.follow_up_process import FollowUpProcess
 from groundswell.bootstrap import build_engine, build_http_app
 from groundswell.cli import app
-from groundswell.demo_summary import all_events
-from groundswell.follow_up_process import FollowUpProcess
+from groundswell.demo.summary import all_events
 from groundswell.http.reads import EmbeddedReadSide
 from groundswell.settings import Settings
 from tests.follow_up_world import World, organisation

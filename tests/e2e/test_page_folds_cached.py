@@ -1,12 +1,12 @@
 """The challenge page's figures are folded once per state of the read model, and never
 shown stale: a new event refolds them, and so does the clock passing a decision deadline
-(groundswell.http.folds)."""
+(groundswell.reads.folds)."""
 
 from __future__ import annotations
 
 import re
 
-from groundswell.http.folds import FoldCache
+from groundswell.reads.folds import FoldCache
 from groundswell.web.session import COOKIE
 from tests.e2e.test_http_stories import open_challenge, read, submit
 from tests.http_support import Org

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from groundswell.sessions import SqlSessions, hash_session
+from groundswell.access.sessions import SqlSessions, hash_session
 from groundswell.settings import Settings
 from groundswell.web.session import COOKIE
 from tests.e2e.test_web_pages import OURS

@@ -26,7 +26,10 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from groundswell.audit.chain import (
+from groundswell.app.engine import Engine
+from groundswell.bootstrap import build_engine
+from groundswell.cli import app as cli_app
+from groundswell.eventstore.chain import (
     CHAIN_ROW_CHANGED,
     CHAIN_ROW_MISSING,
     CONTENT_CHANGED,
@@ -38,12 +41,9 @@ from groundswell.audit.chain import (
     head,
     verify,
 )
-from groundswell.bootstrap import build_engine
-from groundswell.cli import app as cli_app
-from groundswell.engine import Engine
-from groundswell.idempotency import CommandKey, keyed
+from groundswell.eventstore.idempotency import CommandKey, keyed
+from groundswell.eventstore.keyed import ChainConflict
 from groundswell.settings import Settings
-from groundswell.stores.keyed_recorders import ChainConflict
 from tests.scenario import COLLEAGUE, TEAMMATE, Scenario, all_events, twin_engine
 from tests.support import (
     SteppingClock,

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from domain.catalog import EVENT_CLASSES, event_name
 from domain.errors import NotFound
 from domain.person import Person
+from groundswell.app.engine import Engine
 from groundswell.audit import export as export_module
 from groundswell.audit import history as history_module
 from groundswell.audit.export import ExportRefused, export
-from groundswell.engine import Engine
 from schemas.codec import from_record, to_record
 from tests.histories import History, played_histories
 from tests.scenario import AUTHOR, CO_MANAGER, COLLEAGUE, MANAGER, REVIEWER, TEAMMATE, Scenario
@@ -161,7 +161,7 @@ def test_the_manifest_has_the_chains_head_when_the_chain_module_exists(
     realistic_history(engine, clock)
     manifest = export(engine, tmp_path / "out")
     try:
-        chain = importlib.import_module("groundswell.audit.chain")
+        chain = importlib.import_module("groundswell.eventstore.chain")
     except ImportError:
         assert manifest["chain_head"] is None
         assert "not available" in manifest["chain_note"]

@@ -21,22 +21,15 @@ from hypothesis import settings as settings_
 from hypothesis import strategies as st
 
 from bench.history import write_history
-from groundswell.audit.replay import (
-    CHANGED,
-    Difference,
-    KafkaSource,
-    StoreSource,
-    compare,
-    live_kafka_models,
-    public,
-    replay,
-)
+from groundswell.app.engine import Engine
+from groundswell.audit.diff import CHANGED, Difference
+from groundswell.audit.replay import compare, live_kafka_models, public, replay
+from groundswell.audit.sources import KafkaSource, StoreSource
 from groundswell.bootstrap import build_engine, build_kafka_projector, build_relay
-from groundswell.engine import Engine
-from groundswell.relay import Relay, ensure_topic, kafka_producer
-from groundswell.relay_positions import SQLiteRelayPositions
+from groundswell.publish.positions import SQLiteRelayPositions
+from groundswell.publish.relay import Relay, ensure_topic, kafka_producer
+from groundswell.readstore.postgres_kafka import KafkaReadModelStore
 from groundswell.settings import Settings
-from groundswell.stores.postgres_kafka import KafkaReadModelStore
 from projections.catalog import PROJECTION_NAMES
 from tests.integration.kafka_support import kafka_servers_fixture, unique_topic  # noqa: F401
 from tests.scenario import MANAGER, Scenario

@@ -28,8 +28,8 @@ from domain.idea import Idea
 from domain.ledger import TREASURY, balances
 from domain.person import Person
 from domain.store import StoreItem
-from groundswell.application import Receipt
-from groundswell.engine import Engine
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from tests.scenario import (
     AUTHOR,
     COLLEAGUE,

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from domain.follow_up import PlannedStep
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine
 from groundswell.delivery import unsubscribe
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer, build_outbox
 from groundswell.delivery.deliverer import Deliverer
 from groundswell.delivery.derive import message_id
 from groundswell.delivery.outbox import HELD, PARKED, PENDING, SENT, SKIPPED, Outbox
-from groundswell.engine import Engine
 from groundswell.settings import Settings
 from projections.rows import key_of
 from tests.scenario import AUTHOR, COLLEAGUE, MANAGER, REVIEWER, TEAMMATE, Scenario

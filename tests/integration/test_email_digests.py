@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from groundswell.app.engine import Engine
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer
 from groundswell.delivery.outbox import DIGESTED, SQLiteOutbox
-from groundswell.engine import Engine
 from tests.scenario import AUTHOR, MANAGER, TEAMMATE, Scenario
 from tests.smtp_support import Smtp, own_domain, shared_smtp
 from tests.support import SteppingClock, memory_engine

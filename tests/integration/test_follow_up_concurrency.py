@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from domain.follow_up import FollowUp
+from groundswell.app.engine import Engine
+from groundswell.app.follow_up_process import FollowUpProcess
 from groundswell.bootstrap import build_engine
-from groundswell.demo_summary import all_events
-from groundswell.engine import Engine
-from groundswell.follow_up_process import FollowUpProcess
+from groundswell.demo.summary import all_events
 from groundswell.settings import Settings
 from tests.follow_up_world import World, day, organisation
 from tests.support import database_url_or_fail, postgres_schema

@@ -18,10 +18,10 @@ import pytest
 
 from domain.follow_up import FollowUp
 from groundswell.bootstrap import build_engine, build_kafka_projector, build_relay
-from groundswell.demo_summary import all_events
-from groundswell.relay import ensure_topic
+from groundswell.demo.summary import all_events
+from groundswell.publish.relay import ensure_topic
+from groundswell.readstore.postgres_kafka import KafkaReadModelStore
 from groundswell.settings import Settings
-from groundswell.stores.postgres_kafka import KafkaReadModelStore
 from tests.follow_up_world import World, organisation
 from tests.integration.kafka_support import kafka_servers_fixture, unique_topic
 from tests.support import database_url_or_fail, postgres_schema

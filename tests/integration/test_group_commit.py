@@ -17,15 +17,15 @@ import psycopg
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from groundswell.application import Receipt
-from groundswell.audit.chain import verify
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine
-from groundswell.engine import Engine
-from groundswell.group_commit import GroupCommitFailed, PendingCommand
-from groundswell.idempotency import CommandKey, keyed
+from groundswell.eventstore.chain import verify
+from groundswell.eventstore.group_commit import GroupCommitFailed, PendingCommand
+from groundswell.eventstore.idempotency import CommandKey, keyed
+from groundswell.eventstore.keyed import KeyedResult
+from groundswell.eventstore.postgres_group import PostgresGroupWriter
 from groundswell.settings import Settings
-from groundswell.stores.keyed_recorders import KeyedResult
-from groundswell.stores.postgres_group import PostgresGroupWriter
 from tests.group_commit_world import (
     AUTHORS,
     CHALLENGES,

@@ -18,10 +18,10 @@ import pytest
 from eventsourcing.persistence import PersistenceError
 
 from domain.errors import DomainError
-from groundswell.application import Receipt
-from groundswell.audit.chain import verify
-from groundswell.engine import Engine
-from groundswell.idempotency import CommandKey, keyed
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
+from groundswell.eventstore.chain import verify
+from groundswell.eventstore.idempotency import CommandKey, keyed
 from tests.group_commit_world import AUTHORS, IDEAS, grouped_engine, set_up
 from tests.scenario import all_events
 from tests.support import database_url_or_fail, postgres_schema

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from groundswell.application import Receipt
-from groundswell.audit.chain import verify
-from groundswell.engine import Engine
-from groundswell.group_commit import GroupStats
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
+from groundswell.eventstore.chain import verify
+from groundswell.eventstore.group_commit import GroupStats
 from tests import invariants
 from tests.group_commit_world import (
     AUTHORS,

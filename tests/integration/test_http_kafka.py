@@ -17,7 +17,7 @@ import pytest
 
 from consumers.kafka_projector import KafkaProjector
 from groundswell.bootstrap import build_kafka_projector, build_relay
-from groundswell.relay import Relay, ensure_topic
+from groundswell.publish.relay import Relay, ensure_topic
 from groundswell.settings import Settings
 from groundswell.web.session import COOKIE
 from tests.http_support import Org, challenge_terms, served_org

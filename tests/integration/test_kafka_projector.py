@@ -29,9 +29,9 @@ from consumers.stored_rows import StoredRows
 from domain.catalog import EVENT_CLASSES
 from domain.errors import DomainError
 from groundswell.bootstrap import build_kafka_projector
-from groundswell.relay_positions import PostgresRelayPositions
+from groundswell.publish.positions import PostgresRelayPositions
+from groundswell.readstore.postgres_kafka import Batch, BatchConflict, KafkaReadModelStore
 from groundswell.settings import Settings
-from groundswell.stores.postgres_kafka import Batch, BatchConflict, KafkaReadModelStore
 from projections.catalog import PROJECTION_NAMES, all_projections
 from projections.projection import fold
 from schemas.codec import MAGIC, EventCodec

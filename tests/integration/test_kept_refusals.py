@@ -1,5 +1,6 @@
-"""Refusals kept under their idempotency key, on both databases (groundswell/idempotency.py):
-a definite refusal is answered again, from a restarted engine too; a transient one is not kept."""
+"""Refusals kept under their idempotency key, on both databases
+(groundswell/eventstore/idempotency.py): a definite refusal is answered again, from a restarted
+engine too; a transient one is not kept."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from domain.errors import (
     StaleVersion,
     WrongStage,
 )
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine
-from groundswell.engine import Engine
-from groundswell.idempotency import (
+from groundswell.eventstore.idempotency import (
     CommandKey,
     KeyReused,
     is_definite,

@@ -28,7 +28,7 @@ from consumers.message_feed import (
     kafka_consumer,
 )
 from groundswell.bootstrap import build_kafka_projector
-from groundswell.stores.postgres_kafka import (
+from groundswell.readstore.postgres_kafka import (
     KafkaReadModelStore,
     StoredOffsetsReader,
     feed_session_name,
@@ -77,7 +77,14 @@ class Topic:
             consumer = kafka_consumer(self.servers, group, batch)
             return LocalFeed(consumer, self.name, stored, EVERYTHING, batch=batch)
         spec = FeedSpec(
-            self.servers, group, self.name, PROJECTION, url or self.url, self.schema, EVERYTHING
+            self.servers,
+            group,
+            self.name,
+            PROJECTION,
+            url or self.url,
+            self.schema,
+            EVERYTHING,
+            StoredOffsetsReader,
         )
         return ProcessFeed(replace(spec, batch=batch))
 

@@ -16,8 +16,8 @@ from domain.errors import AlreadyRewarded, NotFound, PotTooSmall, WrongStage
 from domain.idea import Idea, IdeaStatus
 from domain.ledger import TREASURY, balances, pot_account
 from domain.person import Person, person_id
-from groundswell.application import Receipt
-from groundswell.engine import Engine
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from tests.scenario import (
     AUTHOR,
     COLLEAGUE,

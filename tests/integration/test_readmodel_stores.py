@@ -16,9 +16,9 @@ from uuid import UUID
 import pytest
 
 from consumers.projector import Projector
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_read_models
-from groundswell.engine import Engine
-from groundswell.read_models import ReadModels
+from groundswell.reads.read_models import ReadModels
 from groundswell.settings import Settings
 from projections.catalog import PROJECTION_NAMES, all_projections
 from projections.leaderboard import LeaderboardProjection

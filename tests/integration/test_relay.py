@@ -23,9 +23,9 @@ import psycopg
 import pytest
 
 from bench.history import write_history
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_relay, build_relay_positions
-from groundswell.engine import Engine
-from groundswell.relay import Backoff, PublishFailed, Relay, ensure_topic, kafka_producer
+from groundswell.publish.relay import Backoff, PublishFailed, Relay, ensure_topic, kafka_producer
 from groundswell.settings import Settings
 from tests.histories import stored_events
 from tests.integration.kafka_support import (  # noqa: F401 (fixtures)
@@ -269,7 +269,7 @@ def ended_within(pids: list[int], seconds: float) -> bool:
 def test_a_killed_encoder_process_is_replaced_and_nothing_is_lost(
     tmp_path: Path, kafka_servers: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="groundswell.relay")
+    caplog.set_level(logging.WARNING, logger="groundswell.publish.relay")
     engine = build_engine(Settings(data_dir=tmp_path), clock=SteppingClock())
     write_history(engine, 6000)
     total, topic = engine.last_position, unique_topic("relay")
@@ -303,7 +303,7 @@ def test_commands_go_on_while_kafka_is_down_and_the_relay_catches_up(
 ) -> None:
     url = database_url_or_fail()
     servers, topic = private_broker.servers, unique_topic("relay")
-    caplog.set_level(logging.INFO, logger="groundswell.relay")
+    caplog.set_level(logging.INFO, logger="groundswell.publish.relay")
     with postgres_schema(url) as schema:
         engine = postgres_engine(url, schema, SteppingClock())
         relay = quick_relay(engine, servers, topic)
@@ -376,7 +376,7 @@ def test_the_encoder_process_waits_out_a_database_restart(
     kafka_servers: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     url, topic = database_url_or_fail(), unique_topic("relay")
-    caplog.set_level(logging.WARNING, logger="groundswell.relay")
+    caplog.set_level(logging.WARNING, logger="groundswell.publish.relay")
     with postgres_schema(url) as schema:
         engine = postgres_engine(url, schema, SteppingClock())
         relay = build_relay(engine, settings_of(engine, kafka_servers, topic))

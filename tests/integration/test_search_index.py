@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_read_models, build_search
-from groundswell.engine import Engine
+from groundswell.readstore.search_index import Query, Reader
 from groundswell.settings import Settings
-from groundswell.stores.search_index import Query, Reader
 from projections.search import SearchProjection
 from tests.http_support import challenge_terms
 from tests.support import database_url_or_fail, postgres_schema
@@ -89,7 +89,7 @@ def test_the_postgres_index_keeps_no_pending_list_after_set_up_and_a_rebuild() -
     and a rebuild swaps in a table whose indexes carry the same names and options."""
     import psycopg
 
-    from groundswell.stores.postgres_readmodels import PostgresReadModelStore
+    from groundswell.readstore.postgres import PostgresReadModelStore
     from projections.rows import Rows
 
     url = database_url_or_fail()

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from domain.errors import InvalidInput
+from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine
 from groundswell.delivery import webhooks
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer, build_outbox
 from groundswell.delivery.deliverer import Deliverer
 from groundswell.delivery.outbox import PARKED, PENDING, SENT, Outbox
-from groundswell.engine import Engine
 from groundswell.settings import Settings
 from tests.scenario import AUTHOR, MANAGER, TEAMMATE, Scenario
 from tests.smtp_support import own_domain, shared_smtp

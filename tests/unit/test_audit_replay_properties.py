@@ -21,22 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consumers.log_follower import LogFollower
+from consumers.ports import Change, Checkpoint
 from consumers.projector import Projector
-from groundswell.audit.replay import (
-    CHANGED,
-    ONLY_LIVE,
-    ONLY_REPLAYED,
-    AuditError,
-    Difference,
-    StoreSource,
-    as_of,
-    compare,
-    diff,
-    live_models,
-    parse_moment,
-    replay,
-)
-from groundswell.stores.readmodels import Change, Checkpoint
+from groundswell.audit.diff import CHANGED, ONLY_LIVE, ONLY_REPLAYED, Difference, diff
+from groundswell.audit.replay import as_of, compare, live_models, parse_moment, replay
+from groundswell.audit.sources import AuditError, StoreSource
 from projections.catalog import PROJECTION_NAMES, all_projections
 from projections.projection import fold
 from projections.rows import Rows

@@ -11,7 +11,7 @@ import pytest
 from domain.authority import ANY_PARTICIPANT, PROCESS_ONLY, ROLE_NEEDED
 from domain.catalog import EVENT_CLASSES
 from domain.errors import NotPermitted
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.scenario import (
     AUDITOR,
     AUTHOR,

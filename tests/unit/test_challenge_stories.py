@@ -10,7 +10,7 @@ from domain.challenge import Challenge, Stage
 from domain.errors import AlreadyDone, InvalidInput, NotFound, NotPermitted, WrongStage
 from domain.ledger import TREASURY, balances, pot_account
 from domain.person import person_id
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.scenario import (
     AUTHOR,
     CO_MANAGER,

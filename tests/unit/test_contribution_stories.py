@@ -8,7 +8,7 @@ import pytest
 
 from domain.contribution import Contribution, ContributionKind, once_per_person_id
 from domain.errors import AlreadyDone, InvalidInput, NotFound, NotPermitted, WrongStage
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.scenario import (
     AUTHOR,
     CO_MANAGER,

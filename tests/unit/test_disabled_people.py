@@ -7,7 +7,7 @@ import pytest
 
 from domain.errors import InvalidInput, NotPermitted, WrongStage
 from domain.person import Person
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.scenario import AUTHOR, COLLEAGUE, MANAGER, Scenario, refused, terms
 
 

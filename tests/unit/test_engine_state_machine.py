@@ -36,8 +36,8 @@ from hypothesis.stateful import (
 
 from domain.errors import DomainError
 from domain.person import person_id
-from groundswell.application import Receipt
-from groundswell.services.people import SYSTEM
+from groundswell.app.application import Receipt
+from groundswell.app.services.people import SYSTEM
 from tests import invariants
 from tests.support import START, SteppingClock, memory_engine
 

@@ -1,11 +1,11 @@
 """A remembered fold holds only for the very rows, position and stretch of the clock it
-was folded for (groundswell.http.folds)."""
+was folded for (groundswell.reads.folds)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from groundswell.http.folds import FoldCache
+from groundswell.reads.folds import FoldCache
 from projections.rows import Rows
 
 NOW = datetime(2026, 3, 1, 9)

@@ -10,7 +10,7 @@ import pytest
 from domain.challenge import Challenge
 from domain.errors import AlreadyDone, InvalidInput, NotFound, NotPermitted, WrongStage
 from domain.follow_up_policy import FollowUpPolicy
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.support import memory_engine
 
 TERMS: dict[str, Any] = {

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from domain.follow_up import FollowUp
-from groundswell.demo_summary import all_events
+from groundswell.demo.summary import all_events
 from projections.follow_up_due import plan
 from tests.follow_up_world import World, organisation
 

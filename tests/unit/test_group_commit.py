@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 
-from groundswell.group_commit import (
+from groundswell.eventstore.group_commit import (
     WINDOW_ENV,
     GroupCommitFailed,
     GroupCommitter,

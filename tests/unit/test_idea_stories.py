@@ -9,7 +9,7 @@ import pytest
 from domain.errors import AlreadyDone, InvalidInput, NotFound, NotPermitted, WrongStage
 from domain.idea import Idea, IdeaStatus
 from domain.person import person_id
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.scenario import (
     AUDITOR,
     AUTHOR,

@@ -6,7 +6,7 @@ import pytest
 
 from domain.errors import AlreadyDone, InvalidInput, NotFound, NotPermitted
 from domain.person import Person, Role, person_id
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.scenario import AUTHOR, COLLEAGUE, MANAGER, OWNER, TEAMMATE, Scenario, refused, terms
 
 

@@ -27,7 +27,7 @@ import pytest
 from domain.challenge import Challenge
 from domain.idea import Idea
 from domain.person import Person
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from projections import balances, breadth, follow_up, implementation, leaderboard, notifications
 from projections.catalog import all_projections
 from projections.projection import fold

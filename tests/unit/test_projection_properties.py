@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from consumers.ports import Change, Checkpoint
 from consumers.projector import Projector
 from domain.challenge import Challenge
 from domain.ledger import REDEEMED, TREASURY, balances, person_account, pot_account
-from groundswell.stores.readmodels import Change, Checkpoint
 from projections import balances as balances_rm
 from projections.catalog import PROJECTION_NAMES, all_projections
 from projections.projection import Projection, apply_event, fold

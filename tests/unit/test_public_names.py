@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from domain.errors import InvalidInput, NotPermitted
 from domain.validation import comparable
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests.scenario import AUTHOR, CAST, COLLEAGUE, MANAGER, TEAMMATE, Scenario, refused, terms
 from tests.support import SteppingClock, memory_engine
 

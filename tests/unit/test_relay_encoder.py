@@ -12,7 +12,7 @@ from eventsourcing.persistence import Mapper
 from kafka.partitioner.default import DefaultPartitioner
 
 from groundswell.bootstrap import build_relay_encoder, shared_store
-from groundswell.relay_encoder import (
+from groundswell.publish.encoder import (
     LocalEncoder,
     MessageEncoder,
     Partitions,

@@ -23,7 +23,7 @@ from domain.ledger import TREASURY, balances, person_account, pot_account
 from domain.person import Person
 from domain.reward_subject import RewardSubject
 from domain.words import reward_reason
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from projections.balances import BalancesProjection
 from projections.leaderboard import LeaderboardProjection, standings
 from projections.projection import fold

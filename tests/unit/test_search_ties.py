@@ -8,7 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from groundswell.stores.search_index import Query, Reader, SQLiteSearch, sqlite_setup
+from groundswell.readstore.search_index import Query, Reader, SQLiteSearch, sqlite_setup
 
 
 def test_hits_are_those_of_ranking_every_match_when_ties_cross_the_candidates(

@@ -25,7 +25,7 @@ from domain.errors import (
 )
 from domain.ledger import REDEEMED, balances, person_account
 from domain.person import RedemptionStatus, person_id
-from groundswell.engine import Engine
+from groundswell.app.engine import Engine
 from tests import invariants
 from tests.scenario import AUTHOR, COLLEAGUE, MANAGER, TEAMMATE, Scenario, all_events, refused
 from tests.support import SteppingClock, memory_engine

@@ -1,1 +1,0 @@
-"""Stores for read models: rows and checkpoint written together, in one transaction."""
