@@ -11,6 +11,9 @@ and the projector's rules hold unchanged: on every assignment (and on :meth:`rew
 each partition is read again from the offset stored with the rows, and the projector
 passes over any message below the stored offset, so a batch polled ahead that turns out
 stale is redelivery, never a gap.
+
+Over 400 lines on purpose: the in-process feed, the process feed and the order protocol
+between them keep one contract (where reading starts, what a rewind drops), read together.
 """
 
 from __future__ import annotations

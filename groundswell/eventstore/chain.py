@@ -36,6 +36,9 @@ reordering of the log that did not also rewrite the chain from that point on. So
 who can write the database and rewrites the chain consistently (or appends well-formed
 events at the end) is caught only against a head recorded elsewhere before:
 ``verify(engine, anchor=head_from_an_export_manifest)``.
+
+Over 400 lines on purpose: the chain's format (``link``) and its verification, which names
+every kind of break it finds, must agree byte for byte, so they are kept in one place.
 """
 
 from __future__ import annotations
