@@ -25,7 +25,7 @@ from groundswell.eventstore.idempotency import CommandKey, KeyReused, fingerprin
 from groundswell.http import models
 from groundswell.http.auth import Caller
 from groundswell.web import pages
-from groundswell.web.confirm import Confirm, Confirmed, confirmation
+from groundswell.web.confirm import Confirm, Confirmed, confirmation, quoted
 from groundswell.web.render import PageRoute, done, refusal
 from groundswell.web.session import Poster
 
@@ -517,10 +517,7 @@ def redeem(
     confirmed: Confirmed = "",
 ) -> Response:
     """Redeem at the price the page showed: if it changed since, the refusal says so."""
-    try:  # the item's name, for the question (an unknown item is refused when confirmed)
-        name = f"“{request.app.state.api.engine.store_item(item_id).name}”"
-    except DomainError:
-        name = "this item"
+    name = quoted(lambda: request.app.state.api.engine.store_item(item_id).name, "this item")
     asked = Confirm(
         f"Redeem {points} points for {name}? They come back only if an administrator "
         "cancels the redemption.",
