@@ -218,19 +218,17 @@ def hosts(text: str | None) -> tuple[str, ...]:
 
 def hours(env: Mapping[str, str], name: str, default: float) -> float:
     """A session timeout in hours: more than none, at most 90 days."""
-    text = (env.get(name) or "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 90 * 24:
-        raise ValueError(f"{name} must be hours between 0 and 2160, not {text!r}")
-    return value
+    return more_than_none(env, name, default, 90 * 24, "hours")
 
 
 def seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    return more_than_none(env, name, default, 3600, "seconds")
+
+
+def more_than_none(
+    env: Mapping[str, str], name: str, default: float, most: float, unit: str
+) -> float:
+    """``name``'s number of ``unit``, above 0 and at most ``most`` (unset: ``default``)."""
     text = (env.get(name) or "").strip()
     if not text:
         return default
@@ -238,6 +236,6 @@ def seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0 < value <= 3600:
-        raise ValueError(f"{name} must be seconds between 0 and 3600, not {text!r}")
+    if not 0 < value <= most:
+        raise ValueError(f"{name} must be {unit} between 0 and {most:g}, not {text!r}")
     return value

@@ -21,7 +21,7 @@ from typing import Any
 from domain.challenge import Challenge
 from domain.contribution import Contribution, ContributionKind
 from domain.idea import Idea
-from projections.follow_up import POLICY_TERMS, policy_of
+from projections.follow_up import POLICY_TERMS, challenge_terms, manager_added, policy_of
 from projections.projection import Handler
 from projections.rows import Rows, add_sorted, key_of
 
@@ -40,9 +40,9 @@ class DeskProjection:
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
-            Challenge.Drafted: _terms,
-            Challenge.Edited: _terms,
-            Challenge.ManagerAdded: _manager_added,
+            Challenge.Drafted: challenge_terms,
+            Challenge.Edited: challenge_terms,
+            Challenge.ManagerAdded: manager_added,
             Challenge.FollowUpPolicySet: _policy_set,
             Challenge.Archived: _archived,
             Idea.Submitted: _submitted,
@@ -64,18 +64,6 @@ class DeskProjection:
 
 
 # -- challenges ---------------------------------------------------------------------------
-
-
-def _terms(rows: Rows, event: Any) -> None:
-    challenge = rows.row("challenges", key_of(event.originator_id), lambda: {"managers": []})
-    challenge["title"] = event.title
-    challenge["decision_deadline_days"] = event.decision_deadline_days
-    if isinstance(event, Challenge.Drafted):
-        challenge["managers"] = list(event.managers)
-
-
-def _manager_added(rows: Rows, event: Any) -> None:
-    rows.touch("challenges", key_of(event.originator_id))["managers"].append(event.manager)
 
 
 def _policy_set(rows: Rows, event: Any) -> None:

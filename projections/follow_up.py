@@ -42,9 +42,9 @@ class FollowUpProjection:
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {
-            Challenge.Drafted: _terms,
-            Challenge.Edited: _terms,
-            Challenge.ManagerAdded: _manager_added,
+            Challenge.Drafted: challenge_terms,
+            Challenge.Edited: challenge_terms,
+            Challenge.ManagerAdded: manager_added,
             Challenge.Archived: _archived,
             Idea.Submitted: _idea_submitted,
             Idea.TeamMemberJoined: _member_joined,
@@ -64,7 +64,8 @@ class FollowUpProjection:
         }
 
 
-def _terms(rows: Rows, event: Any) -> None:
+def challenge_terms(rows: Rows, event: Any) -> None:
+    """A challenge's title, decision deadline and first managers (the desk keeps them too)."""
     challenge = rows.row("challenges", key_of(event.originator_id), lambda: {"managers": []})
     challenge["title"] = event.title
     challenge["decision_deadline_days"] = event.decision_deadline_days
@@ -142,7 +143,7 @@ def _follow_up_closed(rows: Rows, event: Any) -> None:
         item["closed"] = True
 
 
-def _manager_added(rows: Rows, event: Any) -> None:
+def manager_added(rows: Rows, event: Any) -> None:
     rows.touch("challenges", key_of(event.originator_id))["managers"].append(event.manager)
 
 

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from groundswell.access.tables import OnTables, PostgresTables, SQLiteTables, Tables
 from groundswell.access.tokens import TABLE as TOKENS_TABLE
 from groundswell.access.tokens import hash_token
-from groundswell.files import private_dir, private_file
 
 TABLE = (
     "CREATE TABLE IF NOT EXISTS web_sessions (session_hash TEXT PRIMARY KEY,"
@@ -74,20 +71,20 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlSessions:
+class SqlSessions(OnTables):
     """The statements, written once for both databases (``mark`` is the placeholder)."""
 
-    mark = "?"
-
     def __init__(
-        self, idle: timedelta, absolute: timedelta, now: Callable[[], datetime] = now_utc
+        self,
+        tables: Tables,
+        idle: timedelta,
+        absolute: timedelta,
+        now: Callable[[], datetime] = now_utc,
     ) -> None:
+        super().__init__(tables)
         self.idle = idle
         self.absolute = absolute
         self.now = now
-
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
 
     def start(
         self,
@@ -197,46 +194,10 @@ class SqlSessions:
 
 class SQLiteSessions(SqlSessions):
     def __init__(self, path: Path, idle: timedelta, absolute: timedelta) -> None:
-        super().__init__(idle, absolute)
-        private_dir(path.parent)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.execute(TOKENS_TABLE)  # joined by every look-up, whoever made it first
-        self._db.execute(TABLE)
-        self._db.execute(PENDING)
-        private_file(path)
-        self._lock = threading.Lock()
-
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        # The tokens' table is joined by every look-up, whoever made it first.
+        super().__init__(SQLiteTables(path, TOKENS_TABLE, TABLE, PENDING), idle, absolute)
 
 
 class PostgresSessions(SqlSessions):
-    mark = "%s"
-
     def __init__(self, url: str, schema: str | None, idle: timedelta, absolute: timedelta) -> None:
-        super().__init__(idle, absolute)
-        from psycopg_pool import ConnectionPool
-
-        options = f"-c search_path={schema}" if schema else ""
-        self._pool = ConnectionPool(
-            url, min_size=1, max_size=4, kwargs={"options": options, "autocommit": True},
-            open=True,
-        )  # fmt: skip
-        with self._pool.connection() as conn:
-            conn.execute(TOKENS_TABLE)
-            conn.execute(TABLE)
-            conn.execute(PENDING)
-
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._pool.connection() as conn:
-            cursor = conn.execute(sql, params)
-            return cursor.fetchall() if cursor.description else []
-
-    def close(self) -> None:
-        self._pool.close()
+        super().__init__(PostgresTables(url, schema, TOKENS_TABLE, TABLE, PENDING), idle, absolute)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from groundswell.files import private_dir, private_file
+from groundswell.access.tables import OnTables, PostgresTables, SQLiteTables
 
 PREFIX = "gs_"
 TABLE = (
@@ -62,13 +60,8 @@ class TokenStore(Protocol):
     def close(self) -> None: ...
 
 
-class SqlTokens:
+class SqlTokens(OnTables):
     """The statements, written once for both databases (``mark`` is the placeholder)."""
-
-    mark = "?"
-
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
 
     def issue(self, handle: str, label: str = "") -> tuple[str, TokenInfo]:
         token, token_id = new_token()
@@ -110,43 +103,9 @@ class SqlTokens:
 
 class SQLiteTokens(SqlTokens):
     def __init__(self, path: Path) -> None:
-        private_dir(path.parent)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.execute(TABLE)
-        private_file(path)
-        self._lock = threading.Lock()
-
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(SQLiteTables(path, TABLE))
 
 
 class PostgresTokens(SqlTokens):
-    mark = "%s"
-
     def __init__(self, url: str, schema: str | None = None) -> None:
-        from psycopg_pool import ConnectionPool
-
-        options = f"-c search_path={schema}" if schema else ""
-        self._pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=4,
-            kwargs={"options": options, "autocommit": True},
-            open=True,
-        )
-        with self._pool.connection() as conn:
-            conn.execute(TABLE)
-
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._pool.connection() as conn:
-            cursor = conn.execute(sql, params)
-            return cursor.fetchall() if cursor.description else []
-
-    def close(self) -> None:
-        self._pool.close()
+        super().__init__(PostgresTables(url, schema, TABLE))

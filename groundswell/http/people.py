@@ -193,6 +193,16 @@ def me(caller: AnyCaller, api: ApiDep, at_least: AtLeast = 0) -> models.MeOut:
     return models.MeOut(**person, balance=points)
 
 
+def with_expected_by(api: Api, items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """``items`` each with the date an answer is promised by, for the row ``key`` names.
+
+    The dates come from the follow-up read model as far as it got: its lag must not hold
+    back reading one's own ideas and contributions (each read model has its own consumer).
+    """
+    with rows(api, "follow_up", 0) as waiting:
+        return [{**i, "answer_expected_by": expected_by(waiting, i[key])} for i in items]
+
+
 @router.get("/v1/me/ideas", tags=["me"])
 def my_ideas(
     caller: AnyCaller,
@@ -209,11 +219,7 @@ def my_ideas(
             if i["author"] == caller.handle or caller.handle in i["team"]
         ]
     items.sort(key=lambda i: (i["updated_at"], i["idea_id"]), reverse=True)
-    # The promised dates come from the follow-up read model as far as it got: its lag must
-    # not hold back reading one's own ideas (each read model has its own consumer).
-    with rows(api, "follow_up", 0) as waiting:
-        items = [{**i, "answer_expected_by": expected_by(waiting, i["idea_id"])} for i in items]
-    shown = masks_for(api, caller, at_least).shown(items)
+    shown = masks_for(api, caller, at_least).shown(with_expected_by(api, items, "idea_id"))
     return models.Page[models.IdeaRow](**paged(shown, limit, offset, api))
 
 
@@ -229,11 +235,7 @@ def my_contributions(
     with rows(api, "directory", at_least) as found:
         items = listed(found, "contributions", author=caller.handle)
     items.sort(key=lambda c: (c["added_at"], c["contribution_id"]), reverse=True)
-    shown = [shown_contribution(c, caller) for c in items]
-    with rows(api, "follow_up", 0) as waiting:  # as far as it got (see my_ideas)
-        shown = [
-            {**c, "answer_expected_by": expected_by(waiting, c["contribution_id"])} for c in shown
-        ]
+    shown = with_expected_by(api, [shown_contribution(c, caller) for c in items], "contribution_id")
     shown = masks_for(api, caller, at_least).shown(shown)
     return models.Page[models.ContributionOut](**paged(shown, limit, offset, api))
 

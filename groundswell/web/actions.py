@@ -25,7 +25,7 @@ from groundswell.eventstore.idempotency import CommandKey, KeyReused, fingerprin
 from groundswell.http import models
 from groundswell.http.auth import Caller
 from groundswell.web import pages
-from groundswell.web.confirm import Confirm, Confirmed, confirmation
+from groundswell.web.confirm import Confirm, Confirmed, confirmation, quoted
 from groundswell.web.render import PageRoute, done, refusal
 from groundswell.web.session import Poster
 
@@ -252,6 +252,21 @@ def idea_action(
     )  # fmt: skip
 
 
+def asked_idea_action(
+    request: Request,
+    caller: Caller,
+    idea_id: UUID,
+    form_key: str,
+    confirmed: str,
+    question: str,
+    button: str,
+    command: Command,
+) -> Response:
+    """An idea's one-click action that cannot be undone: ``question`` first, then ``command``."""
+    asked = Confirm(question, button, f"/web/ideas/{idea_id}")
+    return idea_action(request, caller, idea_id, form_key, {}, [command], asked, confirmed)
+
+
 @router.post("/web/ideas/{idea_id}/comment")
 def comment(request: Request, idea_id: UUID, caller: Poster, form_key: Key, body: Long) -> Response:
     return idea_action(
@@ -286,15 +301,12 @@ def endorse(request: Request, idea_id: UUID, caller: Poster, form_key: Key) -> R
 def start_review(
     request: Request, idea_id: UUID, caller: Poster, form_key: Key, confirmed: Confirmed = ""
 ) -> Response:
-    asked = Confirm(
+    return asked_idea_action(
+        request, caller, idea_id, form_key, confirmed,
         "Start the review of this idea? Its team can no longer edit it, and it cannot go "
         "back to being only submitted.",
         "Start review",
-        f"/web/ideas/{idea_id}",
-    )
-    return idea_action(
-        request, caller, idea_id, form_key, {},
-        [lambda e: e.start_review(caller.handle, idea_id)], asked, confirmed,
+        lambda e: e.start_review(caller.handle, idea_id),
     )  # fmt: skip
 
 
@@ -479,6 +491,22 @@ def helpful(
 # -- me ---------------------------------------------------------------------------------
 
 
+def me_action(
+    request: Request,
+    caller: Caller,
+    key: str,
+    fields: dict[str, Any],
+    command: Command,
+    confirm: Confirm | None = None,
+    confirmed: str = "",
+) -> Response:
+    """A form on my home page, answered there."""
+    return act(
+        request, caller, key, fields, [command], lambda _: "/web/me", pages.home_page,
+        confirm, confirmed,
+    )  # fmt: skip
+
+
 @router.post("/web/me/redeem")
 def redeem(
     request: Request,
@@ -489,10 +517,7 @@ def redeem(
     confirmed: Confirmed = "",
 ) -> Response:
     """Redeem at the price the page showed: if it changed since, the refusal says so."""
-    try:  # the item's name, for the question (an unknown item is refused when confirmed)
-        name = f"“{request.app.state.api.engine.store_item(item_id).name}”"
-    except DomainError:
-        name = "this item"
+    name = quoted(lambda: request.app.state.api.engine.store_item(item_id).name, "this item")
     asked = Confirm(
         f"Redeem {points} points for {name}? They come back only if an administrator "
         "cancels the redemption.",
@@ -500,10 +525,9 @@ def redeem(
         "/web/me",
         {"item_id": str(item_id), "points": points},
     )
-    return act(
+    return me_action(
         request, caller, form_key, {"item_id": str(item_id), "points": points},
-        [lambda e: e.redeem_item(caller.handle, item_id, points)],
-        lambda _: "/web/me", pages.home_page, asked, confirmed,
+        lambda e: e.redeem_item(caller.handle, item_id, points), asked, confirmed,
     )  # fmt: skip
 
 
@@ -517,10 +541,7 @@ def choose_pseudonym(
         body = models.PseudonymIn(pseudonym=pseudonym.strip() or None)
         return engine.choose_pseudonym(caller.handle, body.pseudonym)
 
-    return act(
-        request, caller, form_key, {"pseudonym": pseudonym}, [chosen],
-        lambda _: "/web/me", pages.home_page,
-    )  # fmt: skip
+    return me_action(request, caller, form_key, {"pseudonym": pseudonym}, chosen)
 
 
 # -- the store, for administrators ------------------------------------------------------------

@@ -25,6 +25,7 @@ from groundswell.app.engine import Engine
 from groundswell.http import challenges, ideas, models
 from groundswell.http.auth import Caller
 from groundswell.http.common import AtLeast, rows
+from groundswell.web import choices
 from groundswell.web.actions import Key, Long, Short, act
 from groundswell.web.confirm import Confirm, Confirmed
 from groundswell.web.pages import api_of
@@ -85,7 +86,7 @@ def board_page(
             author=None, sort="waiting-longest", at_least=at_least, limit=COLUMN, offset=0,
         )  # fmt: skip
         columns.append({"step": step, "ideas": found.items, "total": found.total})
-    manages = caller.handle in challenge.managers or caller.has(Role.ADMIN)
+    manages = choices.may_manage(caller, challenge)
     with rows(api, "directory", at_least) as directory:
         owners = sorted(
             (p for p in directory.table("people").values() if Role.OWNER.value in p["roles"]),

@@ -12,7 +12,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
 
-from domain.errors import DomainError
 from domain.reward_policy import prize_reason
 from domain.words import reward_reason
 from groundswell.app.application import Receipt
@@ -20,7 +19,7 @@ from groundswell.app.engine import Engine
 from groundswell.http import models
 from groundswell.http.follow_up import FollowUpPolicyIn
 from groundswell.web.actions import Key, Long, Short, act, listed, numbers, on_challenge
-from groundswell.web.confirm import Confirm, Confirmed
+from groundswell.web.confirm import Confirm, Confirmed, quoted
 from groundswell.web.render import PageRoute
 from groundswell.web.session import Poster
 
@@ -108,10 +107,7 @@ def award_prize(
 ) -> Response:
     """One prize to one idea's team, paid from the pot (the engine says which may win)."""
     reason = prize_reason(rank)
-    try:  # the idea's title, for the question (an unknown idea is refused when confirmed)
-        title = f"“{request.app.state.api.engine.idea(idea_id).title}”"
-    except DomainError:
-        title = "this idea"
+    title = quoted(lambda: request.app.state.api.engine.idea(idea_id).title, "this idea")
     asked = Confirm(
         f"Award the {reward_reason(reason)} to {title}? Its points leave the pot for good and "
         "each prize goes to one idea only.",

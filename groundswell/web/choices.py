@@ -58,14 +58,18 @@ def for_idea(
     }
 
 
+def may_manage(caller: Caller, challenge: Any) -> bool:
+    """Whether the pages show ``caller`` a challenge's managing forms: its managers and the
+    administrators (the engine still decides what each may do)."""
+    return caller.handle in challenge.managers or caller.has(Role.ADMIN)
+
+
 def for_challenge(
     api: Api, caller: Caller, challenge: Any, idea_rows: list[Any], at_least: int
 ) -> dict[str, Any]:
     """The challenge page's choices for its managers: who may be added as a manager, which
     prizes are left, with the ideas that may win them, and the follow-up policy."""
-    # Those the page shows the managers' forms to (as pages.challenge_page decides).
-    manages = caller.handle in challenge.managers or caller.has(Role.ADMIN)
-    if not manages:  # nothing to pick: spare the reads
+    if not may_manage(caller, challenge):  # nothing to pick: spare the reads
         return {"managers_to_add": [], "prizes_left": [], "contenders": [], "policy": None}
     aggregate = api.engine.challenge(challenge.id)
     prizes = [

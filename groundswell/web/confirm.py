@@ -9,12 +9,14 @@ it works with and without JavaScript, and the origin check applies to both posts
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
 
+from domain.errors import DomainError
 from groundswell.http.auth import Caller
 from groundswell.web.render import page
 
@@ -32,6 +34,15 @@ class Confirm:
     back: str
     hidden: dict[str, Any] = field(default_factory=dict)
     details: list[tuple[str, str]] = field(default_factory=list)
+
+
+def quoted(name: Callable[[], str], unknown: str) -> str:
+    """What a question calls the thing acted on: its ``name`` in quotes, or ``unknown`` when
+    there is no such thing (the command refuses it once confirmed, with the reason)."""
+    try:
+        return f"“{name()}”"
+    except DomainError:
+        return unknown
 
 
 def confirmation(request: Request, caller: Caller, key: str, asked: Confirm) -> HTMLResponse:

@@ -10,12 +10,11 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
-from domain.errors import DomainError
 from groundswell.http import follow_up
 from groundswell.http.auth import Caller
 from groundswell.http.common import Api, AtLeast
 from groundswell.web.actions import Key, Long, act
-from groundswell.web.confirm import Confirm, Confirmed
+from groundswell.web.confirm import Confirm, Confirmed, quoted
 from groundswell.web.render import PageRoute, page
 from groundswell.web.session import Poster, Reader
 
@@ -57,10 +56,7 @@ def decide(
     """Accept (with a note) or do not take forward (with the reason) from the desk; final,
     so confirmed first, as on the idea's page (a submitted idea's review starts with it)."""
     accept = decision == "accept"
-    try:
-        title = f"“{request.app.state.api.engine.idea(idea_id).title}”"
-    except DomainError:  # an unknown idea: the command says so when confirmed
-        title = "this idea"
+    title = quoted(lambda: request.app.state.api.engine.idea(idea_id).title, "this idea")
     question = (
         f"Accept {title}?" if accept else f"Decide not to take {title} forward, with the reason?"
     )

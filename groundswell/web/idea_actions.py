@@ -9,6 +9,7 @@ refused, what was typed kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -29,6 +30,7 @@ from groundswell.web.actions import (
     Long,
     Short,
     act,
+    asked_idea_action,
     idea_action,
     numbers,
     owner_action,
@@ -93,26 +95,36 @@ def edit_idea(
 def withdraw(
     request: Request, idea_id: UUID, caller: Poster, form_key: Key, confirmed: Confirmed = ""
 ) -> Response:
-    asked = Confirm(
+    return asked_idea_action(
+        request, caller, idea_id, form_key, confirmed,
         "Withdraw this idea? It stays readable but takes no more input, and it cannot be "
         "submitted again.",
         "Withdraw it",
-        f"/web/ideas/{idea_id}",
-    )
-    return idea_action(
-        request, caller, idea_id, form_key, {},
-        [lambda e: e.withdraw_idea(caller.handle, idea_id)], asked, confirmed,
+        lambda e: e.withdraw_idea(caller.handle, idea_id),
     )  # fmt: skip
+
+
+def naming(
+    request: Request,
+    caller: Caller,
+    idea_id: UUID,
+    form_key: str,
+    handle: str,
+    command: Callable[[Engine, str, UUID, str], Receipt],
+) -> Response:
+    """An idea's form that names one person, the handle checked as the API's body checks it."""
+
+    def named(engine: Engine) -> Receipt:
+        return command(engine, caller.handle, idea_id, models.HandleIn(handle=handle).handle)
+
+    return idea_action(request, caller, idea_id, form_key, {"handle": handle}, [named])
 
 
 @router.post("/web/ideas/{idea_id}/invite")
 def invite(
     request: Request, idea_id: UUID, caller: Poster, form_key: Key, handle: Handle
 ) -> Response:
-    def invited(engine: Engine) -> Receipt:
-        return engine.invite_to_team(caller.handle, idea_id, models.HandleIn(handle=handle).handle)
-
-    return idea_action(request, caller, idea_id, form_key, {"handle": handle}, [invited])
+    return naming(request, caller, idea_id, form_key, handle, Engine.invite_to_team)
 
 
 @router.post("/web/ideas/{idea_id}/join")
@@ -126,10 +138,7 @@ def join(request: Request, idea_id: UUID, caller: Poster, form_key: Key) -> Resp
 def ask_reviewer(
     request: Request, idea_id: UUID, caller: Poster, form_key: Key, handle: Handle
 ) -> Response:
-    def asked(engine: Engine) -> Receipt:
-        return engine.ask_reviewer(caller.handle, idea_id, models.HandleIn(handle=handle).handle)
-
-    return idea_action(request, caller, idea_id, form_key, {"handle": handle}, [asked])
+    return naming(request, caller, idea_id, form_key, handle, Engine.ask_reviewer)
 
 
 @router.post("/web/ideas/{idea_id}/score")
@@ -190,15 +199,12 @@ def merge_preview(
 def unmerge(
     request: Request, idea_id: UUID, caller: Poster, form_key: Key, confirmed: Confirmed = ""
 ) -> Response:
-    asked = Confirm(
+    return asked_idea_action(
+        request, caller, idea_id, form_key, confirmed,
         "Undo this merge? The idea becomes a separate idea again, in the status it had "
         "before it was merged.",
         "Undo the merge",
-        f"/web/ideas/{idea_id}",
-    )
-    return idea_action(
-        request, caller, idea_id, form_key, {},
-        [lambda e: e.undo_merge(caller.handle, idea_id)], asked, confirmed,
+        lambda e: e.undo_merge(caller.handle, idea_id),
     )  # fmt: skip
 
 

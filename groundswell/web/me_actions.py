@@ -1,7 +1,7 @@
 """My home's settings: my e-mail address, how I am e-mailed about each kind of notification,
 and my quiet hours. The same engine commands as the API's ``PUT /v1/people/{me}/email``,
 ``PUT /v1/me/email-preferences/{kind}`` and ``PUT /v1/me/quiet-hours``, through
-``actions.act``."""
+``actions.me_action``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from fastapi import APIRouter, Form, Path, Request, Response
 from groundswell.app.application import Receipt
 from groundswell.app.engine import Engine
 from groundswell.http.delivery import ChoiceIn, EmailIn, QuietHoursIn
-from groundswell.web import pages
-from groundswell.web.actions import Key, act
+from groundswell.web.actions import Key, me_action
 from groundswell.web.render import PageRoute
 from groundswell.web.session import Poster
 
@@ -34,10 +33,7 @@ def change_email(
         body = EmailIn(email=email.strip() or None)
         return engine.change_email(caller.handle, body.email, actor=caller.handle)
 
-    return act(
-        request, caller, form_key, {"email": email}, [changed],
-        lambda _: "/web/me", pages.home_page,
-    )  # fmt: skip
+    return me_action(request, caller, form_key, {"email": email}, changed)
 
 
 @router.post("/web/me/email-preferences/{kind}")
@@ -52,10 +48,7 @@ def choose_email(
         body = ChoiceIn(choice=choice)
         return engine.choose_notifications(caller.handle, kind, body.choice, actor=caller.handle)
 
-    return act(
-        request, caller, form_key, {"choice": choice}, [chosen],
-        lambda _: "/web/me", pages.home_page,
-    )  # fmt: skip
+    return me_action(request, caller, form_key, {"choice": choice}, chosen)
 
 
 @router.post("/web/me/quiet-hours")
@@ -76,4 +69,4 @@ def choose_quiet_hours(
         )
 
     fields = {"start": start, "end": end, "time_zone": time_zone}
-    return act(request, caller, form_key, fields, [chosen], lambda _: "/web/me", pages.home_page)
+    return me_action(request, caller, form_key, fields, chosen)

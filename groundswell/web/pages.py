@@ -210,7 +210,7 @@ def challenge_page(
         departments=departments,
         ideas=idea_rows.items,
         listed=idea_rows,
-        manages=caller.handle in challenge.managers or caller.has(Role.ADMIN),
+        manages=choices.may_manage(caller, challenge),
         **choices.for_challenge(api, caller, challenge, idea_rows.items, at_least),
         **context,
     )
@@ -253,7 +253,7 @@ def idea_page(
     steps = timeline.story(
         history.idea_story(api.engine, idea_id), lambda h: names.get(h, h), hidden
     )
-    manages = caller.handle in challenge.managers or caller.has(Role.ADMIN)
+    manages = choices.may_manage(caller, challenge)
     similar = similar_to(api, caller, idea) if manages else []  # where merges start
     return page(
         request,
