@@ -61,7 +61,7 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     """One outbox row: what to tell whom, over which channel, and how far it got."""
 
@@ -88,7 +88,7 @@ class Message:
         return cls(*values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     message_id: str
     attempt: int
@@ -98,7 +98,7 @@ class Attempt:
     ms: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of one claimed message: its attempt, its new state, and when to try again
     (for one left pending)."""
