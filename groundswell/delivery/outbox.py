@@ -39,11 +39,11 @@ CREATE TABLE IF NOT EXISTS delivery_outbox (
     attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, last_error TEXT,
     sent_at TEXT, claimed_by TEXT, claimed_until TEXT, digest TEXT, part_of TEXT
 );
-CREATE INDEX IF NOT EXISTS delivery_outbox_held ON delivery_outbox (state, digest);
 CREATE INDEX IF NOT EXISTS delivery_outbox_recipient ON delivery_outbox (handle, channel, seq);
 CREATE INDEX IF NOT EXISTS delivery_outbox_line ON delivery_outbox (state, seq);
 DROP INDEX IF EXISTS delivery_outbox_due;
 DROP INDEX IF EXISTS delivery_outbox_waiting;
+DROP INDEX IF EXISTS delivery_outbox_held;
 CREATE TABLE IF NOT EXISTS delivery_attempts (
     message_id TEXT NOT NULL, attempt INTEGER NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL,
     detail TEXT NOT NULL, ms REAL NOT NULL, PRIMARY KEY (message_id, attempt)
@@ -58,7 +58,9 @@ CREATE TABLE IF NOT EXISTS delivery_state (name TEXT PRIMARY KEY, value TEXT NOT
 
 def stamp(moment: datetime) -> str:
     """Times as text that sorts as the times do (UTC, always with microseconds)."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    if moment.tzinfo is not UTC:  # converting a time already in UTC took half of the work
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)
