@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -9,6 +10,8 @@ from fastapi import APIRouter, Response
 
 from domain.challenge import Challenge, Stage
 from domain.errors import NotFound
+from groundswell.app.application import Receipt
+from groundswell.app.engine import Engine
 from groundswell.http import lists, models
 from groundswell.http.auth import AnyCaller, Caller, Writer
 from groundswell.http.common import (
@@ -153,20 +156,30 @@ def top_up_pot(
     )
 
 
-def _stage_route(path: str, method: str, doc: str) -> None:
+StageCommand = Callable[[Engine, str, UUID], Receipt]
+# The four stage changes by the path that asks for each; the pages' stage form uses it too.
+STAGE_COMMANDS: dict[str, StageCommand] = {
+    "open": Engine.open_challenge,
+    "review": Engine.move_challenge_to_review,
+    "close": Engine.close_challenge,
+    "archive": Engine.archive_challenge,
+}
+
+
+def _stage_route(path: str, command: StageCommand, doc: str) -> None:
     def change(
         challenge_id: UUID, caller: Writer, api: ApiDep, key: KeyDep, response: Response
     ) -> models.Receipt:
-        return answer(api, key, response, lambda e: getattr(e, method)(caller.handle, challenge_id))
+        return answer(api, key, response, lambda e: command(e, caller.handle, challenge_id))
 
     change.__doc__ = doc
-    router.post(f"/{{challenge_id}}/{path}", name=method)(change)
+    router.post(f"/{{challenge_id}}/{path}", name=command.__name__)(change)
 
 
-_stage_route("open", "open_challenge", "Open a draft for ideas.")
-_stage_route("review", "move_challenge_to_review", "Stop submissions; review what came in.")
-_stage_route("close", "close_challenge", "Close the challenge; prizes may be awarded now.")
-_stage_route("archive", "archive_challenge", "Archive it; what is left in the pot returns.")
+_stage_route("open", Engine.open_challenge, "Open a draft for ideas.")
+_stage_route("review", Engine.move_challenge_to_review, "Stop submissions; review what came in.")
+_stage_route("close", Engine.close_challenge, "Close the challenge; prizes may be awarded now.")
+_stage_route("archive", Engine.archive_challenge, "Archive it; what is left in the pot returns.")
 
 
 @router.post("/{challenge_id}/ideas", status_code=201, tags=["ideas"])

@@ -18,12 +18,14 @@ from pydantic import ValidationError
 
 from domain.errors import DomainError
 from domain.reward_policy import RewardReason
+from domain.validation import TEXT_MAX, TITLE_MAX
 from domain.words import reward_reason
 from groundswell.app.application import Receipt
 from groundswell.app.engine import Engine
 from groundswell.eventstore.idempotency import CommandKey, KeyReused, fingerprint, keyed
 from groundswell.http import models
 from groundswell.http.auth import Caller
+from groundswell.http.challenges import STAGE_COMMANDS
 from groundswell.web import pages
 from groundswell.web.confirm import Confirm, Confirmed, confirmation, quoted
 from groundswell.web.render import PageRoute, done, refusal
@@ -34,15 +36,9 @@ Command = Callable[[Engine], Receipt]
 Again = Callable[..., HTMLResponse]
 
 Key = Annotated[str, Form(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")]
-Short = Annotated[str, Form(max_length=200)]
-Long = Annotated[str, Form(max_length=10_000)]
+Short = Annotated[str, Form(max_length=TITLE_MAX)]
+Long = Annotated[str, Form(max_length=TEXT_MAX)]
 Check = Annotated[bool, Form()]
-STAGES = {
-    "open": "open_challenge",
-    "review": "move_challenge_to_review",
-    "close": "close_challenge",
-    "archive": "archive_challenge",
-}
 # Each stage change is for good: what the confirmation asks, and its button.
 STAGE_QUESTIONS = {
     "open": ("Open this challenge for ideas? It cannot go back to being a draft.", "Open it"),
@@ -188,7 +184,7 @@ def change_stage(
     question, button = STAGE_QUESTIONS[to]
     return act(
         request, caller, form_key, {"to": to},
-        [lambda e: getattr(e, STAGES[to])(caller.handle, challenge_id)],
+        [lambda e: STAGE_COMMANDS[to](e, caller.handle, challenge_id)],
         lambda _: back, on_challenge(challenge_id),
         Confirm(question, button, back, {"to": to}), confirmed,
     )  # fmt: skip

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from domain import errors, words
 from domain.person import Role
+from domain.validation import NAME_MAX, TEXT_MAX, TITLE_MAX
 from groundswell.http.auth import Caller
 from groundswell.http.problems import TITLES, ApiProblem, first_error, status_of
 from groundswell.web import HERE
@@ -89,6 +90,8 @@ templates.env.filters.update(
 templates.env.globals.update(
     stage_of=stage_of, submissions_closed=submissions_closed, ideas_counted=IDEAS_COUNTED
 )
+# The forms' length limits are the domain's own, so a form never accepts what it refuses.
+templates.env.globals.update(TITLE_MAX=TITLE_MAX, TEXT_MAX=TEXT_MAX, NAME_MAX=NAME_MAX)
 # Each form carries its own idempotency key: sent twice, it acts once.
 templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
 
