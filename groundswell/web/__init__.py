@@ -38,6 +38,7 @@ def install(app: FastAPI) -> None:
         pages,
         search,
         standings,
+        store_actions,
     )
 
     # Static files with the pages' security headers too (nosniff matters most for them).
@@ -50,6 +51,7 @@ def install(app: FastAPI) -> None:
         idea_actions,
         challenge_actions,
         me_actions,
+        store_actions,
         live,
         docs,
         desk,

@@ -23,11 +23,9 @@ from domain.words import reward_reason
 from groundswell.app.application import Receipt
 from groundswell.app.engine import Engine
 from groundswell.eventstore.idempotency import CommandKey, KeyReused, fingerprint, keyed
-from groundswell.http import models
 from groundswell.http.auth import Caller
-from groundswell.http.challenges import STAGE_COMMANDS
 from groundswell.web import pages
-from groundswell.web.confirm import Confirm, Confirmed, confirmation, quoted
+from groundswell.web.confirm import Confirm, Confirmed, confirmation
 from groundswell.web.render import PageRoute, done, refusal
 from groundswell.web.session import Poster
 
@@ -39,21 +37,6 @@ Key = Annotated[str, Form(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")]
 Short = Annotated[str, Form(max_length=TITLE_MAX)]
 Long = Annotated[str, Form(max_length=TEXT_MAX)]
 Check = Annotated[bool, Form()]
-# Each stage change is for good: what the confirmation asks, and its button.
-STAGE_QUESTIONS = {
-    "open": ("Open this challenge for ideas? It cannot go back to being a draft.", "Open it"),
-    "review": (
-        "Stop submissions and move this challenge to review? Nobody can submit an idea "
-        "after this, and it cannot be reopened.",
-        "Stop submissions",
-    ),
-    "close": ("Close this challenge? Its review ends and it cannot be reopened.", "Close it"),
-    "archive": (
-        "Archive this challenge? What is left in its pot returns to the treasury, nothing "
-        "more can be granted from it, and it cannot be undone.",
-        "Archive it",
-    ),
-}
 
 
 def act(
@@ -104,128 +87,13 @@ def numbers(text: str, field: str) -> list[int]:
         ) from None
 
 
-# -- challenges -------------------------------------------------------------------------
-
-
-@router.post("/web/challenges")
-def launch_challenge(
-    request: Request,
-    caller: Poster,
-    form_key: Key,
-    title: Short,
-    question: Long,
-    sponsor: Short,
-    target_departments: Long,
-    submission_deadline: Short,
-    decision_deadline_days: Annotated[int, Form(ge=1, le=365)] = 30,
-    accepted_idea_points: Annotated[int, Form(ge=0)] = 0,
-    implemented_idea_points: Annotated[int, Form(ge=0)] = 0,
-    helpful_contribution_points: Annotated[int, Form(ge=0)] = 0,
-    prize_points: Short = "",
-    pot: Annotated[int, Form(ge=0)] = 0,
-    open_now: Check = False,
-) -> Response:
-    """Draft a challenge and, when asked, open it at once."""
-    fields = {k: v for k, v in locals().items() if k not in ("request", "caller", "form_key")}
-    again = pages.challenge_list_page
-
-    def checked() -> models.ChallengeIn:
-        return models.ChallengeIn(
-            title=title, question=question, sponsor=sponsor,
-            target_departments=listed(target_departments),
-            submission_deadline=submission_deadline,
-            decision_deadline_days=decision_deadline_days,
-            accepted_idea_points=accepted_idea_points,
-            implemented_idea_points=implemented_idea_points,
-            helpful_contribution_points=helpful_contribution_points,
-            prize_points=numbers(prize_points, "prize_points"), pot=pot,
-        )  # fmt: skip
-
-    try:
-        terms = checked()
-    except ValidationError as error:
-        status, message, _ = refusal(error)
-        typed = {"action": request.url.path, **fields}
-        return again(request, caller, status=status, problem=message, form=typed)
-    created: list[UUID] = []
-
-    def draft(engine: Engine) -> Receipt:
-        receipt = engine.draft_challenge(
-            caller.handle, pot=terms.pot, **terms.model_dump(exclude={"pot"})
-        )
-        created.append(receipt.id)  # type: ignore[arg-type]
-        return receipt
-
-    commands: list[Command] = [draft]
-    if open_now:
-        commands.append(lambda e: e.open_challenge(caller.handle, created[0]))
-    return act(
-        request, caller, form_key, fields, commands,
-        lambda _: f"/web/challenges/{created[0]}", again,
-    )  # fmt: skip
+# -- challenges and ideas --------------------------------------------------------------
 
 
 def on_challenge(challenge_id: UUID) -> Again:
     return lambda request, caller, **context: pages.challenge_page(
         request, caller, challenge_id, **context
     )
-
-
-@router.post("/web/challenges/{challenge_id}/stage")
-def change_stage(
-    request: Request,
-    challenge_id: UUID,
-    caller: Poster,
-    form_key: Key,
-    to: Annotated[str, Form(pattern="^(open|review|close|archive)$")],
-    confirmed: Confirmed = "",
-) -> Response:
-    back = f"/web/challenges/{challenge_id}"
-    question, button = STAGE_QUESTIONS[to]
-    return act(
-        request, caller, form_key, {"to": to},
-        [lambda e: STAGE_COMMANDS[to](e, caller.handle, challenge_id)],
-        lambda _: back, on_challenge(challenge_id),
-        Confirm(question, button, back, {"to": to}), confirmed,
-    )  # fmt: skip
-
-
-@router.post("/web/challenges/{challenge_id}/pot")
-def top_up(
-    request: Request,
-    challenge_id: UUID,
-    caller: Poster,
-    form_key: Key,
-    points: Annotated[int, Form(gt=0, le=1_000_000_000)],
-) -> Response:
-    return act(
-        request, caller, form_key, {"points": points},
-        [lambda e: e.top_up_pot(caller.handle, challenge_id, points)],
-        lambda _: f"/web/challenges/{challenge_id}", on_challenge(challenge_id),
-    )  # fmt: skip
-
-
-@router.post("/web/challenges/{challenge_id}/ideas")
-def submit_idea(
-    request: Request,
-    challenge_id: UUID,
-    caller: Poster,
-    form_key: Key,
-    title: Short,
-    description: Long,
-) -> Response:
-    fields = {"title": title, "description": description}
-
-    def submit(engine: Engine) -> Receipt:
-        return engine.submit_idea(caller.handle, challenge_id, title=title, description=description)
-
-    return act(
-        request, caller, form_key, fields, [submit],
-        lambda done: f"/web/ideas/{done[0].id}", on_challenge(challenge_id),
-    )  # fmt: skip
-
-
-# -- ideas ------------------------------------------------------------------------------
 
 
 def on_idea(idea_id: UUID) -> Again:
@@ -482,132 +350,3 @@ def helpful(
         {"idea_id": idea_id, "reward": "true" if reward else ""},
     )
     return idea_action(request, caller, idea_id, form_key, fields, commands, asked, confirmed)
-
-
-# -- me ---------------------------------------------------------------------------------
-
-
-def me_action(
-    request: Request,
-    caller: Caller,
-    key: str,
-    fields: dict[str, Any],
-    command: Command,
-    confirm: Confirm | None = None,
-    confirmed: str = "",
-) -> Response:
-    """A form on my home page, answered there."""
-    return act(
-        request, caller, key, fields, [command], lambda _: "/web/me", pages.home_page,
-        confirm, confirmed,
-    )  # fmt: skip
-
-
-@router.post("/web/me/redeem")
-def redeem(
-    request: Request,
-    caller: Poster,
-    form_key: Key,
-    item_id: Annotated[UUID, Form()],
-    points: Annotated[int, Form(gt=0, le=1_000_000_000)],
-    confirmed: Confirmed = "",
-) -> Response:
-    """Redeem at the price the page showed: if it changed since, the refusal says so."""
-    name = quoted(lambda: request.app.state.api.engine.store_item(item_id).name, "this item")
-    asked = Confirm(
-        f"Redeem {points} points for {name}? They come back only if an administrator "
-        "cancels the redemption.",
-        "Redeem",
-        "/web/me",
-        {"item_id": str(item_id), "points": points},
-    )
-    return me_action(
-        request, caller, form_key, {"item_id": str(item_id), "points": points},
-        lambda e: e.redeem_item(caller.handle, item_id, points), asked, confirmed,
-    )  # fmt: skip
-
-
-@router.post("/web/me/pseudonym")
-def choose_pseudonym(
-    request: Request, caller: Poster, form_key: Key, pseudonym: Short = ""
-) -> Response:
-    """Be shown on public boards under a pseudonym; empty: under one's name again."""
-
-    def chosen(engine: Engine) -> Receipt:
-        body = models.PseudonymIn(pseudonym=pseudonym.strip() or None)
-        return engine.choose_pseudonym(caller.handle, body.pseudonym)
-
-    return me_action(request, caller, form_key, {"pseudonym": pseudonym}, chosen)
-
-
-# -- the store, for administrators ------------------------------------------------------------
-
-
-def store_action(
-    request: Request, caller: Caller, key: str, fields: dict[str, Any], command: Command
-) -> Response:
-    return act(request, caller, key, fields, [command], lambda _: "/web/store", pages.store_page)
-
-
-@router.post("/web/store/items")
-def offer_item(
-    request: Request,
-    caller: Poster,
-    form_key: Key,
-    name: Short,
-    price: Annotated[int, Form(gt=0, le=1_000_000_000)],
-    stock: Annotated[str, Form(max_length=12)] = "",
-    description: Annotated[str, Form(max_length=500)] = "",
-) -> Response:
-    count = numbers(stock, "stock")
-    fields = {"name": name, "price": price, "stock": stock, "description": description}
-    return store_action(
-        request, caller, form_key, fields,
-        lambda e: e.offer_item(
-            name, price=price, stock=count[0] if count else None, description=description,
-            actor=caller.handle,
-        ),
-    )  # fmt: skip
-
-
-@router.post("/web/store/items/{item_id}")
-def change_item(
-    request: Request,
-    item_id: UUID,
-    caller: Poster,
-    form_key: Key,
-    change: Annotated[str, Form(pattern="^(price|stock|retire|reactivate)$")],
-    value: Annotated[str, Form(max_length=12)] = "",
-) -> Response:
-    """One change to an item: its price, its stock (empty: unlimited), retire or offer again."""
-    actor = caller.handle
-    count = numbers(value, change)
-    commands: dict[str, Command] = {
-        "price": lambda e: e.reprice_item(item_id, count[0] if count else 0, actor=actor),
-        "stock": lambda e: e.restock_item(item_id, count[0] if count else None, actor=actor),
-        "retire": lambda e: e.retire_item(item_id, actor=actor),
-        "reactivate": lambda e: e.reactivate_item(item_id, actor=actor),
-    }
-    fields = {"item": str(item_id), "change": change, "value": value}
-    return store_action(request, caller, form_key, fields, commands[change])
-
-
-@router.post("/web/store/redemptions/{redemption_id}")
-def settle_redemption(
-    request: Request,
-    redemption_id: UUID,
-    caller: Poster,
-    form_key: Key,
-    handle: Annotated[str, Form(max_length=40)],
-    outcome: Annotated[str, Form(pattern="^(fulfil|cancel)$")],
-    reason: Long = "",
-) -> Response:
-    """Fulfil a redemption, or cancel it (with the reason) and give its points back."""
-    actor = caller.handle
-    command: Command = (
-        (lambda e: e.fulfil_redemption(handle, redemption_id, actor=actor))
-        if outcome == "fulfil"
-        else (lambda e: e.cancel_redemption(handle, redemption_id, reason, actor=actor))
-    )
-    fields = {"redemption": str(redemption_id), "outcome": outcome, "reason": reason}
-    return store_action(request, caller, form_key, fields, command)

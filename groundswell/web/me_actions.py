@@ -1,18 +1,23 @@
 """My home's settings: my e-mail address, how I am e-mailed about each kind of notification,
 and my quiet hours. The same engine commands as the API's ``PUT /v1/people/{me}/email``,
 ``PUT /v1/me/email-preferences/{kind}`` and ``PUT /v1/me/quiet-hours``, through
-``actions.me_action``."""
+``me_action``; and redeeming an item and choosing a pseudonym."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Form, Path, Request, Response
 
 from groundswell.app.application import Receipt
 from groundswell.app.engine import Engine
+from groundswell.http import models
+from groundswell.http.auth import Caller
 from groundswell.http.delivery import ChoiceIn, EmailIn, QuietHoursIn
-from groundswell.web.actions import Key, me_action
+from groundswell.web import pages
+from groundswell.web.actions import Command, Key, Short, act
+from groundswell.web.confirm import Confirm, Confirmed, quoted
 from groundswell.web.render import PageRoute
 from groundswell.web.session import Poster
 
@@ -70,3 +75,56 @@ def choose_quiet_hours(
 
     fields = {"start": start, "end": end, "time_zone": time_zone}
     return me_action(request, caller, form_key, fields, chosen)
+
+
+def me_action(
+    request: Request,
+    caller: Caller,
+    key: str,
+    fields: dict[str, Any],
+    command: Command,
+    confirm: Confirm | None = None,
+    confirmed: str = "",
+) -> Response:
+    """A form on my home page, answered there."""
+    return act(
+        request, caller, key, fields, [command], lambda _: "/web/me", pages.home_page,
+        confirm, confirmed,
+    )  # fmt: skip
+
+
+@router.post("/web/me/redeem")
+def redeem(
+    request: Request,
+    caller: Poster,
+    form_key: Key,
+    item_id: Annotated[UUID, Form()],
+    points: Annotated[int, Form(gt=0, le=1_000_000_000)],
+    confirmed: Confirmed = "",
+) -> Response:
+    """Redeem at the price the page showed: if it changed since, the refusal says so."""
+    name = quoted(lambda: request.app.state.api.engine.store_item(item_id).name, "this item")
+    asked = Confirm(
+        f"Redeem {points} points for {name}? They come back only if an administrator "
+        "cancels the redemption.",
+        "Redeem",
+        "/web/me",
+        {"item_id": str(item_id), "points": points},
+    )
+    return me_action(
+        request, caller, form_key, {"item_id": str(item_id), "points": points},
+        lambda e: e.redeem_item(caller.handle, item_id, points), asked, confirmed,
+    )  # fmt: skip
+
+
+@router.post("/web/me/pseudonym")
+def choose_pseudonym(
+    request: Request, caller: Poster, form_key: Key, pseudonym: Short = ""
+) -> Response:
+    """Be shown on public boards under a pseudonym; empty: under one's name again."""
+
+    def chosen(engine: Engine) -> Receipt:
+        body = models.PseudonymIn(pseudonym=pseudonym.strip() or None)
+        return engine.choose_pseudonym(caller.handle, body.pseudonym)
+
+    return me_action(request, caller, form_key, {"pseudonym": pseudonym}, chosen)

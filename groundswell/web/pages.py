@@ -248,7 +248,7 @@ def idea_page(
         ]  # fmt: skip
     with rows(api, "follow_up", at_least) as waiting:
         keys = [str(idea_id), *(c.contribution_id for c in said.items)]
-        expected = {k: found for k in keys if (found := answer_expected(waiting, k)) is not None}
+        expected = {k: due for k in keys if (due := answer_expected(waiting, k)) is not None}
     hidden = {c.contribution_id for c in said.items if c.hidden and c.body is None}
     steps = timeline.story(
         history.idea_story(api.engine, idea_id), lambda h: names.get(h, h), hidden
