@@ -1,4 +1,8 @@
-"""The Idea aggregate: from submission through decision to implementation."""
+"""The Idea aggregate: from submission through decision to implementation.
+
+Over 400 lines on purpose: an aggregate keeps its explicit event classes beside the rules
+that emit them, so an event and the check before it are read together.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""A person taking part: department, optional pseudonym, roles, and reward wallet."""
+"""A person taking part: department, optional pseudonym, roles, and reward wallet.
+
+Over 400 lines on purpose: an aggregate keeps its explicit event classes beside the rules
+that emit them, so an event and the check before it are read together.
+"""
 
 from __future__ import annotations
 
