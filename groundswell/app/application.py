@@ -27,7 +27,7 @@ from groundswell.eventstore.idempotency import (
     kept_refusal,
     refusal_record,
 )
-from groundswell.eventstore.keyed import KeyedResult
+from groundswell.eventstore.keyed import ResultToKeep
 from groundswell.eventstore.postgres_group import group_committer
 from groundswell.eventstore.postgres_recorder import PreparedPostgresRecorder
 
@@ -102,11 +102,11 @@ class GroundswellApplication(Application):
                 else:
                     if not changed:
                         return Receipt(result_id, None, 0)
-                    keyed: KeyedResult | None = None
+                    keyed: ResultToKeep | None = None
                     if key is not None:
                         events = sum(len(a.pending_events) for a in changed)
                         keep = str(result_id) if result_id is not None else None
-                        keyed = KeyedResult(key, keep, events)
+                        keyed = ResultToKeep(key, keep, events)
                     try:
                         ids = self._store(changed, keyed, decision)
                     except IntegrityError:
@@ -128,7 +128,7 @@ class GroundswellApplication(Application):
     def _store(
         self,
         changed: list[GroundswellAggregate],
-        keyed: KeyedResult | None,
+        keyed: ResultToKeep | None,
         decision: Decision | None,
     ) -> Sequence[int]:
         """Save the command's new events: alone, or in the next group (``decision``)."""

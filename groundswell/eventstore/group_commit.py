@@ -35,7 +35,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 
-from groundswell.eventstore.keyed import KeyedResult
+from groundswell.eventstore.keyed import ResultToKeep
 from groundswell.settings import DEFAULT_GROUP_COMMIT_MAX, DEFAULT_GROUP_COMMIT_MS
 
 # Read from the application's environment (``Settings.eventsourcing_env`` puts them there).
@@ -52,7 +52,7 @@ class PendingCommand:
     """One decided command waiting to be saved."""
 
     events: Sequence[StoredEvent]
-    key: KeyedResult | None
+    key: ResultToKeep | None
     done: threading.Event = field(default_factory=threading.Event)
     lead: bool = False  # set, with ``done``, when this caller is to lead the next group
     ids: Sequence[int] | None = None
@@ -112,7 +112,7 @@ class GroupCommitter:
                     self._deciding -= 1
                     self._arrived.notify()
 
-    def commit(self, events: Sequence[StoredEvent], key: KeyedResult | None) -> Sequence[int]:
+    def commit(self, events: Sequence[StoredEvent], key: ResultToKeep | None) -> Sequence[int]:
         """Save ``events`` (and ``key``) in the next group; their notification ids, once
         durable. Raises ``IntegrityError`` on a conflict (decide again), or
         ``GroupCommitFailed`` when the group's transaction failed."""
@@ -215,7 +215,7 @@ class Decision:
         self._committer = committer
         self.submitted = False
 
-    def commit(self, events: Sequence[StoredEvent], key: KeyedResult | None) -> Sequence[int]:
+    def commit(self, events: Sequence[StoredEvent], key: ResultToKeep | None) -> Sequence[int]:
         if self.submitted:
             raise RuntimeError("a decision is committed once; decide again in a new one")
         self.submitted = True

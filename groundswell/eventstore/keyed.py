@@ -66,7 +66,7 @@ SELECT = (
 )
 
 
-class KeyedResult:
+class ResultToKeep:
     """What ``save`` is given: the key, and the result to keep with it."""
 
     def __init__(self, key: CommandKey, result_id: str | None, events: int) -> None:

@@ -43,7 +43,7 @@ from groundswell.eventstore.keyed import (
     ChainLink,
     ChainQueries,
     ChainReader,
-    KeyedResult,
+    ResultToKeep,
     kept_result,
 )
 
@@ -269,7 +269,7 @@ class KeyedPostgresRecorder(PreparedPostgresRecorder):
         curs: Any,
         stored_events: Sequence[StoredEvent],
         *,
-        command_key: KeyedResult | None = None,
+        command_key: ResultToKeep | None = None,
         chain_head: HeadQuery | None = None,
         **kwargs: Any,
     ) -> Sequence[int] | None:

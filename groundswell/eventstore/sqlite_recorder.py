@@ -28,7 +28,7 @@ from groundswell.eventstore.keyed import (
     ChainLink,
     ChainQueries,
     ChainReader,
-    KeyedResult,
+    ResultToKeep,
     kept_result,
 )
 
@@ -99,7 +99,7 @@ class KeyedSQLiteRecorder(SQLiteApplicationRecorder):
         c: SQLiteCursor,
         stored_events: Sequence[StoredEvent],
         *,
-        command_key: KeyedResult | None = None,
+        command_key: ResultToKeep | None = None,
         **kwargs: Any,
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)

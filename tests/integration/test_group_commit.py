@@ -23,7 +23,7 @@ from groundswell.bootstrap import build_engine
 from groundswell.eventstore.chain import verify
 from groundswell.eventstore.group_commit import GroupCommitFailed, PendingCommand
 from groundswell.eventstore.idempotency import CommandKey, keyed
-from groundswell.eventstore.keyed import KeyedResult
+from groundswell.eventstore.keyed import ResultToKeep
 from groundswell.eventstore.postgres_group import PostgresGroupWriter
 from groundswell.settings import Settings
 from tests.group_commit_world import (
@@ -109,8 +109,8 @@ def test_the_writer_sets_aside_exactly_the_conflicting_commands(schema: str) -> 
         PendingCommand([event(fresh[0], 1), event(fresh[1], 1)], None),  # same version: set aside
         PendingCommand([event(fresh[1], 1)], None),  # saved (the one before was set aside)
         PendingCommand([event(stored_idea, 3)], None),  # version 3 is stored: set aside
-        PendingCommand([event(uuid.uuid4(), 1)], KeyedResult(key, None, 1)),  # stored key
-        PendingCommand([event(fresh[2], 2)], KeyedResult(CommandKey("s", "k2", "f"), None, 1)),
+        PendingCommand([event(uuid.uuid4(), 1)], ResultToKeep(key, None, 1)),  # stored key
+        PendingCommand([event(fresh[2], 2)], ResultToKeep(CommandKey("s", "k2", "f"), None, 1)),
     ]
 
     answers = writer(batch)
@@ -251,7 +251,7 @@ def test_a_group_saved_again_after_a_lost_answer_is_answered_as_stored(schema: s
         PendingCommand([StoredEvent(uuid.uuid4(), 1, "bench:Made", b'{"n": 1}')], None),
         PendingCommand(
             [StoredEvent(uuid.uuid4(), v, "bench:Made", b"{}") for v in (1, 2)],
-            KeyedResult(key, None, 2),
+            ResultToKeep(key, None, 2),
         ),
     ]
     first = writer(batch)
