@@ -221,8 +221,14 @@ def test_two_instances_in_one_group_share_the_partitions_and_the_rows(
             return any(run.done() for run in runs)
 
         try:
-            wait_for(lambda: (one.assigned and two.assigned) or stopped(), "both own partitions")
-            assert one.assigned.isdisjoint(two.assigned)
+            # Each instance hears of a rebalance from its feed a poll after the group settles
+            # it, so for a moment the two views may overlap: wait for the settled split.
+            def split_between_them() -> bool:
+                mine, theirs = set(one.assigned), set(two.assigned)
+                return bool(mine and theirs and mine.isdisjoint(theirs))
+
+            wait_for(lambda: split_between_them() or stopped(), "both own partitions")
+            assert not stopped(), "an instance ended before the partitions were split"
             # Redemptions last, at once: on every partition each moves one shared row.
             split = next(i for i, e in enumerate(history) if type(e).__name__ == "PointsRedeemed")
             for part in (history[:split], history[split:]):
