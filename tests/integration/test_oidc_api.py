@@ -28,8 +28,12 @@ from tests.oidc_support import PASSWORD, Keycloak, oidc_env, post_form, shared_k
 # Extra clients this module makes in the realm (and removes): one whose tokens live a second,
 # one whose tokens lack the groundswell audience, and one that trades a user's password for
 # an access token (the resource owner password grant: people's tokens without a browser).
-SHORT_BOT, OTHER_BOT, SECRET = "short-lived-bot", "other-audience-bot", "extra-test-secret"
-PASSWORD_CLIENT = "password-grant-client"
+# Their ids carry this process's own suffix: the suite's workers share one Keycloak and may
+# each run part of this module, and one worker's set-up or tear-down must not remove the
+# clients another is using.
+_OURS = uuid.uuid4().hex[:8]
+SHORT_BOT, OTHER_BOT = f"short-lived-bot-{_OURS}", f"other-audience-bot-{_OURS}"
+PASSWORD_CLIENT, SECRET = f"password-grant-client-{_OURS}", "extra-test-secret"
 
 
 @pytest.fixture(scope="module")
