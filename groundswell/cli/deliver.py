@@ -89,7 +89,7 @@ def log(
         if as_json:
             for m in messages:
                 tries = [asdict(a) for a in outbox.attempts(m.message_id)]
-                typer.echo(json.dumps({**asdict(m), "tries": tries}, ensure_ascii=False))
+                typer.echo(json.dumps({**m.logged(), "tries": tries}, ensure_ascii=False))
             return
         from rich.table import Table
 

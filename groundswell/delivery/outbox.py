@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,15 @@ class Message:
     sent_at: str | None
     digest: str | None = None  # the period it is held for (a digest's own period)
     part_of: str | None = None  # the digest message it went out in
+    # The row's place in line, known for a claimed message: its outcome is recorded by it
+    # (the table's own key) rather than looked up by the message id's index.
+    seq: int | None = field(default=None, compare=False)
+
+    def logged(self) -> dict[str, Any]:
+        """The message as the delivery log shows it (its place in line is the outbox's)."""
+        shown = asdict(self)
+        del shown["seq"]
+        return shown
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> Message:
@@ -325,23 +334,24 @@ class Outbox:
         holds; the ids of the messages recorded."""
         m = self.mark
         with self.transaction() as cursor:
-            ids = [o.message.message_id for o in outcomes] + [r.message_id for r in release]
-            held: set[str] = set()
-            for start in range(0, len(ids), SCAN):
-                part = ids[start : start + SCAN]
+            seqs = self._seqs(cursor, [o.message for o in outcomes] + list(release))
+            held: set[int] = set()
+            wanted = list(seqs.values())
+            for start in range(0, len(wanted), SCAN):
+                part = wanted[start : start + SCAN]
                 cursor.execute(
-                    "SELECT message_id FROM delivery_outbox WHERE claimed_by = "
-                    f"{m} AND message_id IN ({', '.join([m] * len(part))}) {self.row_lock}",
+                    "SELECT seq FROM delivery_outbox WHERE claimed_by = "
+                    f"{m} AND seq IN ({', '.join([m] * len(part))}) {self.row_lock}",
                     (deliverer, *part),
                 )
                 held.update(row[0] for row in cursor.fetchall())
             # What another deliverer claimed again after this one's claim ran out is theirs.
-            mine = [o for o in outcomes if o.message.message_id in held]
+            mine = [o for o in outcomes if seqs.get(o.message.message_id) in held]
             cursor.executemany(
                 f"UPDATE delivery_outbox SET state = {m}, attempts = {m},"
                 f" next_at = COALESCE({m}, next_at), last_error = {m},"
                 f" sent_at = {m}, claimed_by = NULL, claimed_until = NULL"
-                f" WHERE message_id = {m}",
+                f" WHERE seq = {m}",
                 [
                     (
                         o.state,
@@ -349,7 +359,7 @@ class Outbox:
                         o.next_at,
                         None if o.attempt.ok else o.attempt.detail,
                         o.attempt.at if o.attempt.ok else None,
-                        o.message.message_id,
+                        seqs[o.message.message_id],
                     )
                     for o in mine
                 ],
@@ -364,10 +374,24 @@ class Outbox:
             )
             cursor.executemany(
                 "UPDATE delivery_outbox SET claimed_by = NULL, claimed_until = NULL"
-                f" WHERE message_id = {m}",
-                [(r.message_id,) for r in release if r.message_id in held],
+                f" WHERE seq = {m}",
+                [(seqs[r.message_id],) for r in release if seqs.get(r.message_id) in held],
             )
         return {o.message.message_id for o in mine}
+
+    def _seqs(self, cursor: Any, messages: Sequence[Message]) -> dict[str, int]:
+        """Each message's row, as claimed (or looked up by its id when not known)."""
+        found = {m.message_id: m.seq for m in messages if m.seq is not None}
+        unknown = [m.message_id for m in messages if m.seq is None]
+        for start in range(0, len(unknown), SCAN):
+            part = unknown[start : start + SCAN]
+            cursor.execute(
+                "SELECT message_id, seq FROM delivery_outbox"
+                f" WHERE message_id IN ({', '.join([self.mark] * len(part))})",
+                part,
+            )
+            found.update(cursor.fetchall())
+        return found
 
     # -- reading ----------------------------------------------------------------------
 
@@ -437,7 +461,7 @@ class SQLiteOutbox(Outbox):
                 (deliverer, stamp(lease_until), *seqs),
             )
             found = sorted(cursor.fetchall(), key=lambda row: row[-1])
-            return [Message.of(row[:-1]) for row in found]
+            return [Message.of(row) for row in found]
 
     def close(self) -> None:
         with self._lock:
@@ -489,7 +513,7 @@ class PostgresOutbox(Outbox):
                 (deliverer, stamp(lease_until), seqs, now_text),
             )
             found = sorted(cursor.fetchall(), key=lambda row: row[-1])
-            return [Message.of(row[:-1]) for row in found]
+            return [Message.of(row) for row in found]
 
     def close(self) -> None:
         self._pool.close()

@@ -209,7 +209,7 @@ def delivery_log(
     outbox = outbox_of(request)
     found = outbox.messages(handle=person, state=state)[-limit:]
     return [
-        {**asdict(m), "tries": [asdict(a) for a in outbox.attempts(m.message_id)]} for m in found
+        {**m.logged(), "tries": [asdict(a) for a in outbox.attempts(m.message_id)]} for m in found
     ]
 
 
