@@ -10,8 +10,11 @@ claim a batch from the outbox (SQLite), compose (templates, headers, unsubscribe
 sign (Standard Webhooks), send, and record each attempt and state. The bare loops send the
 very same messages, composed and serialised beforehand, over one connection: ``sendmail``
 per message on one SMTP connection (the same bytes the deliverer sends), and one keep-alive
-HTTP connection for the webhooks (the same bodies; signed beforehand). The two take turns
-over ten slices of the messages, so that a machine shared with other work slows both alike.
+HTTP connection for the webhooks (the same bodies; signed beforehand). The deliverer runs as
+configured (``LANES`` connections side by side, each person's e-mails and each subject's
+webhooks in order through one), and once more with one lane, whose ratio is the deliverer's
+own cost per message (its claim, composing or signing, and recording). The three take turns
+over ten slices of the messages, so that a machine shared with other work slows all alike.
 Target: the deliverer at >= 0.7 of each bare loop.
 """
 
@@ -32,12 +35,13 @@ from pathlib import Path
 from uuid import uuid4
 
 from groundswell.delivery import webhooks
-from groundswell.delivery.deliverer import Deliverer
+from groundswell.delivery.deliverer import LANES, Deliverer
 from groundswell.delivery.derive import EMAIL, WEBHOOK, Deriver, message_id
 from groundswell.delivery.mail import Letterhead, SmtpServer, compose, page_of
 from groundswell.delivery.outbox import PENDING, SENT, Message, SQLiteOutbox, stamp
 
 TARGET_RATIO = 0.7
+Prepare = Callable[[slice], None] | None
 SLICES = 10
 SENDER = "Groundswell <ideas@groundswell.example>"
 BASE = "http://127.0.0.1:8000"
@@ -93,26 +97,23 @@ def messages(count: int, channel: str, at: str) -> list[Message]:
     return made
 
 
-def alternated(
-    n: int,
-    bare: Callable[[slice], None],
-    deliver: Callable[[slice], None],
-    prepare: Callable[[slice], None],
-) -> tuple[float, float]:
-    """Seconds for the bare loop and for the deliverer over the same n messages, in slices
-    taken in turn (bare first, then deliverer first), so that what else the machine does
-    during the run weighs on both alike; ``prepare`` (untimed) readies a slice."""
-    seconds = [0.0, 0.0]
+def alternated(n: int, contestants: list[tuple[Callable[[slice], None], Prepare]]) -> list[float]:
+    """Seconds each contestant took over the same n messages, in slices taken in turn (the
+    order rotating from slice to slice), so that what else the machine does during the run
+    weighs on all alike; a contestant's ``prepare`` (untimed) readies its slice."""
+    seconds = [0.0] * len(contestants)
     step = -(-n // SLICES)
     for number, start in enumerate(range(0, n, step)):
         part = slice(start, start + step)
-        prepare(part)
-        order = [(0, bare), (1, deliver)]
-        for which, send in order if number % 2 == 0 else order[::-1]:
+        turn = number % len(contestants)
+        for which in [*range(turn, len(contestants)), *range(turn)]:
+            send, prepare = contestants[which]
+            if prepare is not None:
+                prepare(part)
             began = time.perf_counter()
             send(part)
             seconds[which] += time.perf_counter() - began
-    return seconds[0], seconds[1]
+    return seconds
 
 
 def all_sent(outbox: SQLiteOutbox, sent: list[Message]) -> None:
@@ -154,11 +155,20 @@ def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
     at = stamp(now)
     server = SmtpServer.from_url(f"smtp://{smtp_at}")
 
-    def deliverer() -> Deliverer:
-        return Deliverer(outbox, Deriver(engine, outbox, lambda: now), server, head, lambda: now)
+    def drain(lanes: int) -> Callable[[slice], None]:
+        def drained(part: slice) -> None:
+            deriver = Deriver(engine, outbox, lambda: now)
+            Deliverer(outbox, deriver, server, head, lambda: now, lanes=lanes).drain(10_000_000)
 
-    # E-mail: the bare loop sends the same messages, composed beforehand.
-    mails = messages(n, EMAIL, at)
+        return drained
+
+    def added(batch: list[Message]) -> Callable[[slice], None]:
+        return lambda part: outbox.add(batch[part], 0)
+
+    # E-mail: the bare loop sends the same messages, composed beforehand. Each deliverer's
+    # slice is added to the outbox untimed, as derived from the log (the serial deliverer's
+    # are copies with ids of their own).
+    mails, serial_mails = messages(n, EMAIL, at), messages(n, EMAIL, at)
     raw = [(m.address or "", compose(m, head)) for m in mails]
     host, port = smtp_at.rsplit(":", 1)
 
@@ -167,22 +177,22 @@ def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
             for to, data in raw[part]:
                 bare.sendmail(SENDER, [to], data)
 
-    def drain(part: slice) -> None:
-        deliverer().drain(rounds=10_000_000)
-
-    # Each slice is added to the outbox untimed, as derived from the log; the bare loops'
-    # messages were composed untimed too.
-    bare_smtp_s, deliver_smtp_s = alternated(
-        n, bare_smtp, drain, lambda part: outbox.add(mails[part], 0)
+    smtp_s = alternated(
+        n,
+        [
+            (bare_smtp, None),
+            (drain(LANES), added(mails)),
+            (drain(1), added(serial_mails)),
+        ],
     )
-    all_sent(outbox, mails)
+    all_sent(outbox, mails + serial_mails)
 
     # Webhooks: the same, against a receiver answering 204.
     endpoint = webhooks.Endpoint(
         "bench", f"http://127.0.0.1:{hook_port}/hook", "cloudevents", [], webhooks.new_secret(), at
     )
     outbox.add_endpoint(endpoint)
-    hooks = messages(n, f"{WEBHOOK}:bench", at)
+    hooks, serial_hooks = (messages(n, f"{WEBHOOK}:bench", at) for _ in range(2))
     requests = []
     for m in hooks:
         body = webhooks.payload(endpoint, m, BASE, BASE + page_of(m.notice))
@@ -212,37 +222,48 @@ def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
             assert answer.status == 204
         connection.close()
 
-    bare_http_s, deliver_http_s = alternated(
-        n, bare_http, drain, lambda part: outbox.add(hooks[part], 0)
+    http_s = alternated(
+        n,
+        [
+            (bare_http, None),
+            (drain(LANES), added(hooks)),
+            (drain(1), added(serial_hooks)),
+        ],
     )
-    all_sent(outbox, hooks)
+    all_sent(outbox, hooks + serial_hooks)
     outbox.close()
     engine.close()
 
     rates = {
-        "deliverer_email_per_s": n / deliver_smtp_s,
-        "bare_smtplib_per_s": n / bare_smtp_s,
-        "deliverer_webhooks_per_s": n / deliver_http_s,
-        "bare_http_per_s": n / bare_http_s,
+        "deliverer_email_per_s": n / smtp_s[1],
+        "deliverer_email_one_lane_per_s": n / smtp_s[2],
+        "bare_smtplib_per_s": n / smtp_s[0],
+        "deliverer_webhooks_per_s": n / http_s[1],
+        "deliverer_webhooks_one_lane_per_s": n / http_s[2],
+        "bare_http_per_s": n / http_s[0],
     }
-    email_ratio = rates["deliverer_email_per_s"] / rates["bare_smtplib_per_s"]
-    hook_ratio = rates["deliverer_webhooks_per_s"] / rates["bare_http_per_s"]
-    print(
-        f"e-mail   : deliverer {rates['deliverer_email_per_s']:>8,.0f}/s  bare smtplib "
-        f"{rates['bare_smtplib_per_s']:>8,.0f}/s  ratio {email_ratio:.2f} "
-        f"(target >= {TARGET_RATIO})"
-    )
-    print(
-        f"webhooks : deliverer {rates['deliverer_webhooks_per_s']:>8,.0f}/s  bare http.client "
-        f"{rates['bare_http_per_s']:>8,.0f}/s  ratio {hook_ratio:.2f} (target >= {TARGET_RATIO})"
-    )
+    ratios = {
+        "email_ratio": smtp_s[0] / smtp_s[1],
+        "email_one_lane_ratio": smtp_s[0] / smtp_s[2],
+        "webhook_ratio": http_s[0] / http_s[1],
+        "webhook_one_lane_ratio": http_s[0] / http_s[2],
+    }
+    for label, key, bare in (("e-mail", "email", "smtplib"), ("webhooks", "webhook", "http")):
+        name = "webhooks" if key == "webhook" else key
+        print(
+            f"{label:9}: deliverer ({LANES} lanes) {rates[f'deliverer_{name}_per_s']:>7,.0f}/s"
+            f"  one lane {rates[f'deliverer_{name}_one_lane_per_s']:>7,.0f}/s"
+            f"  bare {bare} loop {rates[f'bare_{bare}_per_s']:>7,.0f}/s"
+            f"  ratio {ratios[f'{key}_ratio']:.2f} (one lane {ratios[f'{key}_one_lane_ratio']:.2f};"
+            f" target >= {TARGET_RATIO})"
+        )
     return {
         "messages": n,
+        "lanes": LANES,
         **{k: round(v) for k, v in rates.items()},
-        "email_ratio": round(email_ratio, 3),
-        "webhook_ratio": round(hook_ratio, 3),
+        **{k: round(v, 3) for k, v in ratios.items()},
         "target_ratio": TARGET_RATIO,
-        "pass": email_ratio >= TARGET_RATIO and hook_ratio >= TARGET_RATIO,
+        "pass": ratios["email_ratio"] >= TARGET_RATIO and ratios["webhook_ratio"] >= TARGET_RATIO,
     }
 
 

@@ -8,10 +8,17 @@ parked (shown in the delivery log) rather than retried for ever. A refusal the s
 permanent (5xx: no such mailbox) parks it at once.
 
 A round claims a batch (per recipient and channel a run of consecutive messages), sends it
-over one SMTP connection and one keep-alive connection per webhook endpoint, and records every
-attempt and outcome of the round in one transaction at its end: a deliverer killed mid-round
-sends again at most that round's claim. A message to be retried holds back the rest of its
-run, which is given back untried, so each recipient's messages go out in order.
+in lanes, and records every attempt and outcome of the round in one transaction at its end: a
+deliverer killed mid-round sends again at most that round's claim. A message to be retried
+holds back the rest of its run, which is given back untried.
+
+Lanes: a round's messages are dealt to up to ``LANES`` threads, each with its own SMTP
+connection and its own keep-alive connection per webhook endpoint, so that a receiver's
+round trip (tens of milliseconds across a network) does not set the pace alone. Every
+person's e-mails go through one lane, and every subject's (an idea, a challenge …) webhooks
+to an endpoint too, each in order: each recipient's e-mails and each subject's webhooks
+arrive in the order of their events. A failure that holds back a run stops its other lanes'
+sending to that recipient or endpoint for the round as well.
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from groundswell.delivery import webhooks
@@ -53,6 +62,7 @@ BATCH = 1000
 # A claim is sent only during the first three quarters of its lease: the rest is given back
 # rather than sent when another deliverer may already have claimed it again.
 LEASE_SHARE = 0.75
+LANES = 4  # connections at once to the SMTP server, and to each webhook endpoint
 
 
 def backoff(attempts: int, jitter: float) -> timedelta:
@@ -71,6 +81,7 @@ class Round:
         self.outcomes: list[Outcome] = []
         self.stopped: set[tuple[str, str]] = set()
         self.over = False
+        self._lock = threading.Lock()  # lanes record side by side
 
     def may_send(self, message: Message) -> bool:
         if time.monotonic() >= self.deadline:
@@ -78,13 +89,43 @@ class Round:
         return not self.over and (message.handle, message.channel) not in self.stopped
 
     def record(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
-        if outcome.state == PENDING:
-            self.stopped.add((outcome.message.handle, outcome.message.channel))
+        with self._lock:
+            self.outcomes.append(outcome)
+            if outcome.state == PENDING:
+                self.stopped.add((outcome.message.handle, outcome.message.channel))
 
     def untried(self, claimed: list[Message]) -> list[Message]:
         tried = {outcome.message.message_id for outcome in self.outcomes}
         return [message for message in claimed if message.message_id not in tried]
+
+
+def dealt(
+    messages: list[Message], key: Callable[[Message], str], lanes: int
+) -> list[list[Message]]:
+    """``messages`` dealt to at most ``lanes`` lanes, all those with one ``key`` to the same
+    lane and in their order there; keys go to the lanes in turn, as they first come."""
+    lane_of: dict[str, int] = {}
+    found: list[list[Message]] = [[] for _ in range(max(1, lanes))]
+    for message in messages:
+        found[lane_of.setdefault(key(message), len(lane_of) % len(found))].append(message)
+    return [lane for lane in found if lane]
+
+
+def side_by_side(tasks: list[Callable[[], None]]) -> None:
+    """Each task on a thread of its own (the lanes of a round); an error is raised once all
+    have ended."""
+    if len(tasks) <= 1:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(len(tasks), thread_name_prefix="groundswell-deliver") as pool:
+        for running in [pool.submit(task) for task in tasks]:
+            running.result()
+
+
+def subject_of(message: Message) -> str:
+    notice = message.notice
+    return f"{message.channel} {notice.get('subject_kind')}/{notice.get('subject_id')}"
 
 
 class Deliverer:
@@ -102,6 +143,7 @@ class Deliverer:
         batch: int = BATCH,
         lease: timedelta = LEASE,
         webhook_timeout: float = webhooks.TIMEOUT,
+        lanes: int = LANES,
     ) -> None:
         self.outbox = outbox
         self.deriver = deriver
@@ -112,7 +154,9 @@ class Deliverer:
         self.batch = batch
         self.lease = lease
         self.webhook_timeout = webhook_timeout
+        self.lanes = lanes
         self.jitter = random.Random()
+        self._disabling = threading.Lock()  # one lane disables a failing endpoint
         self.sent = 0
 
     def run_once(self) -> int:
@@ -170,7 +214,12 @@ class Deliverer:
                 stop.wait(idle)
 
     def _send(self, messages: list[Message], done: Round) -> None:
-        """The round's e-mails, in order, over one connection."""
+        """The round's e-mails, each person's in order through one lane."""
+        lanes = dealt(messages, lambda message: message.handle, self.lanes)
+        side_by_side([partial(self._send_lane, lane, done) for lane in lanes])
+
+    def _send_lane(self, messages: list[Message], done: Round) -> None:
+        """A lane's e-mails, in order, over one connection."""
         started = time.monotonic()
         try:
             smtp = self.server.connect()
@@ -207,17 +256,43 @@ class Deliverer:
                 smtp.quit()
 
     def _call(self, messages: list[Message], done: Round) -> None:
-        """Each webhook message, one signed request each, over one connection per endpoint."""
+        """Each webhook message, one signed request each. Each endpoint first gets its first
+        message alone: one that is down is tried once a round, as it was before lanes, and
+        holds back the rest. Then the rest go in lanes, each subject's in order through one."""
         endpoints = {f"{WEBHOOK}:{e.endpoint_id}": e for e in self.outbox.endpoints()}
-        base = self.head.base_url.rstrip("/")
-        poster = webhooks.Poster(timeout=self.webhook_timeout)
+        heads: dict[str, Message] = {}
+        for message in messages:
+            heads.setdefault(message.channel, message)
+        first = {message.message_id for message in heads.values()}
+        rest = [message for message in messages if message.message_id not in first]
+        lanes = dealt(rest, subject_of, self.lanes)
+        # Lane 0 goes on over the connections the heads were sent on.
+        posters = [webhooks.Poster(timeout=self.webhook_timeout) for _ in range(len(lanes) or 1)]
         try:
-            for message in messages:
-                if not done.may_send(message):
-                    continue
-                self._call_one(message, endpoints, base, poster, done)
+            self._call_lane(list(heads.values()), endpoints, posters[0], done)
+            side_by_side(
+                [
+                    partial(self._call_lane, lane, endpoints, poster, done)
+                    for lane, poster in zip(lanes, posters, strict=False)
+                ]
+            )
         finally:
-            poster.close()
+            for poster in posters:
+                poster.close()
+
+    def _call_lane(
+        self,
+        messages: list[Message],
+        endpoints: dict[str, Any],
+        poster: webhooks.Poster,
+        done: Round,
+    ) -> None:
+        """A lane's webhook messages, in order, over one connection per endpoint."""
+        base = self.head.base_url.rstrip("/")
+        for message in messages:
+            if not done.may_send(message):
+                continue
+            self._call_one(message, endpoints, base, poster, done)
 
     def _call_one(
         self,
@@ -243,14 +318,22 @@ class Deliverer:
         except webhooks.WebhookFailed as failure:
             parked = self._failed(done, message, failure.detail, began, failure.permanent)
             if parked and not failure.permanent:
-                # Still failing a day on: stop sending there until an admin enables it.
-                reason = f"failing for a day ({failure.detail})"
-                self.outbox.disable_endpoint(endpoint.endpoint_id, reason)
-                LOG.error(f"webhook endpoint {endpoint.endpoint_id} disabled: {reason}")
-                self._tell_admins(endpoint, reason, message.message_id)
-                endpoints[message.channel] = replace(endpoint, disabled=reason)
+                self._disable(endpoint, endpoints, message, f"failing for a day ({failure.detail})")
             return
         done.record(self._outcome(message, True, answer, began, SENT))
+
+    def _disable(
+        self, endpoint: Any, endpoints: dict[str, Any], message: Message, reason: str
+    ) -> None:
+        """Still failing a day on: stop sending there until an admin enables it (once, when
+        lanes find it so together)."""
+        with self._disabling:
+            if endpoints[message.channel].disabled:
+                return
+            self.outbox.disable_endpoint(endpoint.endpoint_id, reason)
+            LOG.error(f"webhook endpoint {endpoint.endpoint_id} disabled: {reason}")
+            self._tell_admins(endpoint, reason, message.message_id)
+            endpoints[message.channel] = replace(endpoint, disabled=reason)
 
     def _tell_admins(self, endpoint: Any, reason: str, because_of: str) -> None:
         """The administrators hear (e-mail, kind ``webhooks``, as they chose) that an

@@ -145,7 +145,7 @@ def test_one_endpoint_s_messages_share_a_connection_and_one_closed_while_idle_lo
     challenge = place.story.challenge()
     for n in range(3):
         place.story.idea(challenge, "rejected", title=f"Kept {n}")
-    deliverer = place.deliverer()
+    deliverer = place.deliverer(lanes=1)
     deliverer.drain()
     kept = receiver.received()
     assert len(kept) == 3 and len({r["port"] for r in kept}) == 1, "one keep-alive connection"
@@ -160,6 +160,25 @@ def test_one_endpoint_s_messages_share_a_connection_and_one_closed_while_idle_lo
     assert [b["data"]["text"].split("”")[0] for b in dropped] == [f"“Dropped {n}" for n in range(3)]
     sent = [m for m in place.outbox.messages(state=SENT) if m.channel != "email"]
     assert len(sent) == 6 and all(m.attempts == 1 for m in sent)
+
+
+def test_lanes_send_side_by_side_and_keep_each_subject_s_webhooks_in_order(
+    place: Place,
+) -> None:
+    _, receiver = place.endpoint()
+    challenge = place.story.challenge()
+    ideas = [place.story.idea(challenge, "accepted", title=f"Lane {n}") for n in range(8)]
+    place.deliverer(lanes=4).drain()
+
+    got = receiver.received()
+    bodies = [json.loads(r["body"]) for r in got]
+    sent = [m for m in place.outbox.messages(state=SENT) if m.channel != "email"]  # in line
+    assert sorted(b["id"] for b in bodies) == sorted(m.message_id for m in sent)
+    for idea in ideas:
+        in_line = [m.message_id for m in sent if m.notice["subject_id"] == str(idea)]
+        assert len(in_line) > 1, "several notices about each idea"
+        assert [b["id"] for b in bodies if b["subject"] == f"idea/{idea}"] == in_line
+    assert 1 < len({r["port"] for r in got}) <= 4, "up to four connections, each kept alive"
 
 
 def test_slack_and_teams_hear_text_with_a_link(place: Place) -> None:
@@ -203,8 +222,10 @@ def test_a_failing_receiver_gets_retries_with_the_same_id_then_everything_in_ord
     place.clock.advance(seconds=30)
     deliverer.drain()
 
+    # The one held back goes first, alone; the others (other subjects) then in lanes.
     bodies = [json.loads(r["body"]) for r in receiver.received()[2:]]
-    assert [b["data"]["text"].split("”")[0] for b in bodies] == ["“Idea 0", "“Idea 1", "“Idea 2"]
+    said = [b["data"]["text"].split("”")[0] for b in bodies]
+    assert said[0] == "“Idea 0" and sorted(said[1:]) == ["“Idea 1", "“Idea 2"]
     assert bodies[0]["id"] == first_tries[0]["headers"]["webhook-id"]
     assert len(place.outbox.messages(state=SENT)) == 3
 
