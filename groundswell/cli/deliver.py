@@ -17,7 +17,7 @@ from groundswell.app.application import utc_now
 from groundswell.cli.common import fail, out, session
 from groundswell.delivery import webhooks
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer, build_outbox
-from groundswell.delivery.deliverer import BATCH, LEASE
+from groundswell.delivery.deliverer import BATCH, LANES, LEASE
 from groundswell.delivery.outbox import stamp
 
 app = typer.Typer(
@@ -30,6 +30,12 @@ def deliver(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit.")] = False,
     batch: Annotated[int, typer.Option(min=1, help="Messages claimed at a time.")] = BATCH,
+    lanes: Annotated[
+        int,
+        typer.Option(
+            min=1, max=32, help="Connections side by side (each person's, subject's in order)."
+        ),
+    ] = LANES,
     idle: Annotated[
         float, typer.Option(min=0.05, help="Seconds to rest when nothing is due.")
     ] = 1.0,
@@ -57,7 +63,12 @@ def deliver(
     outbox = build_outbox(found.settings)
     try:
         deliverer = build_deliverer(
-            found.engine, outbox, delivery, batch=batch, lease=timedelta(seconds=lease)
+            found.engine,
+            outbox,
+            delivery,
+            batch=batch,
+            lease=timedelta(seconds=lease),
+            lanes=lanes,
         )
         if once:
             sent = deliverer.drain()
