@@ -251,7 +251,8 @@ def follow_up_rows(f: Figures) -> list[Row]:
 def delivery_rows(f: Figures) -> list[Row]:
     return [
         ratio_row(
-            f"deliver {f['messages']:,} e-mails to a local SMTP server (outbox, compose, record)",
+            f"deliver {f['messages']:,} e-mails to a local SMTP server (outbox, compose, record;"
+            f" {f['lanes']} lanes; one lane: {f['email_one_lane_ratio']:.2f})",
             f["deliverer_email_per_s"],
             f["bare_smtplib_per_s"],
             "bare smtplib loop, same messages",
@@ -259,7 +260,8 @@ def delivery_rows(f: Figures) -> list[Row]:
             "msg/s",
         ),
         ratio_row(
-            f"deliver {f['messages']:,} webhooks to a local receiver (outbox, sign, record)",
+            f"deliver {f['messages']:,} webhooks to a local receiver (outbox, sign, record;"
+            f" {f['lanes']} lanes; one lane: {f['webhook_one_lane_ratio']:.2f})",
             f["deliverer_webhooks_per_s"],
             f["bare_http_per_s"],
             "bare http.client keep-alive loop, same requests",
