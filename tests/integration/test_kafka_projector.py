@@ -24,7 +24,7 @@ from kafka.errors import KafkaConnectionError
 
 from bench.history import write_history
 from consumers.kafka_projector import KafkaProjector, PoisonMessage
-from consumers.message_feed import LocalFeed
+from consumers.message_feed import STUCK_SECONDS, LocalFeed
 from consumers.stored_rows import StoredRows
 from domain.catalog import EVENT_CLASSES
 from domain.errors import DomainError
@@ -38,6 +38,11 @@ from schemas.codec import MAGIC, EventCodec
 from tests.integration.kafka_support import kafka_servers_fixture, unique_topic  # noqa: F401
 from tests.scenario import all_events
 from tests.support import database_url_or_fail, memory_engine, postgres_schema, redeem
+
+# How long a projector may take to catch up: a consumer stuck joining its group is renewed
+# after STUCK_SECONDS and must then join and read, on a machine that may be busy.
+SETTLE = 3 * STUCK_SECONDS
+
 
 pytestmark = pytest.mark.postgres
 PROJECTIONS = {p.name: p for p in all_projections()}
@@ -113,7 +118,7 @@ class Feed:
     def projector(self, name: str, **options: Any) -> KafkaProjector:
         return build_kafka_projector(self.settings, name, **options)
 
-    def run(self, projector: KafkaProjector, timeout: float = 60.0) -> None:
+    def run(self, projector: KafkaProjector, timeout: float = SETTLE) -> None:
         """Run until the stored offsets reach every partition's end."""
         ends, name = self.ends(), projector.name
         deadline = time.monotonic() + timeout
@@ -332,7 +337,7 @@ def start_cli(feed: Feed, log: Path, *options: str) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> None:
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = SETTLE) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
