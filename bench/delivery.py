@@ -97,11 +97,14 @@ def messages(count: int, channel: str, at: str) -> list[Message]:
     return made
 
 
-def alternated(n: int, contestants: list[tuple[Callable[[slice], None], Prepare]]) -> list[float]:
-    """Seconds each contestant took over the same n messages, in slices taken in turn (the
-    order rotating from slice to slice), so that what else the machine does during the run
-    weighs on all alike; a contestant's ``prepare`` (untimed) readies its slice."""
-    seconds = [0.0] * len(contestants)
+def alternated(
+    n: int, contestants: list[tuple[Callable[[slice], None], Prepare]]
+) -> tuple[list[float], list[float]]:
+    """Seconds each contestant took over the same n messages, and the CPU seconds this
+    process spent meanwhile, in slices taken in turn (the order rotating from slice to
+    slice), so that what else the machine does during the run weighs on all alike; a
+    contestant's ``prepare`` (untimed) readies its slice."""
+    seconds, cpu = [0.0] * len(contestants), [0.0] * len(contestants)
     step = -(-n // SLICES)
     for number, start in enumerate(range(0, n, step)):
         part = slice(start, start + step)
@@ -110,10 +113,11 @@ def alternated(n: int, contestants: list[tuple[Callable[[slice], None], Prepare]
             send, prepare = contestants[which]
             if prepare is not None:
                 prepare(part)
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             send(part)
             seconds[which] += time.perf_counter() - began
-    return seconds
+            cpu[which] += time.process_time() - began_cpu
+    return seconds, cpu
 
 
 def all_sent(outbox: SQLiteOutbox, sent: list[Message]) -> None:
@@ -177,7 +181,7 @@ def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
             for to, data in raw[part]:
                 bare.sendmail(SENDER, [to], data)
 
-    smtp_s = alternated(
+    smtp_s, smtp_cpu = alternated(
         n,
         [
             (bare_smtp, None),
@@ -222,7 +226,7 @@ def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
             assert answer.status == 204
         connection.close()
 
-    http_s = alternated(
+    http_s, http_cpu = alternated(
         n,
         [
             (bare_http, None),
@@ -248,6 +252,13 @@ def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
         "webhook_ratio": http_s[0] / http_s[1],
         "webhook_one_lane_ratio": http_s[0] / http_s[2],
     }
+    # The sender's own CPU per message (this process; the servers run in their own): what
+    # the machine's other work does not stretch.
+    cpu_us = {
+        f"{key}_{who}_cpu_us": spent[which] / n * 1e6
+        for key, spent in (("email", smtp_cpu), ("webhook", http_cpu))
+        for which, who in enumerate(("bare", "deliverer", "one_lane"))
+    }
     for label, key, bare in (("e-mail", "email", "smtplib"), ("webhooks", "webhook", "http")):
         name = "webhooks" if key == "webhook" else key
         print(
@@ -257,11 +268,17 @@ def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
             f"  ratio {ratios[f'{key}_ratio']:.2f} (one lane {ratios[f'{key}_one_lane_ratio']:.2f};"
             f" target >= {TARGET_RATIO})"
         )
+        print(
+            f"{'':9}  CPU per message in the sender: bare {cpu_us[f'{key}_bare_cpu_us']:.0f} µs,"
+            f" deliverer {cpu_us[f'{key}_deliverer_cpu_us']:.0f} µs,"
+            f" one lane {cpu_us[f'{key}_one_lane_cpu_us']:.0f} µs"
+        )
     return {
         "messages": n,
         "lanes": LANES,
         **{k: round(v) for k, v in rates.items()},
         **{k: round(v, 3) for k, v in ratios.items()},
+        **{k: round(v) for k, v in cpu_us.items()},
         "target_ratio": TARGET_RATIO,
         "pass": ratios["email_ratio"] >= TARGET_RATIO and ratios["webhook_ratio"] >= TARGET_RATIO,
     }
