@@ -211,6 +211,13 @@ def fixed(**params: str) -> Prepare:
     return lambda w, me: params
 
 
+def dans_desk(w: World, me: str | None) -> Params:
+    """dan, with a comment to answer on his idea in a challenge of mia's: she manages where
+    work waits on him (made here, so the case holds whichever cases ran before it)."""
+    w.e.comment("cat", w.idea("dan"), "Would a jig help?")
+    return {"handle": "dan"}
+
+
 # -- the expectations ------------------------------------------------------------------------
 
 EVERYONE = frozenset({"admin", "manager", "contributor", "owner", "auditor"})
@@ -330,7 +337,7 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("PUT", CH + "/follow-up-policy"): (ITS_MANAGER, challenge(), {"answer_days": 3}),
     ("GET", "/v1/me/desk"): (EVERYONE, nothing, None),
     # someone else's desk: mia manages the challenges dan acts in; cat and owen do not
-    ("GET", PE + "/desk"): (STEERING, fixed(handle="dan"), None),
+    ("GET", PE + "/desk"): (STEERING, dans_desk, None),
     ("GET", "/v1/accountability"): (STEERING, nothing, None),
     # mia manages the challenge; admins and auditors read all (max, managing others, may not)
     ("GET", CH + "/export/{table}.csv"): (STEERING, export("follow-up"), None),
