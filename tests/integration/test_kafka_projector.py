@@ -275,7 +275,7 @@ def test_batches_changing_one_row_wait_for_each_other_or_are_redone(feed: Feed) 
         add(one, 5, meanwhile=later.start)
         later.join(timeout=0.3)
         assert later.is_alive()
-    later.join(timeout=5)
+    later.join(timeout=30)  # it waited for the lock; now it commits
     assert first.load("balances")[0].get("accounts", "redeemed") == {"balance": 112}
     second.close()
 
@@ -297,7 +297,7 @@ def test_a_projector_killed_mid_batch_resumes_to_the_rebuilt_read_model(
     assert len(running) >= 3, f"the projector, its fork server and its feed: {running}"
     # Its feed process (and the server it was forked from) must not stay behind, reading
     # for a projector that is gone and holding partitions its successor needs.
-    wait_for(lambda: not processes_with(f"GROUNDSWELL_TOPIC={feed.topic}"), "no process left", 10)
+    wait_for(lambda: not processes_with(f"GROUNDSWELL_TOPIC={feed.topic}"), "no process left", 30)
 
     log = tmp_path / "restarted.log"
     restarted = start_cli(feed, log, "--batch", "500")

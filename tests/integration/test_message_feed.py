@@ -227,7 +227,7 @@ def end_feed_sessions(pid: int | None) -> int:
             (name,),
         ).fetchall()
         gone = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
-        wait_for(lambda: admin.execute(gone, (name,)).fetchone() == (0,), "sessions ended", 5)
+        wait_for(lambda: admin.execute(gone, (name,)).fetchone() == (0,), "sessions ended", 30)
     return len(ended)
 
 
