@@ -211,6 +211,18 @@ def fixed(**params: str) -> Prepare:
     return lambda w, me: params
 
 
+def acting(handle: str) -> Prepare:
+    """``handle``, with a comment to answer on their idea in a challenge mia manages: what
+    puts that challenge on their desk and so lets her see it, whatever other cases ran
+    before this one (the suite's workers may each run any part of the matrix, in any order)."""
+
+    def prepare(w: World, me: str | None) -> Params:
+        w.e.comment("cat", w.idea(handle), "Which magnets?")
+        return {"handle": handle}
+
+    return prepare
+
+
 # -- the expectations ------------------------------------------------------------------------
 
 EVERYONE = frozenset({"admin", "manager", "contributor", "owner", "auditor"})
@@ -330,7 +342,7 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], Prepare, Any]] = {
     ("PUT", CH + "/follow-up-policy"): (ITS_MANAGER, challenge(), {"answer_days": 3}),
     ("GET", "/v1/me/desk"): (EVERYONE, nothing, None),
     # someone else's desk: mia manages the challenges dan acts in; cat and owen do not
-    ("GET", PE + "/desk"): (STEERING, fixed(handle="dan"), None),
+    ("GET", PE + "/desk"): (STEERING, acting("dan"), None),
     ("GET", "/v1/accountability"): (STEERING, nothing, None),
     # mia manages the challenge; admins and auditors read all (max, managing others, may not)
     ("GET", CH + "/export/{table}.csv"): (STEERING, export("follow-up"), None),
