@@ -8,6 +8,7 @@ GROUNDSWELL_TEST_MAILDIR); tests tell their messages apart by a recipient domain
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,10 +43,24 @@ class Smtp:
         for path in kept.iterdir():
             parsed = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
             assert isinstance(parsed, EmailMessage)
-            found.append((path.stat().st_mtime_ns, parsed))
+            found.append((arrival(path), parsed))
         found.sort(key=lambda pair: pair[0])
         mails = [mail for _, mail in found]
         return [m for m in mails if domain is None or str(m["To"]).endswith("@" + domain)]
+
+
+# The name Python's mailbox.Maildir gives a kept message: its time to the microsecond, the
+# process, and that process's count of messages so far.
+MAILDIR_NAME = re.compile(r"^(\d+)\.M(\d+)P\d+Q(\d+)\.")
+
+
+def arrival(path: Path) -> tuple[int, ...]:
+    """When the sink kept the message at ``path``, to sort by. Its modification time alone
+    may tie: a kernel without fine-grained file times gives every file written in one
+    clock tick (up to 10 ms) the same, and directories list in no order. The sink writes
+    one message at a time, so the time and count in the name settle a tie."""
+    named = MAILDIR_NAME.match(path.name)
+    return (path.stat().st_mtime_ns, *(int(part) for part in (named.groups() if named else ())))
 
 
 def shared_smtp() -> Smtp:

@@ -85,7 +85,11 @@ def serve(settings: Settings, engine: Engine, register: bool = True) -> Iterator
         tokens = {handle: store.issue(handle, "browser test")[0] for handle in handles}
     finally:
         store.close()
-    port = free_port()
+    # The socket is bound here and handed to uvicorn: a port only probed for (free_port) is
+    # free for another worker's process to take until uvicorn binds it.
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port: int = listening.getsockname()[1]
     config = uvicorn.Config(
         build_http_app(settings, engine),
         host="127.0.0.1",
@@ -94,7 +98,7 @@ def serve(settings: Settings, engine: Engine, register: bool = True) -> Iterator
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -104,6 +108,7 @@ def serve(settings: Settings, engine: Engine, register: bool = True) -> Iterator
     yield Served(f"http://127.0.0.1:{port}", engine, settings, tokens)
     server.should_exit = True
     thread.join(10)
+    listening.close()
     engine.close()
 
 

@@ -14,6 +14,7 @@ from groundswell.bootstrap import build_engine, build_tokens
 from groundswell.cli.serve import DEMO_PEOPLE, demo_tokens
 from groundswell.demo.tokens import FILE
 from groundswell.settings import Settings
+from tests.http_support import stop_delivery
 
 
 @pytest.fixture
@@ -91,7 +92,9 @@ def test_serve_demo_prints_the_same_tokens_until_asked_for_fresh_ones(
 
     from groundswell.cli import app
 
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)  # start, print, stop
+    # Start, print, stop: and the deliverer the app started for the demo's mail ends before
+    # the command closes the engine it reads.
+    monkeypatch.setattr(uvicorn, "run", lambda app, *args, **kwargs: stop_delivery(app))
 
     def printed(*options: str) -> list[str]:
         result = CliRunner().invoke(

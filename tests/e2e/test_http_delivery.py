@@ -13,7 +13,7 @@ from groundswell.delivery import unsubscribe
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer
 from groundswell.delivery.outbox import SENT, SKIPPED, Outbox
 from groundswell.settings import Settings
-from tests.http_support import Org, challenge_terms
+from tests.http_support import Org, challenge_terms, stop_delivery
 from tests.scenario import AUTHOR, Scenario
 from tests.smtp_support import own_domain, shared_smtp
 from tests.support import SteppingClock
@@ -184,7 +184,7 @@ def test_the_served_app_delivers_in_a_thread_when_an_smtp_server_is_set(
         [mail] = smtp.received(domain)
         assert "was rejected" in str(mail["Subject"])
     finally:
-        app.state.delivery_stop.set()
+        stop_delivery(app)
         engine.close()
 
 

@@ -171,3 +171,26 @@ def test_the_page_lists_the_newest_by_date_however_many_were_kept(tmp_path: Path
     assert [c.subject for c in caught(tmp_path / "mail", limit=2)] == ["Mail 0", "Mail 1"]
     listed = caught(tmp_path / "mail")
     assert len(listed) == 6 and listed[-1].subject == "no date"
+
+
+def test_the_tests_read_kept_mail_in_the_order_kept_even_when_the_file_times_tie(
+    tmp_path: Path,
+) -> None:
+    """A kernel without fine-grained file times gives each message kept in one clock tick
+    the same modification time, and a directory lists its files in no order: the tests'
+    reader must still say which came first (tests compare the order of a person's mail)."""
+    import mailbox
+    from email.message import EmailMessage
+
+    from tests.smtp_support import Smtp
+
+    box = mailbox.Maildir(tmp_path / "mail", create=True)
+    for n in range(20):
+        mail = EmailMessage()
+        mail["To"], mail["Subject"] = "ann@example.com", f"Mail {n}"
+        box.add(mail.as_bytes())
+    for kept in (tmp_path / "mail" / "new").iterdir():
+        os.utime(kept, ns=(1_000_000_000, 1_000_000_000))
+
+    found = Smtp("127.0.0.1:1", tmp_path / "mail").received("example.com")
+    assert [str(m["Subject"]) for m in found] == [f"Mail {n}" for n in range(20)]

@@ -116,7 +116,15 @@ class Feed:
         return {p: offset + 1 for p, offset, _ in sorted(self.sent, key=lambda m: m.offset)}
 
     def projector(self, name: str, **options: Any) -> KafkaProjector:
+        """A projector in a consumer group of this topic's own (``TOPIC.NAME``), not the
+        default ``groundswell.NAME``: the suite's workers run projectors at the same time,
+        and a member another test leaves in a shared group (killed, or slow to poll) holds
+        up every rebalance in it until its session times out."""
+        options.setdefault("group_id", self.group(name))
         return build_kafka_projector(self.settings, name, **options)
+
+    def group(self, name: str) -> str:
+        return f"{self.topic}.{name}"
 
     def run(self, projector: KafkaProjector, timeout: float = SETTLE) -> None:
         """Run until the stored offsets reach every partition's end."""
@@ -180,7 +188,7 @@ def test_redelivered_events_change_nothing_and_a_restart_resumes_from_stored_off
     stored = feed.offsets()
     feed.publish(history[half:] + history[half - 50 : half + 50])
     # A new group id: Kafka has no offsets for it; only the stored ones say where to resume.
-    restarted = feed.projector("balances", group_id="elsewhere")
+    restarted = feed.projector("balances", group_id=feed.group("elsewhere"))
     feed.run(restarted)
     assert restarted.consumed == sum(feed.ends()[p] - stored.get(p, 0) for p in feed.ends())
     assert feed.rows() == rebuilt(history)
@@ -272,7 +280,7 @@ def test_batches_changing_one_row_wait_for_each_other_or_are_redone(feed: Feed) 
         add(one, 5, meanwhile=later.start)
         later.join(timeout=0.3)
         assert later.is_alive()
-    later.join(timeout=5)
+    later.join(timeout=30)  # it waited for the lock; now it commits
     assert first.load("balances")[0].get("accounts", "redeemed") == {"balance": 112}
     second.close()
 
@@ -294,7 +302,7 @@ def test_a_projector_killed_mid_batch_resumes_to_the_rebuilt_read_model(
     assert len(running) >= 3, f"the projector, its fork server and its feed: {running}"
     # Its feed process (and the server it was forked from) must not stay behind, reading
     # for a projector that is gone and holding partitions its successor needs.
-    wait_for(lambda: not processes_with(f"GROUNDSWELL_TOPIC={feed.topic}"), "no process left", 10)
+    wait_for(lambda: not processes_with(f"GROUNDSWELL_TOPIC={feed.topic}"), "no process left", 30)
 
     log = tmp_path / "restarted.log"
     restarted = start_cli(feed, log, "--batch", "500")
@@ -330,7 +338,7 @@ def start_cli(feed: Feed, log: Path, *options: str) -> subprocess.Popen[bytes]:
     env = {"DATABASE_URL": s.database_url, "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers}
     env |= {"GROUNDSWELL_TOPIC": s.kafka_topic, "GROUNDSWELL_POSTGRES_SCHEMA": s.postgres_schema}
     return subprocess.Popen(
-        [str(command), "project", "balances", *options],
+        [str(command), "project", "balances", "--group-id", feed.group("balances"), *options],
         env={**os.environ, **{k: str(v) for k, v in env.items()}},
         stdout=subprocess.DEVNULL,
         stderr=log.open("w"),

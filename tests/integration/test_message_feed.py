@@ -27,7 +27,6 @@ from consumers.message_feed import (
     ProcessFeed,
     kafka_consumer,
 )
-from groundswell.bootstrap import build_kafka_projector
 from groundswell.readstore.postgres_kafka import (
     KafkaReadModelStore,
     StoredOffsetsReader,
@@ -228,7 +227,7 @@ def end_feed_sessions(pid: int | None) -> int:
             (name,),
         ).fetchall()
         gone = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
-        wait_for(lambda: admin.execute(gone, (name,)).fetchone() == (0,), "sessions ended", 5)
+        wait_for(lambda: admin.execute(gone, (name,)).fetchone() == (0,), "sessions ended", 30)
     return len(ended)
 
 
@@ -273,7 +272,7 @@ def test_a_process_fed_projector_waits_out_a_database_restart_dropping_what_it_r
 ) -> None:
     with own_feed(kafka_servers, "restart") as published:
         published.publish(history)
-        projector = build_kafka_projector(published.settings, PROJECTION, batch=40)
+        projector = published.projector(PROJECTION, batch=40)
         ended: list[bool] = []
         ends, deadline = published.ends(), time.monotonic() + 60
 
@@ -300,7 +299,7 @@ def test_a_killed_feed_process_is_replaced_and_nothing_is_lost_or_counted_twice(
     with own_feed(kafka_servers, "killed-feed") as published:
         half = len(history) // 2
         published.publish(history[:half])
-        projector = build_kafka_projector(published.settings, PROJECTION, batch=40)
+        projector = published.projector(PROJECTION, batch=40)
         feed = projector.feed
         assert isinstance(feed, ProcessFeed)
         killed: list[int] = []

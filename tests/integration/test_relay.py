@@ -219,7 +219,7 @@ def test_a_killed_relay_process_resumes_without_loss(
     first.send_signal(signal.SIGKILL)
     first.wait()
     watcher.close()
-    assert ended_within(encoders, 5.0), "the encoder process outlived the relay killed"
+    assert ended_within(encoders, 30.0), "the encoder process outlived the relay killed"
     at_kill = recorded_position(store, topic)
     assert at_kill < total, "killed too late: the relay had already finished"
     sent_before_restart = len(read_topic(kafka_servers, topic, at_kill))
@@ -287,7 +287,7 @@ def test_a_killed_encoder_process_is_replaced_and_nothing_is_lost(
         assert relay.wait_until(total, timeout=60), relay.error
     finally:
         relay.close()
-    assert ended_within([first], 5.0)
+    assert ended_within([first], 30.0)
     assert "encoder process ended" in caplog.text, "the relay said what happened"
     delivered(kafka_servers, topic, engine)
     engine.close()
