@@ -299,6 +299,20 @@ def install_delivery(
         return None
     deliverer = build_deliverer(engine, app.state.open_outbox(), delivery)
     stop = threading.Event()
-    app.state.delivery_stop = stop
-    threading.Thread(target=deliverer.run, args=(stop,), name="deliverer", daemon=True).start()
+    thread = threading.Thread(target=deliverer.run, args=(stop,), name="deliverer", daemon=True)
+    app.state.delivery_stop, app.state.delivery_thread = stop, thread
+    thread.start()
     return deliverer
+
+
+def stop_delivery(app: Any, timeout: float = 60.0) -> None:
+    """Stop the deliverer thread ``install_delivery`` started, and wait for it to end: before
+    the engine and outbox it reads are closed (SQLite closed under a query in flight takes
+    the process down)."""
+    stop, thread = (getattr(app.state, name, None) for name in ("delivery_stop", "delivery_thread"))
+    if stop is None or thread is None:
+        return
+    stop.set()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise RuntimeError(f"the deliverer thread did not stop within {timeout:g} s")

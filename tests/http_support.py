@@ -111,21 +111,3 @@ def challenge_terms(**overrides: Any) -> dict[str, Any]:
         "pot": 2000,
         **overrides,
     }
-
-
-def stop_delivery(app: Any, timeout: float = 60.0) -> None:
-    """Stop the deliverer thread a served app started (``install_delivery``) and wait for it
-    to end, before the engine it reads is closed: closing the engine tells the thread (its
-    ``closing`` event) but does not wait for it, and SQLite closed under the thread's query
-    in flight crashed the test process (a segfault)."""
-    import threading
-
-    stop = getattr(app.state, "delivery_stop", None)
-    if stop is None:
-        return
-    stop.set()
-    for thread in threading.enumerate():
-        # This app's: the thread was given its stop event (a finished thread drops _args).
-        if thread.name == "deliverer" and stop in getattr(thread, "_args", ()):
-            thread.join(timeout)
-            assert not thread.is_alive(), "the deliverer thread did not stop"

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from groundswell.app.follow_up_process import DEFAULT_INTERVAL, FollowUpProcess
-from groundswell.bootstrap import build_http_app, build_relay, build_tokens
+from groundswell.bootstrap import build_http_app, build_relay, build_tokens, stop_delivery
 from groundswell.cli.common import fail, out, session
 from groundswell.delivery.bootstrap import DeliverySettings
 from groundswell.demo import tokens as demo_logins
@@ -233,6 +233,7 @@ def serve(
             **uvicorn_options(limits),
         )
     finally:
+        stop_delivery(app)
         if halt_follow_up is not None:
             halt_follow_up()
         if mail is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,6 @@ from groundswell.bootstrap import build_engine, build_tokens
 from groundswell.cli.serve import DEMO_PEOPLE, demo_tokens
 from groundswell.demo.tokens import FILE
 from groundswell.settings import Settings
-from tests.http_support import stop_delivery
 
 
 @pytest.fixture
@@ -92,9 +92,10 @@ def test_serve_demo_prints_the_same_tokens_until_asked_for_fresh_ones(
 
     from groundswell.cli import app
 
-    # Start, print, stop: and the deliverer the app started for the demo's mail ends before
-    # the command closes the engine it reads.
-    monkeypatch.setattr(uvicorn, "run", lambda app, *args, **kwargs: stop_delivery(app))
+    # Start, print, stop (the server returns at once); the deliverer the app started for the
+    # demo's mail has ended by the time the command is over.
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, *args, **kwargs: served.append(app))
 
     def printed(*options: str) -> list[str]:
         result = CliRunner().invoke(
@@ -103,6 +104,7 @@ def test_serve_demo_prints_the_same_tokens_until_asked_for_fresh_ones(
             env={"DATABASE_URL": None, "KAFKA_BOOTSTRAP_SERVERS": None, "COLUMNS": "200"},
         )
         assert result.exit_code == 0, result.output
+        assert not served[-1].state.delivery_thread.is_alive()
         return re.findall(r"Authorization: Bearer (gs_\S+)", result.stdout)
 
     first = printed()

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from groundswell.bootstrap import build_engine, build_http_app
+from groundswell.bootstrap import build_engine, build_http_app, stop_delivery
 from groundswell.delivery import unsubscribe
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer
 from groundswell.delivery.outbox import SENT, SKIPPED, Outbox
 from groundswell.settings import Settings
-from tests.http_support import Org, challenge_terms, stop_delivery
+from tests.http_support import Org, challenge_terms
 from tests.scenario import AUTHOR, Scenario
 from tests.smtp_support import own_domain, shared_smtp
 from tests.support import SteppingClock
