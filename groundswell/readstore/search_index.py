@@ -331,6 +331,13 @@ class SQLiteSearch:
     def __init__(self, path: Any) -> None:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout=120000")
+        # A one-word search ranks every match (~3,000 at a million documents): each costs a
+        # lookup of the document's size, and 400 a lookup of the row. Reading the file
+        # through a map rather than a read() call per page, and keeping more pages than the
+        # default 2 MB, cut the CPU of a search by a third at that size. (The map is the OS's
+        # cache of the file, not memory of this process's own.)
+        self._db.execute(f"PRAGMA mmap_size={2**31 - 2**16}")
+        self._db.execute("PRAGMA cache_size=-131072")  # KiB: 128 MB at most, as used
         sqlite_setup(self._db)
 
     def search(self, query: Query) -> list[Hit]:
