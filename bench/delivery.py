@@ -15,7 +15,8 @@ configured (``LANES`` connections side by side, each person's e-mails and each s
 webhooks in order through one), and once more with one lane, whose ratio is the deliverer's
 own cost per message (its claim, composing or signing, and recording). The three take turns
 over ten slices of the messages, so that a machine shared with other work slows all alike.
-Target: the deliverer at >= 0.7 of each bare loop.
+Target: the deliverer at >= 0.7 of each bare loop. Last, 200 webhooks to a receiver that
+answers after 20 ms, as one across a network does, with one lane and with ``LANES``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from groundswell.delivery.mail import Letterhead, SmtpServer, compose, page_of
 from groundswell.delivery.outbox import PENDING, SENT, Message, SQLiteOutbox, stamp
 
 TARGET_RATIO = 0.7
+FAR_SECONDS, FAR_MESSAGES = 0.02, 200  # a receiver 20 ms away
 Prepare = Callable[[slice], None] | None
 SLICES = 10
 SENDER = "Groundswell <ideas@groundswell.example>"
@@ -49,9 +51,12 @@ BASE = "http://127.0.0.1:8000"
 
 class Hook(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as receivers in the field do
+    delay = 0.0  # seconds before answering: a receiver across a network
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.delay:
+            time.sleep(self.delay)
         self.send_response(204)
         self.end_headers()
 
@@ -59,7 +64,8 @@ class Hook(BaseHTTPRequestHandler):
         pass
 
 
-def serve_hooks() -> None:
+def serve_hooks(delay: float) -> None:
+    Hook.delay = delay
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     print(server.server_address[1], flush=True)
     server.serve_forever()
@@ -128,24 +134,61 @@ def all_sent(outbox: SQLiteOutbox, sent: list[Message]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
-    parser.add_argument("--serve-hooks", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-hooks", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_hooks:
-        serve_hooks()
+    if args.serve_hooks is not None:
+        serve_hooks(args.serve_hooks)
         return
     n = args.messages
     work = Path(tempfile.mkdtemp(prefix="groundswell-bench-delivery-"))
     sink, smtp_at = started(
         [sys.executable, "-m", "groundswell.delivery.sink", "--maildir", str(work / "mail")]
     )
-    receiver, hook_port = started([sys.executable, "-m", "bench.delivery", "--serve-hooks"])
+    receiver, hook_port = started([sys.executable, "-m", "bench.delivery", "--serve-hooks", "0"])
+    far, far_port = started(
+        [sys.executable, "-m", "bench.delivery", "--serve-hooks", str(FAR_SECONDS)]
+    )
     try:
         result = run(n, work, smtp_at, int(hook_port))
+        result |= far_away(work, int(far_port))
     finally:
-        for child in (sink, receiver):
+        for child in (sink, receiver, far):
             child.terminate()
             child.wait(30)
     print(json.dumps(result))
+
+
+def far_away(work: Path, port: int, n: int = FAR_MESSAGES) -> dict[str, object]:
+    """Webhooks to a receiver that answers after ``FAR_SECONDS``, as one across a network
+    does: the round trip sets the pace, one lane against ``LANES``."""
+    from groundswell.bootstrap import build_engine
+    from groundswell.settings import Settings
+
+    engine = build_engine(Settings(data_dir=work / "far-store", database_url=None))
+    outbox = SQLiteOutbox(work / "far.sqlite")
+    head = Letterhead(SENDER, BASE, outbox.secret())
+    now = datetime.now(tz=UTC)
+    at = stamp(now)
+    url = f"http://127.0.0.1:{port}/hook"
+    outbox.add_endpoint(webhooks.Endpoint("far", url, "cloudevents", [], "whsec_" + "A" * 32, at))
+    server = SmtpServer.from_url("smtp://127.0.0.1:1")  # no e-mail in this part
+    rates = {}
+    for lanes in (1, LANES):
+        outbox.add(messages(n, f"{WEBHOOK}:far", at), 0)
+        deliverer = Deliverer(
+            outbox, Deriver(engine, outbox, lambda: now), server, head, lambda: now, lanes=lanes
+        )
+        began = time.perf_counter()
+        sent = deliverer.drain(10_000_000)
+        rates[lanes] = sent / (time.perf_counter() - began)
+        assert sent == n, f"{sent} of {n} sent"
+    outbox.close()
+    engine.close()
+    print(
+        f"webhooks to a receiver answering after {FAR_SECONDS * 1000:.0f} ms ({n} messages):"
+        f" one lane {rates[1]:,.0f}/s, {LANES} lanes {rates[LANES]:,.0f}/s"
+    )
+    return {"far_one_lane_per_s": round(rates[1]), "far_lanes_per_s": round(rates[LANES])}
 
 
 def run(n: int, work: Path, smtp_at: str, hook_port: int) -> dict[str, object]:
