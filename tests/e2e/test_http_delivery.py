@@ -11,7 +11,7 @@ import pytest
 from groundswell.bootstrap import build_engine, build_http_app, stop_delivery
 from groundswell.delivery import unsubscribe
 from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer
-from groundswell.delivery.outbox import SENT, SKIPPED, Outbox
+from groundswell.delivery.outbox import SENT, SKIPPED, Message, Outbox
 from groundswell.settings import Settings
 from tests.http_support import Org, challenge_terms
 from tests.scenario import AUTHOR, Scenario
@@ -221,19 +221,24 @@ def test_admins_register_list_and_remove_webhooks_over_http_with_the_clis_rules(
     assert [e["type"] for e in org.get("ada", "/v1/webhooks").json()] == ["slack"]
 
 
-def test_an_admin_redelivers_a_parked_message_over_http(org: Org, outbox: Outbox) -> None:
-    smtp = shared_smtp()
-    org.engine.change_email("cat", f"unknown@{own_domain()}")  # refused for good: parked
+def a_parked_message(org: Org, outbox: Outbox) -> Message:
+    """cat's e-mail about her idea going into review, refused for good by the SMTP server
+    (an unknown mailbox) and so parked."""
+    org.engine.change_email("cat", f"unknown@{own_domain()}")
     challenge = org.post("mia", "/v1/challenges", challenge_terms()).json()["id"]
     org.post("mia", f"/v1/challenges/{challenge}/open")
     idea = org.post(
         "cat", f"/v1/challenges/{challenge}/ideas", {"title": "Clamps", "description": "Q."}
     ).json()["id"]
     org.post("mia", f"/v1/ideas/{idea}/review")
-    settings = DeliverySettings(smtp.url, "ideas@groundswell.example", "https://x.example")
-    deliverer = build_deliverer(org.engine, outbox, settings, org.clock)
-    deliverer.drain()
+    settings = DeliverySettings(shared_smtp().url, "ideas@groundswell.example", "https://x.example")
+    build_deliverer(org.engine, outbox, settings, org.clock).drain()
     [parked] = [m for m in outbox.messages(handle="cat") if m.state == "parked"]
+    return parked
+
+
+def test_an_admin_redelivers_a_parked_message_over_http(org: Org, outbox: Outbox) -> None:
+    parked = a_parked_message(org, outbox)
 
     not_parked = org.post("ada", "/v1/delivery/messages/nonsense/redeliver")
     assert not_parked.status_code == 404 and "no parked message" in not_parked.json()["detail"]

@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from groundswell.delivery.bootstrap import DeliverySettings, build_deliverer
 from groundswell.delivery.outbox import Outbox
+from tests.e2e.test_http_delivery import a_parked_message
 from tests.e2e.test_web_pages import form_key, page, send
-from tests.http_support import Org, challenge_terms
-from tests.smtp_support import own_domain, shared_smtp
+from tests.http_support import Org
 
 HOOKS, LOG = "/web/admin/webhooks", "/web/admin/delivery"
 SECRET = re.compile(r'id="made-secret" readonly value="(whsec_[A-Za-z0-9+/=]+)"')
@@ -131,17 +130,7 @@ def test_an_administrator_enables_a_disabled_webhook(org: Org, outbox: Outbox) -
 def test_the_log_shows_a_parked_message_and_redeliver_puts_it_back_in_line(
     org: Org, outbox: Outbox
 ) -> None:
-    smtp = shared_smtp()
-    org.engine.change_email("cat", f"unknown@{own_domain()}")  # refused for good: parked
-    challenge = org.post("mia", "/v1/challenges", challenge_terms()).json()["id"]
-    org.post("mia", f"/v1/challenges/{challenge}/open")
-    idea = org.post(
-        "cat", f"/v1/challenges/{challenge}/ideas", {"title": "Clamps", "description": "Q."}
-    ).json()["id"]
-    org.post("mia", f"/v1/ideas/{idea}/review")
-    settings = DeliverySettings(smtp.url, "ideas@groundswell.example", "https://x.example")
-    build_deliverer(org.engine, outbox, settings, org.clock).drain()
-    [parked] = [m for m in outbox.messages(handle="cat") if m.state == "parked"]
+    parked = a_parked_message(org, outbox)
 
     everything = page(org, "ada", LOG)
     assert 'id="parked-note"' in everything and f'id="message-{parked.message_id}"' in everything
