@@ -143,7 +143,8 @@ class Processes:
         self.wait_api()
 
     def wait_api(self, timeout: float = 60.0) -> float:
-        """Until /healthz answers; returns how long that took."""
+        """Until /healthz answers; returns how long that took. A process that ends
+        meanwhile is noted and started again, as while the soak runs."""
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             with contextlib.suppress(OSError):
@@ -151,8 +152,13 @@ class Processes:
                 with urllib.request.urlopen(url, timeout=2) as answer:
                     if answer.status == 200:
                         return time.monotonic() - started
+            self.supervise(time.monotonic() - started)
             time.sleep(0.1)
-        raise RuntimeError(f"the API did not answer /healthz within {timeout:.0f} s")
+        exits = "".join(f"\n{e.service} ended ({e.status}):\n{e.last_lines}" for e in self.exits)
+        raise RuntimeError(
+            f"the API did not answer /healthz within {timeout:.0f} s; its log ends:\n"
+            f"{self.api.tail(20)}{exits}"
+        )
 
     def supervise(self, now: float) -> None:
         """Note and restart (after a backoff) any process that ended on its own."""

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from groundswell.ddl import create_one_at_a_time
 from groundswell.files import private_dir, private_file
 
 Rows = list[tuple[Any, ...]]
@@ -60,8 +61,7 @@ class PostgresTables:
             open=True,
         )  # fmt: skip
         with self._pool.connection() as conn:
-            for table in tables:
-                conn.execute(table)
+            create_one_at_a_time(conn, tables, schema)
 
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> Rows:
         with self._pool.connection() as conn:

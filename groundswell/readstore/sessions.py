@@ -13,12 +13,15 @@ from typing import Any
 
 import psycopg
 
+from groundswell.ddl import create_one_at_a_time
+
 
 class Session:
     def __init__(
         self, url: str, schema: str | None, setup: Sequence[str] = (), **connect: Any
     ) -> None:
         self._url = url
+        self._schema = schema
         self._options = f"-c search_path={schema}" if schema else ""
         self._setup = list(setup)
         self._connect = connect  # further psycopg.connect arguments
@@ -27,8 +30,7 @@ class Session:
 
     def _open(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self._url, options=self._options, autocommit=True, **self._connect)
-        for statement in self._setup:
-            conn.execute(statement)
+        create_one_at_a_time(conn, self._setup, self._schema)
         return conn
 
     def connection(self) -> psycopg.Connection[Any]:
