@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from psycopg.types.json import set_json_dumps
 
 from groundswell.ddl import create_one_at_a_time
+from groundswell.readstore.row_json import encode_bytes
 
 
 class Session:
@@ -30,6 +32,7 @@ class Session:
 
     def _open(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self._url, options=self._options, autocommit=True, **self._connect)
+        set_json_dumps(encode_bytes, context=conn)  # rows' JSON as the embedded store writes it
         create_one_at_a_time(conn, self._setup, self._schema)
         return conn
 

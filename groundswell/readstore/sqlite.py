@@ -15,10 +15,8 @@ from pathlib import Path
 from consumers.ports import Change, Checkpoint
 from groundswell.files import private_dir, private_file
 from groundswell.readstore import search_index
+from groundswell.readstore.row_json import encode
 from projections.rows import VERSIONS, Rows
-
-# Compact JSON, no per-call setup: encoding rows is the larger part of a rebuild's writes.
-encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_rows (

@@ -1,0 +1,30 @@
+"""Read-model rows as JSON text, the same on both stores.
+
+orjson writes them in a fraction of json's time, which a rebuild notices: it writes every
+row of a read model at once (1.1 million search documents at full size). The few values
+orjson refuses (integers beyond 64 bits) are written by json, to the same text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+
+
+def encode_bytes(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        return _json(value).encode()
+
+
+def encode(value: Any) -> str:
+    try:
+        return orjson.dumps(value, option=_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return _json(value)
