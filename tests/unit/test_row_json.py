@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -39,3 +41,8 @@ def test_integers_beyond_64_bits_are_kept_exactly() -> None:
     row = {"points": 2**70, "name": "Zoë"}
     assert json.loads(encode(row)) == row
     assert encode(row) == '{"points":1180591620717411303424,"name":"Zoë"}'
+
+
+def test_a_value_that_is_not_json_is_refused_as_json_refuses_it() -> None:
+    with pytest.raises(TypeError):
+        encode({"at": datetime(2026, 12, 5, tzinfo=UTC)})
