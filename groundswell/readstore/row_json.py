@@ -2,7 +2,9 @@
 
 orjson writes them in a fraction of json's time, which a rebuild notices: it writes every
 row of a read model at once (1.1 million search documents at full size). The few values
-orjson refuses (integers beyond 64 bits) are written by json, to the same text. Dates and
+orjson refuses (integers beyond 64 bits) are written by json. Either way a row reads back
+as the value written (the text differs only in how some floats are spelled, 6.1e-05 or
+0.000061). Dates and
 dataclasses are refused, as json refuses them: rows hold JSON values only, so a row read
 back equals the row written.
 """

