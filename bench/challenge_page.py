@@ -26,7 +26,6 @@ import http.client
 import json
 import math
 import os
-import socket
 import tempfile
 import threading
 import time
@@ -41,6 +40,7 @@ import uvicorn
 from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_http_app, build_tokens
 from groundswell.http import models
+from groundswell.loopback import free_port
 from groundswell.settings import Settings
 from groundswell.web.session import COOKIE
 
@@ -86,13 +86,6 @@ def populate(engine: Engine, ideas: int) -> uuid.UUID:
         if n % 4 == 0:
             engine.start_review("mia", idea)
     return challenge
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager

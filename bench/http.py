@@ -54,7 +54,6 @@ import math
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -75,6 +74,7 @@ import aiohttp
 import psycopg
 
 from groundswell.bootstrap import build_engine, build_tokens
+from groundswell.loopback import free_port
 from groundswell.settings import Settings
 
 TARGET_RATIO = 0.60
@@ -162,13 +162,6 @@ def set_up(
 
 
 # -- the server, a process of its own -------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Server:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import tempfile
 import time
 import uuid
@@ -20,6 +19,7 @@ from bench.soak.faults import wait_consumed as pipeline_caught_up
 from bench.soak.processes import Exit, Processes
 from bench.soak.services import Broker, PostgresControl, fresh_database
 from groundswell.bootstrap import build_engine, build_tokens
+from groundswell.loopback import free_port
 from groundswell.settings import Settings
 from tests.histories import stored_events
 
@@ -86,13 +86,6 @@ class Result:
             and not any(f.error for f in self.faults)
             and all(f.skipped or f.recovered is not None for f in self.faults)
         )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def set_up(url: str, contributors: int) -> tuple[dict[str, str], int]:

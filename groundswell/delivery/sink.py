@@ -33,6 +33,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from groundswell.loopback import free_port
+
 
 class Keeper:
     """aiosmtpd handler: keep each message in the Maildir, or refuse for now."""
@@ -201,14 +203,6 @@ def main(argv: list[str] | None = None) -> int:
     stopped.wait()
     controller.stop()
     return 0
-
-
-def free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 if __name__ == "__main__":

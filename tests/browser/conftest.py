@@ -59,13 +59,6 @@ def axe_or_fail() -> str:
     pytest.skip("no axe-core (scripts/axe-local fetches the npm package; set GROUNDSWELL_AXE)")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class Served:
     url: str

@@ -18,11 +18,11 @@ from groundswell.app.engine import Engine
 from groundswell.bootstrap import build_engine, build_http_app
 from groundswell.identity.keys import ProviderKeys
 from groundswell.identity.settings import OidcSettings
+from groundswell.loopback import free_port
 from groundswell.settings import Settings
 from groundswell.web.company import STATE_COOKIE
 from groundswell.web.provisioning import Refused, provision
 from groundswell.web.render import company_headers
-from tests.browser.conftest import free_port
 from tests.http_support import Org
 
 ISSUER = "http://127.0.0.1:{port}/realms/acme"

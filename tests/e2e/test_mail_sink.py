@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,16 +20,10 @@ from typing import Any
 
 import pytest
 
+from groundswell.loopback import free_port
 from groundswell.web.session import COOKIE
 
 TOKEN = re.compile(r"^\s+(\w+)\s+(\S+)\s+Authorization: Bearer (\S+)\s*$")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -14,17 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from groundswell.loopback import free_port
+
 HEADER_TIMEOUT = 1.5
 BODY_TIMEOUT = 1.5
 MAX_CONNECTIONS = 6
 SLACK = 2.0  # the event loop's timers, a loaded machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
