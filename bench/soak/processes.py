@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.soak.services import ROOT
+from groundswell.loopback import free_port
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,8 @@ class Processes:
                 with urllib.request.urlopen(url, timeout=2) as answer:
                     if answer.status == 200:
                         return time.monotonic() - started
+            if not self.api.alive() and "address already in use" in self.api.tail():
+                self.move_api()
             self.supervise(time.monotonic() - started)
             time.sleep(0.1)
         exits = "".join(f"\n{e.service} ended ({e.status}):\n{e.last_lines}" for e in self.exits)
@@ -159,6 +162,13 @@ class Processes:
             f"the API did not answer /healthz within {timeout:.0f} s; its log ends:\n"
             f"{self.api.tail(20)}{exits}"
         )
+
+    def move_api(self) -> None:
+        """Another process took the port probed for the API before it could listen: the
+        next start listens on another (only before the clients know the address)."""
+        self.port = free_port()
+        argv = self.api.argv
+        argv[argv.index("--port") + 1] = str(self.port)
 
     def supervise(self, now: float) -> None:
         """Note and restart (after a backoff) any process that ended on its own."""
