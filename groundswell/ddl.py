@@ -15,7 +15,11 @@ from typing import Any
 
 def create_one_at_a_time(conn: Any, statements: Iterable[str], schema: str | None) -> None:
     """Run ``statements`` on the psycopg connection ``conn`` while no other process runs
-    its own set-up on ``schema`` (None: the connection's search path)."""
+    its own set-up on ``schema`` (None: the connection's search path). A session with
+    nothing to set up waits for nobody."""
+    statements = list(statements)
+    if not statements:
+        return
     with conn.transaction():
         conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext('groundswell-tables:' || %s))",

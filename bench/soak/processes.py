@@ -92,6 +92,12 @@ class Service:
                 self.process.wait()
         return self.process.returncode
 
+    def this_start(self) -> str:
+        """What the process logged since it was last started."""
+        with contextlib.suppress(OSError):
+            return self.log.read_text(errors="replace").rsplit("\n--- start ", 1)[-1]
+        return ""
+
     def tail(self, lines: int = 6) -> str:
         with contextlib.suppress(OSError):
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -139,13 +145,16 @@ class Processes:
         return [self.api, self.relay, self.projector]
 
     def start(self) -> None:
+        """Start all three and wait for the API. Before the soak begins (no clients yet, no
+        supervisor running): a process that ends meanwhile is noted and started again, and
+        an API that could not listen on its probed port, which another process took
+        first, listens on another."""
         for service in self.services:
             service.start()
-        self.wait_api()
+        self.wait_api(starting=True)
 
-    def wait_api(self, timeout: float = 60.0) -> float:
-        """Until /healthz answers; returns how long that took. A process that ends
-        meanwhile is noted and started again, as while the soak runs."""
+    def wait_api(self, timeout: float = 60.0, starting: bool = False) -> float:
+        """Until /healthz answers; returns how long that took."""
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             with contextlib.suppress(OSError):
@@ -153,9 +162,11 @@ class Processes:
                 with urllib.request.urlopen(url, timeout=2) as answer:
                     if answer.status == 200:
                         return time.monotonic() - started
-            if not self.api.alive() and "address already in use" in self.api.tail():
-                self.move_api()
-            self.supervise(time.monotonic() - started)
+            if starting:
+                ended = not self.api.alive() and self.api.restart_due is None
+                if ended and "address already in use" in self.api.this_start():
+                    self.move_api()  # once per exit: supervise now sets its restart
+                self.supervise(0.0)
             time.sleep(0.1)
         exits = "".join(f"\n{e.service} ended ({e.status}):\n{e.last_lines}" for e in self.exits)
         raise RuntimeError(
@@ -164,8 +175,6 @@ class Processes:
         )
 
     def move_api(self) -> None:
-        """Another process took the port probed for the API before it could listen: the
-        next start listens on another (only before the clients know the address)."""
         self.port = free_port()
         argv = self.api.argv
         argv[argv.index("--port") + 1] = str(self.port)
