@@ -27,6 +27,8 @@ from typing import Any
 
 import orjson
 
+from groundswell.ddl import create_one_at_a_time
+
 PENDING, SENT, PARKED, SKIPPED = "pending", "sent", "parked", "skipped"
 SCAN = 500  # pending rows a claim reads at a time
 # Held for a digest, then digested: sent as part of the digest message named in ``part_of``.
@@ -487,12 +489,9 @@ class PostgresOutbox(Outbox):
         self._pool = ConnectionPool(
             url, min_size=1, max_size=4, kwargs={"options": options}, open=True
         )
-        with self.transaction() as cursor:
-            # Processes starting together create the tables one at a time.
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('groundswell.delivery'))")
-            for statement in SCHEMA.format(serial="BIGSERIAL PRIMARY KEY").split(";"):
-                if statement.strip():
-                    cursor.execute(statement)
+        statements = SCHEMA.format(serial="BIGSERIAL PRIMARY KEY").split(";")
+        with self._pool.connection() as conn:
+            create_one_at_a_time(conn, [s for s in statements if s.strip()], schema)
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:

@@ -17,6 +17,7 @@ import pytest
 
 from groundswell.access.sessions import PostgresSessions
 from groundswell.access.tokens import PostgresTokens
+from groundswell.delivery.outbox import PostgresOutbox
 from groundswell.publish.positions import PostgresRelayPositions
 from groundswell.readstore.postgres import PostgresReadModelStore
 from groundswell.readstore.postgres_kafka import KafkaReadModelStore
@@ -34,6 +35,7 @@ OPENERS: dict[str, Opener] = {
     "tokens": PostgresTokens,
     "web sessions": lambda url, schema: PostgresSessions(url, schema, HOUR, HOUR),
     "relay positions": PostgresRelayPositions,
+    "delivery outbox": PostgresOutbox,
 }
 
 
