@@ -10,6 +10,7 @@ from psycopg.types.json import Jsonb
 
 from consumers.ports import Change, Checkpoint
 from groundswell.readstore import search_index
+from groundswell.readstore.row_json import encoded_rows
 from groundswell.readstore.sessions import Session
 from projections.rows import VERSIONS, Rows
 
@@ -78,10 +79,10 @@ class PostgresReadModelStore:
             with cursor.copy(
                 "COPY projection_rows (projection, tbl, key, value) FROM STDIN"
             ) as copy:
-                for tbl, table in rows.tables().items():
-                    if tbl != VERSIONS:
-                        for key, value in table.items():
-                            copy.write_row((projection, tbl, key, Jsonb(value)))
+                # In key order: each entry of the primary key's index then goes at its
+                # right-hand edge instead of into a page anywhere in it.
+                for tbl, key, text in encoded_rows(rows):
+                    copy.write_row((projection, tbl, key, text))
             with cursor.copy(
                 "COPY projection_versions (projection, aggregate_id, version) FROM STDIN"
             ) as copy:

@@ -13,9 +13,13 @@ or infinity as null; no projection writes them.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
+
+from projections.rows import VERSIONS, Rows
 
 _OPTIONS = (
     orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -35,3 +39,70 @@ def encode(value: Any) -> str:
         return orjson.dumps(value, option=_OPTIONS).decode()
     except orjson.JSONEncodeError:
         return _json(value)
+
+
+def decode(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # integers beyond 64 bits, which json wrote
+        return json.loads(text)
+
+
+Encoded = dict[str, list[tuple[str, str]]]  # table -> (key, JSON text), in key order
+
+
+class EncodedRows(Rows):
+    """Rows that come with their JSON text, encoded where they were folded (a rebuild's
+    worker processes, side by side), so a store writes that text instead of encoding
+    every row again on one core. The rows themselves are decoded from the text when first
+    used: a rebuild from the command line only stores them and never does."""
+
+    def __init__(self, encoded: Encoded) -> None:
+        super().__init__(track_changes=False)
+        self._text: Encoded | None = encoded
+        self._decoded: dict[str, dict[str, Any]] | None = None
+        self._decoding = threading.Lock()
+
+    @property  # type: ignore[override]
+    def _tables(self) -> dict[str, dict[str, Any]]:
+        if self._decoded is None:
+            with self._decoding:  # a reader and a live batch may come first at once
+                if self._decoded is None and self._text is not None:
+                    text, self._text = self._text, None
+                    self._decoded = {
+                        t: {k: decode(value) for k, value in rows} for t, rows in text.items()
+                    }
+        assert self._decoded is not None
+        return self._decoded
+
+    @_tables.setter
+    def _tables(self, tables: dict[str, dict[str, Any]]) -> None:
+        self._decoded = tables
+
+    def table(self, table: str) -> dict[str, Any]:
+        with self._decoding:
+            text = self._text
+        if text is not None:  # one table, read before the rows are used: only it is decoded
+            return {k: decode(value) for k, value in text.get(table, ())}
+        return super().table(table)
+
+    def take_encoded(self) -> Encoded | None:
+        """The text, unless the rows were used already (they may have changed since)."""
+        with self._decoding:
+            return self._text
+
+
+def encode_tables(rows: Rows) -> Encoded:
+    """Each table's rows (the bookkeeping versions too) as ``(key, JSON text)`` in key order."""
+    return {t: [(k, encode(table[k])) for k in sorted(table)] for t, table in rows.tables().items()}
+
+
+def encoded_rows(rows: Rows) -> Iterator[tuple[str, str, str]]:
+    """Every row but the bookkeeping versions as ``(table, key, JSON text)``, tables and keys
+    in order: with the text the rows came with, if any, else encoded now."""
+    encoded = rows.take_encoded() if isinstance(rows, EncodedRows) else None
+    if encoded is None:
+        encoded = encode_tables(rows)
+    for t in sorted(encoded):
+        if t != VERSIONS:
+            yield from ((t, k, text) for k, text in encoded[t])
