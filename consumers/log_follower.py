@@ -4,14 +4,59 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
 from consumers.projector import Positioned, Projector
+from projections.rows import Rows
 
 BATCH = 5_000
+
+
+def share_of(aggregate_id: UUID, shares: int) -> int:
+    """Which of ``shares`` shares of the aggregates an id falls in: its last hex digit
+    modulo ``shares`` (at most 16 shares). The event stores compute the same in SQL."""
+    return (aggregate_id.int & 0xF) % shares
+
+
+def read_log(
+    app: Any,
+    after: int,
+    stop: int | None = None,
+    topics: Sequence[str] = (),
+    share: tuple[int, int] | None = None,
+    batch_size: int = BATCH,
+) -> Iterator[Sequence[Positioned]]:
+    """Batches of decoded events after position ``after`` (up to ``stop``), in order;
+    only events of the given ``topics`` when some are named; with ``share=(k, n)`` only
+    the events of aggregates in share k of n (:func:`share_of`), the others left unread
+    by the stores that can filter them and undecoded by the rest (decoding is most of a
+    read's work)."""
+    to_event = app.mapper.to_domain_event
+    recorder = app.recorder
+    of_share = getattr(recorder, "select_notifications_of_share", None)
+    while True:
+        if share is not None and of_share is not None:
+            notifications = of_share(after + 1, batch_size, stop, topics, share)
+        else:
+            notifications = recorder.select_notifications(
+                start=after + 1, limit=batch_size, stop=stop, topics=topics
+            )
+        if not notifications:
+            return
+        if share is None or of_share is not None:
+            yield [(n.id, to_event(n)) for n in notifications]
+        else:
+            k, shares = share
+            yield [
+                (n.id, to_event(n)) for n in notifications if share_of(n.originator_id, shares) == k
+            ]
+        after = notifications[-1].id
+        if len(notifications) < batch_size:
+            return
 
 
 class LogFollower:
@@ -24,21 +69,14 @@ class LogFollower:
         self._catching_up = threading.Lock()
 
     def read(
-        self, after: int, stop: int | None = None, topics: Sequence[str] = ()
+        self,
+        after: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        share: tuple[int, int] | None = None,
     ) -> Iterator[Sequence[Positioned]]:
-        """Batches of decoded events after position ``after`` (up to ``stop``), in order;
-        only events of the given ``topics`` when some are named."""
-        to_event = self.app.mapper.to_domain_event
-        while True:
-            notifications = self.app.recorder.select_notifications(
-                start=after + 1, limit=self.batch_size, stop=stop, topics=topics
-            )
-            if not notifications:
-                return
-            yield [(n.id, to_event(n)) for n in notifications]
-            after = notifications[-1].id
-            if len(notifications) < self.batch_size:
-                return
+        """See :func:`read_log`."""
+        return read_log(self.app, after, stop, topics, share, self.batch_size)
 
     def catch_up(self) -> int:
         """Apply everything stored so far; returns the position reached."""
@@ -72,3 +110,13 @@ class LogFollower:
             topics = sorted(get_topic(event_class) for event_class in handled)
             events = self.read(0, stop=upto, topics=topics)
             self.projector.rebuild(chosen, events, progress, upto=upto)
+
+    def rebuild_folded(self, name: str, fold: Callable[[int, list[str]], Rows]) -> None:
+        """Rebuild one projection from rows that ``fold(upto, topics)`` makes from the whole
+        history up to ``upto`` (of the events of ``topics``), elsewhere (in other processes),
+        then swap them in with that checkpoint; live batches wait meanwhile."""
+        with self._catching_up:
+            upto = self.app.recorder.max_notification_id() or 0
+            handlers = self.projector.projections[name].handlers
+            topics = sorted(get_topic(event_class) for event_class in handlers)
+            self.projector.install(name, fold(upto, topics), upto)

@@ -121,11 +121,17 @@ class Projector:
         if progress and upto > last:
             progress(upto - last)
         last = max(last, upto)
-        with self.lock, bulk_work():
+        with self.lock:
             for projection in chosen:
-                rows = fresh[projection.name]
-                self.store.replace(projection.name, rows, last, projection.version)
-                rows.track_changes()  # live batches from here on save what they change
-                self.rows[projection.name] = rows
-                self.positions[projection.name] = last
+                self.install(projection.name, fresh[projection.name], last)
         return fresh
+
+    def install(self, name: str, rows: Rows, position: int) -> None:
+        """Swap in rows rebuilt from zero up to ``position``, in the store atomically with
+        the checkpoint, and keep them for the live batches that follow."""
+        projection = self.projections[name]
+        with self.lock, bulk_work():
+            self.store.replace(name, rows, position, projection.version)
+            rows.track_changes()  # live batches from here on save what they change
+            self.rows[name] = rows
+            self.positions[name] = position

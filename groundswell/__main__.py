@@ -2,4 +2,6 @@
 
 from groundswell.cli import main
 
-main()
+# Guarded: a rebuild's worker processes started by "spawn" import this module again.
+if __name__ == "__main__":
+    main()

@@ -1,20 +1,36 @@
-"""Rebuild read models on every core: each worker process folds a share of the projections.
+"""Rebuild read models on every core.
 
-Folding is pure Python, so one process uses one core. Each worker reads the history
-itself and rebuilds its projections into the shared store (each swap is its own
-transaction); the caller then takes the rebuilt rows from the store.
+Folding is pure Python, so one process uses one core. Two ways to share a rebuild out:
+
+- :func:`rebuild_in_processes`: each worker process folds a share of the projections. Each
+  reads the history itself and rebuilds its projections into the shared store (each swap
+  is its own transaction); the caller then takes the rebuilt rows from the store.
+- :func:`rebuild_in_shares`: one projection whose fold keeps each aggregate's rows apart
+  (``per_aggregate``, such as search) is folded in shares of the aggregates, one per
+  worker. Each worker decodes only its share's events (decoding is most of a read) and
+  sends its rows back; the caller joins them and swaps them in, in one transaction.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from groundswell.bootstrap import build_engine, build_read_models
+from consumers.log_follower import LogFollower, read_log
+from consumers.projector import bulk_work
+from groundswell.bootstrap import build_engine, build_read_models, shared_store
+from groundswell.readstore.row_json import Encoded, EncodedRows, encode_tables
 from groundswell.settings import Settings
+from projections.catalog import all_projections
+from projections.projection import apply_all, folds_per_aggregate
+from projections.rows import Rows
+
+# Shares are told apart by an id's last hex digit (consumers.log_follower.share_of).
+MAX_SHARES = 16
 
 # Relative cost of each fold and its writes, measured on bench.history's workload; used
 # only to balance the workers.
@@ -92,3 +108,109 @@ def _report(counters: list[Any], reported: int, progress: Callable[[int], None] 
     if progress and done > reported:
         progress(done - reported)
     return max(done, reported)
+
+
+def can_rebuild_in_shares(follower: LogFollower, name: str, workers: int) -> bool:
+    """Whether ``name`` folds per aggregate and other processes can open the event store."""
+    projection = follower.projector.projections[name]
+    fits = 1 < workers <= MAX_SHARES
+    return fits and folds_per_aggregate(projection) and shared_store(follower.app.env)
+
+
+def rebuild_in_shares(
+    settings: Settings,
+    follower: LogFollower,
+    name: str,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Rebuild projection ``name`` (one that folds per aggregate) from the whole history:
+    ``workers`` processes each fold one share of the aggregates, reading the events from
+    the store ``settings`` name; the rows are joined here and swapped into ``follower``'s
+    store with the checkpoint. Raises if a worker fails (the stored rows stay as they were)."""
+    if not can_rebuild_in_shares(follower, name, workers):
+        raise ValueError(f"projection {name!r} cannot be rebuilt in shares here")
+
+    def fold(upto: int, topics: list[str]) -> Rows:
+        return _fold_in_shares(settings, name, upto, topics, workers, progress)
+
+    follower.rebuild_folded(name, fold)
+
+
+def _fold_in_shares(
+    settings: Settings,
+    name: str,
+    upto: int,
+    topics: list[str],
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> Rows:
+    context = multiprocessing.get_context("spawn" if settings.database_url else "fork")
+    counters = [context.Value("q", 0) for _ in range(workers)]
+    pipes = [context.Pipe(duplex=False) for _ in range(workers)]
+    processes = [
+        context.Process(
+            target=_fold_share,
+            args=(settings, name, upto, topics, (k, workers), counters[k], pipes[k][1]),
+            daemon=True,
+        )
+        for k in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for _receiver, sender in pipes:
+        sender.close()  # the children hold their ends: a child that dies ends its pipe
+    joined: Encoded = {}
+    reported = 0
+    with bulk_work():
+        for k, (receiver, _sender) in enumerate(pipes):
+            while not receiver.poll(0.1):
+                reported = _report(counters, reported, progress)
+            try:
+                tables = pickle.loads(receiver.recv_bytes())
+            except EOFError:
+                tables = None
+            if tables is None:
+                for process in processes:
+                    process.kill()
+                raise RuntimeError(f"rebuilding {name} failed in share {k}; see the log above")
+            for table, rows in tables.items():
+                joined.setdefault(table, []).extend(rows)
+    for process in processes:
+        process.join()
+    _report(counters, reported, progress)
+    for rows in joined.values():
+        # The shares' aggregates are disjoint, and so are their rows' keys: this merges
+        # runs already in key order (one pass) and never compares the text.
+        rows.sort()
+    return EncodedRows(joined)
+
+
+def _fold_share(
+    settings: Settings,
+    name: str,
+    upto: int,
+    topics: list[str],
+    share: tuple[int, int],
+    counter: Any,
+    sender: Any,
+) -> None:
+    (projection,) = [p for p in all_projections() if p.name == name]
+    engine = build_engine(settings)
+    rows = Rows(track_changes=False)
+    last = 0
+    with bulk_work():
+        for batch in read_log(engine, 0, stop=upto, topics=topics, share=share):
+            apply_all(projection, rows, (event for _position, event in batch), dedupe=False)
+            if batch:
+                with counter.get_lock():
+                    counter.value += batch[-1][0] - last
+                last = batch[-1][0]
+        with counter.get_lock():
+            counter.value += upto - last
+        # Encoded here, side by side with the other shares, not after them in the caller.
+        encoded = encode_tables(rows)
+        sender.send_bytes(pickle.dumps(encoded, protocol=pickle.HIGHEST_PROTOCOL))
+    sender.close()
+    engine.close()
+    os._exit(0)  # as in _rebuild_group: skip freeing millions of rows one by one

@@ -17,6 +17,11 @@ class Projection(Protocol):
     when the fold changes, so a store knows its rows must be rebuilt from zero;
     ``handlers`` maps the event classes the fold reads to the function that folds each
     (other events pass it by).
+
+    A projection may also say ``per_aggregate = True``: each handler reads and writes only
+    rows keyed by its event's own aggregate. Then folds of disjoint shares of the
+    aggregates join (row sets are disjoint) into exactly the fold of the whole history,
+    so a rebuild may fold the shares on several cores (see :func:`folds_per_aggregate`).
     """
 
     name: str
@@ -24,6 +29,11 @@ class Projection(Protocol):
 
     @property
     def handlers(self) -> dict[type, Handler]: ...
+
+
+def folds_per_aggregate(projection: Projection) -> bool:
+    """Whether the fold keeps each aggregate's rows apart (see :class:`Projection`)."""
+    return bool(getattr(projection, "per_aggregate", False))
 
 
 def apply_event(projection: Projection, rows: Rows, event: Any) -> bool:

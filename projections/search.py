@@ -33,6 +33,8 @@ class SearchProjection:
 
     name = "search"
     version = 1
+    # Every handler reads and writes only its own aggregate's document (keyed by its id).
+    per_aggregate = True
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {

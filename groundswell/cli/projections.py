@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from groundswell.cli.common import fail, out, session
+from groundswell.parallel_rebuild import can_rebuild_in_shares, rebuild_in_shares
 from projections.catalog import PROJECTION_NAMES
 
 app = typer.Typer(
@@ -70,6 +72,14 @@ def rebuild(
             show_default=False,
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=16,
+            help="Processes that fold a projection kept per aggregate (search) in shares.",
+        ),
+    ] = min(os.cpu_count() or 1, 4),
 ) -> None:
     """Rebuild one projection (or all) from the whole history, with a progress bar."""
     if name is not None and name not in PROJECTION_NAMES:
@@ -96,7 +106,14 @@ def rebuild(
             progress.advance(task, events)
 
         started = time.perf_counter()
-        read_models.follower.rebuild(names, advance)
+        follower = read_models.follower
+        if name is not None and can_rebuild_in_shares(follower, name, workers):
+            try:
+                rebuild_in_shares(session(ctx).settings, follower, name, workers, advance)
+            except RuntimeError as error:  # a worker failed; the stored rows are as before
+                fail(f"{error}; the stored read model was left as it was.")
+        else:
+            follower.rebuild(names, advance)
         seconds = time.perf_counter() - started
 
     rate = read / seconds if seconds > 0 else 0.0

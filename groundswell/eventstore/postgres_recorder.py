@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import (
     InterfaceError,
+    Notification,
     OperationalError,
     ProgrammingError,
     StoredEvent,
@@ -73,6 +74,40 @@ class PreparedPostgresRecorder(PostgresApplicationRecorder):
             shape: rendered(select_events_statement(self, *shape))
             for shape in product((False, True), repeat=4)
         }
+
+    def select_notifications_of_share(
+        self,
+        start: int,
+        limit: int,
+        stop: int | None,
+        topics: Sequence[str],
+        share: tuple[int, int],
+    ) -> list[Notification]:
+        """As ``select_notifications``, of one share of the aggregates only: those whose
+        id's last hex digit is ``k`` modulo ``n`` for ``share=(k, n)`` (as
+        ``consumers.log_follower.share_of``), filtered here so the rest is never sent."""
+        k, shares = share
+        statement = SQL(
+            "SELECT * FROM {}.{} WHERE notification_id >= %s AND notification_id <= %s"
+            " AND (get_byte(uuid_send(originator_id), 15) & 15) %% %s = %s"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        params: list[Any] = [start, stop if stop is not None else 2**63 - 1, shares, k]
+        if topics:
+            statement += SQL(" AND topic = ANY(%s)")
+            params.append(list(topics))
+        statement += SQL(" ORDER BY notification_id LIMIT %s")
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [*params, limit], prepare=True)
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def _notify_channel(self, curs: Cursor[DictRow]) -> None:
         curs.execute(self.notify_statement)

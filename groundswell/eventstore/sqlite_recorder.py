@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import (
+    Notification,
     StoredEvent,
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
@@ -63,6 +64,46 @@ class KeyedSQLiteRecorder(SQLiteApplicationRecorder):
             insert=f"INSERT INTO {CHAIN_TABLE} (notification_id, prev_id, hash, adopted)"
             " VALUES (?, ?, ?, ?)",
         )
+
+    def select_notifications_of_share(
+        self,
+        start: int,
+        limit: int,
+        stop: int | None,
+        topics: Sequence[str],
+        share: tuple[int, int],
+    ) -> list[Notification]:
+        """As ``select_notifications``, of one share of the aggregates only: those whose
+        id's last hex digit is ``k`` modulo ``n`` for ``share=(k, n)`` (as
+        ``consumers.log_follower.share_of``), filtered here so the rest is never fetched."""
+        k, shares = share
+        where = [
+            "rowid >= ?",
+            "(instr('0123456789abcdef', lower(substr(originator_id, -1))) - 1) % ? = ?",
+        ]
+        params: list[Any] = [start, shares, k]
+        if stop is not None:
+            where.append("rowid <= ?")
+            params.append(stop)
+        if topics:
+            where.append(f"topic IN ({','.join('?' * len(topics))})")
+            params.extend(topics)
+        statement = (
+            f"SELECT rowid, * FROM {self.events_table_name} WHERE {' AND '.join(where)} "
+            "ORDER BY rowid LIMIT ?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, [*params, limit])
+            return [
+                Notification(
+                    id=row["rowid"],
+                    originator_id=self.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in c.fetchall()
+            ]
 
     def construct_create_table_statements(self) -> list[str]:
         return [

@@ -53,3 +53,12 @@ def test_search_from_the_command_line(tmp_path: Path) -> None:
     assert code != 0 and "no words to look for" in said
     code, said = run("clamps", "--kind", "person")
     assert code != 0 and "kind must be one of" in said
+
+    # Rebuilt in two shares of the documents, one process each: the same answers.
+    searched = run("clamps", "--as", "mia", "--json")
+    rebuilt = runner.invoke(
+        app, ["--data-dir", str(tmp_path), "projections", "rebuild", "search", "--workers", "2"],
+        env={"DATABASE_URL": None, "GROUNDSWELL_DATA_DIR": None},
+    )  # fmt: skip
+    assert rebuilt.exit_code == 0 and "rebuilt search:" in rebuilt.output, rebuilt.output
+    assert run("clamps", "--as", "mia", "--json") == searched

@@ -13,8 +13,15 @@ from typing import Any
 
 import pytest
 
+from consumers.log_follower import read_log, share_of
 from groundswell.app.engine import Engine
-from groundswell.bootstrap import build_read_models, build_search
+from groundswell.bootstrap import (
+    build_engine,
+    build_read_model_store,
+    build_read_models,
+    build_search,
+)
+from groundswell.parallel_rebuild import can_rebuild_in_shares, rebuild_in_shares
 from groundswell.readstore.search_index import Query, Reader
 from groundswell.settings import Settings
 from projections.search import SearchProjection
@@ -45,25 +52,31 @@ def everything(index: Any) -> dict[tuple[str, str], list[Any]]:
     }
 
 
-def test_the_index_follows_every_batch_and_a_rebuild_indexes_the_same(engine: Engine) -> None:
+def play_history(engine: Engine, read_models: Any) -> dict[str, Any]:
+    """Drafts, edits, comments and a hidden one, caught up in three batches."""
     for handle, roles in (("mia", ["manager"]), ("cat", ["contributor"]), ("dan", ["contributor"])):
         engine.register_person(handle, name=handle.title(), department="Ops", roles=roles)
+    draft = engine.draft_challenge("mia", **challenge_terms(title="A draft on paper")).id
+    cid = engine.draft_challenge("mia", **challenge_terms(title="Less tape")).id
+    engine.open_challenge("mia", cid)
+    read_models.follower.catch_up()  # batch 1
+    idea = engine.submit_idea("cat", cid, title="Clamps", description="No tape.").id
+    engine.submit_idea("dan", cid, title="Jig", description="A jig for clamps.")
+    read_models.follower.catch_up()  # batch 2
+    engine.edit_idea("cat", idea, title="Quick clamps", description="Less paper.")
+    rude = engine.comment("dan", idea, "Hidden remark about clamps").id
+    engine.comment("mia", idea, "Try a jig")
+    engine.hide_contribution("mia", rude, "Rude.")
+    read_models.follower.catch_up()  # batch 3
+    return {"draft": draft, "challenge": cid, "idea": idea}
+
+
+def test_the_index_follows_every_batch_and_a_rebuild_indexes_the_same(engine: Engine) -> None:
     settings = settings_of(engine)
     read_models = build_read_models(engine, settings, names=[SearchProjection.name])
     index = build_search(settings)
     try:
-        draft = engine.draft_challenge("mia", **challenge_terms(title="A draft on paper")).id
-        cid = engine.draft_challenge("mia", **challenge_terms(title="Less tape")).id
-        engine.open_challenge("mia", cid)
-        read_models.follower.catch_up()  # batch 1
-        idea = engine.submit_idea("cat", cid, title="Clamps", description="No tape.").id
-        engine.submit_idea("dan", cid, title="Jig", description="A jig for clamps.")
-        read_models.follower.catch_up()  # batch 2
-        engine.edit_idea("cat", idea, title="Quick clamps", description="Less paper.")
-        rude = engine.comment("dan", idea, "Hidden remark about clamps").id
-        engine.comment("mia", idea, "Try a jig")
-        engine.hide_contribution("mia", rude, "Rude.")
-        read_models.follower.catch_up()  # batch 3
+        ids = play_history(engine, read_models)
         live = everything(index)
 
         read_models.follower.rebuild([SearchProjection.name])
@@ -74,12 +87,99 @@ def test_the_index_follows_every_batch_and_a_rebuild_indexes_the_same(engine: En
 
     assert rebuilt == live
     keys = {word: [key for key, *_ in hits] for (word, who), hits in live.items() if who == "cat"}
-    assert keys["paper"] == [f"idea:{idea}"]  # the edit reached the index; the draft did not
+    assert keys["paper"] == [f"idea:{ids['idea']}"]  # the edit reached the index, not the draft
     assert len(live[("paper", "mia")]) == 2  # its manager finds the draft too
     assert keys["hidden"] == [] and len(live[("hidden", "mia")]) == 1
-    assert keys["tape"] == [f"challenge:{cid}"]  # the edit took "tape" out of the idea
+    assert keys["tape"] == [f"challenge:{ids['challenge']}"]  # the edit took "tape" out
     assert len(keys["clamps"]) == 2 and len(live[("clamps", "mia")]) == 3
-    assert draft is not None
+
+
+def stored(settings: Settings) -> tuple[Any, int, int]:
+    store = build_read_model_store(settings)
+    try:
+        rows, position, version = store.load(SearchProjection.name)
+        return rows.public(), position, version
+    finally:
+        store.close()
+
+
+def test_a_rebuild_in_shares_of_the_documents_stores_and_indexes_the_same(engine: Engine) -> None:
+    """`projections rebuild search` folds two shares of the documents in two processes (each
+    opening the engine's store) and swaps the joined rows in: the same rows, checkpoint and
+    hits as the index kept batch by batch, and live batches are followed after it."""
+    settings = settings_of(engine)
+    read_models = build_read_models(engine, settings, names=[SearchProjection.name])
+    index = build_search(settings)
+    try:
+        ids = play_history(engine, read_models)
+        live, live_rows = everything(index), stored(settings)
+        assert live_rows[1] == engine.last_position
+
+        follower = read_models.follower
+        assert can_rebuild_in_shares(follower, SearchProjection.name, 2)
+        rebuild_in_shares(settings, follower, SearchProjection.name, workers=2)
+        assert everything(index) == live
+        assert stored(settings) == live_rows
+        assert read_models.projector.rows[SearchProjection.name].public() == live_rows[0]
+
+        # Live batches go on from the rebuilt rows and checkpoint.
+        engine.submit_idea("dan", ids["challenge"], title="Tape gun", description="Faster.")
+        read_models.follower.catch_up()
+        found = index.search(Query(("gun",), CONTRIBUTOR))
+        assert [hit.title for hit in found] == [[("Tape ", False), ("gun", True)]]
+    finally:
+        index.close()
+        read_models.close()
+
+
+def test_the_stores_read_a_share_of_the_aggregates_as_the_log_reader_splits_them(
+    engine: Engine,
+) -> None:
+    """Each store filters a share in SQL (the other events are never fetched): the shares
+    partition the log, each holds exactly the aggregates ``share_of`` gives it, in order."""
+    for n in range(12):
+        engine.register_person(f"p{n}", name=f"P {n}", department="Ops", roles=["contributor"])
+    everything_read = [p for batch in read_log(engine, 0, batch_size=5) for p in batch]
+    upto = everything_read[-1][0]
+    engine.register_person("late", name="Late", department="Ops", roles=["contributor"])
+    for shares in (2, 3, 16):
+        parts = [
+            [p for batch in read_log(engine, 0, upto, (), (k, shares), 5) for p in batch]
+            for k in range(shares)
+        ]
+        for k, part in enumerate(parts):
+            assert all(share_of(event.originator_id, shares) == k for _, event in part)
+            assert [position for position, _ in part] == sorted(position for position, _ in part)
+        assert sorted(p for part in parts for p, _ in part) == [p for p, _ in everything_read]
+    assert hasattr(engine.recorder, "select_notifications_of_share")
+
+
+def test_a_rebuild_in_shares_that_fails_in_a_worker_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A share whose fold fails: the rebuild says so, and the stored rows, checkpoint and
+    index stay as they were (SQLite: the workers are forked, so they fold what is patched)."""
+    from tests.support import SteppingClock
+
+    settings = Settings(data_dir=tmp_path)
+    engine = build_engine(settings, clock=SteppingClock())
+    read_models = build_read_models(engine, settings, names=[SearchProjection.name])
+    index = build_search(settings)
+    try:
+        play_history(engine, read_models)
+        live, live_rows = everything(index), stored(settings)
+
+        def broken(rows: Any, event: Any) -> None:
+            raise RuntimeError("a fold that fails")
+
+        monkeypatch.setattr("projections.search._submitted", broken)
+        with pytest.raises(RuntimeError, match="rebuilding search failed in share"):
+            rebuild_in_shares(settings, read_models.follower, SearchProjection.name, workers=2)
+        assert everything(index) == live and stored(settings) == live_rows
+    finally:
+        index.close()
+        read_models.close()
+        engine.close()
 
 
 @pytest.mark.postgres

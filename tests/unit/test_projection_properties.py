@@ -6,6 +6,9 @@
 (b) Any interleaving that keeps each challenge's order (and each person's), with any
     events delivered twice, folds to the same read model.
 (c) The balances projection keeps the ledger's invariants and agrees with the aggregates.
+(d) A projection that says it folds per aggregate (search) folds, in any number of shares
+    of the aggregates, to rows that join into exactly its fold of the whole history: what
+    lets a rebuild fold the shares in several processes (groundswell/parallel_rebuild.py).
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from consumers.log_follower import share_of
 from consumers.ports import Change, Checkpoint
 from consumers.projector import Projector
 from domain.challenge import Challenge
 from domain.ledger import REDEEMED, TREASURY, balances, person_account, pot_account
 from projections import balances as balances_rm
 from projections.catalog import PROJECTION_NAMES, all_projections
-from projections.projection import Projection, apply_event, fold
+from projections.projection import Projection, apply_all, apply_event, fold, folds_per_aggregate
 from projections.rows import Rows
 from tests.histories import History, Positioned, histories, played_histories
 
@@ -209,6 +213,33 @@ def test_any_interleaving_keeping_challenge_order_with_duplicates_gives_the_same
     replayed = fold(projection_named(name), delivered)
 
     assert replayed.public() == fold(projection_named(name), events).public()
+
+
+PER_AGGREGATE = [p.name for p in all_projections() if folds_per_aggregate(p)]
+
+
+def test_search_is_folded_per_aggregate() -> None:
+    # What (d) checks, and what `projections rebuild search` relies on.
+    assert PER_AGGREGATE == ["search"]
+
+
+@pytest.mark.parametrize("name", PER_AGGREGATE)
+@PROPERTY
+@given(history=histories(), shares=st.integers(min_value=1, max_value=16))
+def test_folds_of_shares_of_the_aggregates_join_into_the_whole_fold(
+    name: str, history: list[Positioned], shares: int
+) -> None:
+    events = events_of(history)
+    joined: dict[str, dict[str, Any]] = {}
+    for k in range(shares):
+        share = Rows(track_changes=False)
+        mine = [e for e in events if share_of(e.originator_id, shares) == k]
+        apply_all(projection_named(name), share, mine, dedupe=False)
+        for table, rows in share.tables().items():
+            assert not joined.get(table, {}).keys() & rows.keys(), "shares wrote the same row"
+            joined.setdefault(table, {}).update(rows)
+
+    assert joined == fold(projection_named(name), events).public()
 
 
 # -- (c) the balances projection and the ledger ------------------------------------------
