@@ -16,8 +16,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import threading
 import time
 from collections.abc import Callable, Sequence
+from multiprocessing.connection import wait
 from typing import Any
 
 from consumers.log_follower import LogFollower, read_log
@@ -145,40 +147,56 @@ def _fold_in_shares(
     workers: int,
     progress: Callable[[int], None] | None,
 ) -> Rows:
-    context = multiprocessing.get_context("spawn" if settings.database_url else "fork")
+    # Forking is quicker than spawning a fresh interpreter, but only safe in a process with
+    # no other thread (a lock another thread held would stay held in the child) and no
+    # PostgreSQL pool (whose threads a child must not inherit).
+    forkable = not settings.database_url and threading.active_count() == 1
+    context = multiprocessing.get_context("fork" if forkable else "spawn")
     counters = [context.Value("q", 0) for _ in range(workers)]
-    pipes = [context.Pipe(duplex=False) for _ in range(workers)]
-    processes = [
-        context.Process(
+    receivers, processes = [], []
+    for k in range(workers):
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(
             target=_fold_share,
-            args=(settings, name, upto, topics, (k, workers), counters[k], pipes[k][1]),
+            args=(settings, name, upto, topics, (k, workers), counters[k], sender),
             daemon=True,
         )
-        for k in range(workers)
-    ]
-    for process in processes:
         process.start()
-    for _receiver, sender in pipes:
-        sender.close()  # the children hold their ends: a child that dies ends its pipe
+        # Closed here before the next worker starts, so only its own worker holds the
+        # sending end: when the worker ends, with its rows sent or not, the pipe ends.
+        sender.close()
+        receivers.append(receiver)
+        processes.append(process)
     joined: Encoded = {}
     reported = 0
-    with bulk_work():
-        for k, (receiver, _sender) in enumerate(pipes):
-            while not receiver.poll(0.1):
+    waiting = dict(enumerate(receivers))
+    try:
+        with bulk_work():
+            while waiting:
+                # Whichever share is ready first: a worker blocked on a full pipe is read
+                # while another may still be folding, or may have failed.
+                ready = wait(list(waiting.values()), timeout=0.1)
+                for k, receiver in list(waiting.items()):
+                    if receiver not in ready:
+                        continue
+                    try:
+                        tables = pickle.loads(receiver.recv_bytes())
+                    except EOFError:
+                        raise RuntimeError(
+                            f"rebuilding {name} failed in share {k} of {workers} "
+                            f"(exit code {processes[k].exitcode}); see the log above"
+                        ) from None
+                    for table, rows in tables.items():
+                        joined.setdefault(table, []).extend(rows)
+                    del waiting[k]
                 reported = _report(counters, reported, progress)
-            try:
-                tables = pickle.loads(receiver.recv_bytes())
-            except EOFError:
-                tables = None
-            if tables is None:
-                for process in processes:
-                    process.kill()
-                raise RuntimeError(f"rebuilding {name} failed in share {k}; see the log above")
-            for table, rows in tables.items():
-                joined.setdefault(table, []).extend(rows)
-    for process in processes:
-        process.join()
-    _report(counters, reported, progress)
+    finally:
+        for process in processes:
+            if waiting:
+                process.kill()
+            process.join()
+        for receiver in receivers:
+            receiver.close()
     for rows in joined.values():
         # The shares' aggregates are disjoint, and so are their rows' keys: this merges
         # runs already in key order (one pass) and never compares the text.

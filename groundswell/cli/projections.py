@@ -97,6 +97,9 @@ def rebuild(
         TextColumn("events"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
+        # Redrawn by this thread as events are read, not by a thread of its own: a rebuild
+        # in shares forks its workers (quicker than spawning) only when no other thread runs.
+        auto_refresh=False,
     ) as progress:
         task = progress.add_task(label, total=total or None)
 
@@ -104,6 +107,7 @@ def rebuild(
             nonlocal read
             read += events
             progress.advance(task, events)
+            progress.refresh()
 
         started = time.perf_counter()
         follower = read_models.follower
@@ -112,6 +116,7 @@ def rebuild(
                 rebuild_in_shares(session(ctx).settings, follower, name, workers, advance)
             except RuntimeError as error:  # a worker failed; the stored rows are as before
                 fail(f"{error}; the stored read model was left as it was.")
+            label += f" in {workers} shares"
         else:
             follower.rebuild(names, advance)
         seconds = time.perf_counter() - started

@@ -75,6 +75,7 @@ class PreparedPostgresRecorder(PostgresApplicationRecorder):
             for shape in product((False, True), repeat=4)
         }
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_notifications_of_share(
         self,
         start: int,

@@ -39,6 +39,11 @@ SQLITE_CHAIN = (
 )
 
 
+# The value of an originator id's last hex digit, as consumers.log_follower.share_of takes
+# it: every text form of a UUID ends in that digit, but for a closing brace.
+SHARE_OF_ID = "(instr('0123456789abcdef', lower(substr(rtrim(originator_id, '}'), -1))) - 1)"
+
+
 class SQLiteChainReader(ChainReader):
     def __init__(self, cursor: sqlite3.Cursor, queries: ChainQueries) -> None:
         cursor.row_factory = None  # plain tuples: the verifier reads millions of rows
@@ -77,10 +82,7 @@ class KeyedSQLiteRecorder(SQLiteApplicationRecorder):
         id's last hex digit is ``k`` modulo ``n`` for ``share=(k, n)`` (as
         ``consumers.log_follower.share_of``), filtered here so the rest is never fetched."""
         k, shares = share
-        where = [
-            "rowid >= ?",
-            "(instr('0123456789abcdef', lower(substr(originator_id, -1))) - 1) % ? = ?",
-        ]
+        where = ["rowid >= ?", f"{SHARE_OF_ID} % ? = ?"]
         params: list[Any] = [start, shares, k]
         if stop is not None:
             where.append("rowid <= ?")

@@ -60,5 +60,7 @@ def test_search_from_the_command_line(tmp_path: Path) -> None:
         app, ["--data-dir", str(tmp_path), "projections", "rebuild", "search", "--workers", "2"],
         env={"DATABASE_URL": None, "GROUNDSWELL_DATA_DIR": None},
     )  # fmt: skip
-    assert rebuilt.exit_code == 0 and "rebuilt search:" in rebuilt.output, rebuilt.output
+    assert rebuilt.exit_code == 0 and "rebuilt search in 2 shares:" in rebuilt.output, (
+        rebuilt.output
+    )
     assert run("clamps", "--as", "mia", "--json") == searched

@@ -7,7 +7,10 @@ own database (its PostgreSQL schema, or beside its SQLite file).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,11 @@ from groundswell.bootstrap import (
     build_read_models,
     build_search,
 )
+from groundswell.eventstore.sqlite_recorder import SHARE_OF_ID
 from groundswell.parallel_rebuild import can_rebuild_in_shares, rebuild_in_shares
 from groundswell.readstore.search_index import Query, Reader
 from groundswell.settings import Settings
+from projections import search as search_projection
 from projections.search import SearchProjection
 from tests.http_support import challenge_terms
 from tests.support import database_url_or_fail, postgres_schema
@@ -154,11 +159,14 @@ def test_the_stores_read_a_share_of_the_aggregates_as_the_log_reader_splits_them
     assert hasattr(engine.recorder, "select_notifications_of_share")
 
 
-def test_a_rebuild_in_shares_that_fails_in_a_worker_changes_nothing(
+@pytest.mark.timeout(120)
+def test_a_rebuild_in_shares_that_fails_in_one_worker_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A share whose fold fails: the rebuild says so, and the stored rows, checkpoint and
-    index stay as they were (SQLite: the workers are forked, so they fold what is patched)."""
+    """One share's fold fails while the other's rows fill more than a pipe holds: the rebuild
+    says so (it does not wait on the failed share forever), leaves no worker behind, and
+    the stored rows, checkpoint and index stay as they were. (SQLite: the workers are
+    forked, so they fold what is patched here.)"""
     from tests.support import SteppingClock
 
     settings = Settings(data_dir=tmp_path)
@@ -166,20 +174,39 @@ def test_a_rebuild_in_shares_that_fails_in_a_worker_changes_nothing(
     read_models = build_read_models(engine, settings, names=[SearchProjection.name])
     index = build_search(settings)
     try:
-        play_history(engine, read_models)
+        ids = play_history(engine, read_models)
+        for n in range(400):  # ~100 KB of rows a share; a pipe holds 64 KB
+            engine.submit_idea("cat", ids["challenge"], title=f"Idea {n}", description="x" * 400)
+        read_models.follower.catch_up()
         live, live_rows = everything(index), stored(settings)
+        real = search_projection._submitted
 
-        def broken(rows: Any, event: Any) -> None:
-            raise RuntimeError("a fold that fails")
+        def failing_in_share_0(rows: Any, event: Any) -> None:
+            if share_of(event.originator_id, 2) == 0:
+                raise RuntimeError("a fold that fails")
+            real(rows, event)
 
-        monkeypatch.setattr("projections.search._submitted", broken)
-        with pytest.raises(RuntimeError, match="rebuilding search failed in share"):
+        monkeypatch.setattr(search_projection, "_submitted", failing_in_share_0)
+        with pytest.raises(RuntimeError, match="rebuilding search failed in share 0 of 2"):
             rebuild_in_shares(settings, read_models.follower, SearchProjection.name, workers=2)
+        assert multiprocessing.active_children() == []
         assert everything(index) == live and stored(settings) == live_rows
     finally:
         index.close()
         read_models.close()
         engine.close()
+
+
+def test_the_sqlite_share_filter_reads_every_text_form_of_an_id_as_share_of_does() -> None:
+    ids = [uuid.UUID(int=n * 0x9E3779B97F4A7C15 % 2**128) for n in range(64)]
+    forms = [str, lambda u: u.hex, lambda u: str(u).upper(), lambda u: f"{{{u}}}", lambda u: u.urn]
+    with sqlite3.connect(":memory:") as db:
+        for form in forms:
+            for u in ids:
+                (digit,) = db.execute(
+                    f"SELECT {SHARE_OF_ID} FROM (SELECT ? AS originator_id)", (form(u),)
+                ).fetchone()
+                assert [digit % n for n in (2, 3, 16)] == [share_of(u, n) for n in (2, 3, 16)]
 
 
 @pytest.mark.postgres
