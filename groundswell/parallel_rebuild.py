@@ -125,21 +125,29 @@ def rebuild_in_shares(
     name: str,
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
+    start_method: str | None = None,
 ) -> None:
     """Rebuild projection ``name`` (one that folds per aggregate) from the whole history:
     ``workers`` processes each fold one share of the aggregates, reading the events from
     the store ``settings`` name; the rows are joined here and swapped into ``follower``'s
-    store with the checkpoint. Raises if a worker fails (the stored rows stay as they were)."""
+    store with the checkpoint. Raises if a worker fails (the stored rows stay as they were).
+    The workers are forked when that is safe, else spawned, unless ``start_method`` says."""
     if not can_rebuild_in_shares(follower, name, workers):
         raise ValueError(f"projection {name!r} cannot be rebuilt in shares here")
+    # Forking is quicker than spawning a fresh interpreter, but only safe in a process with
+    # no other thread (a lock another thread held would stay held in the child) and no
+    # PostgreSQL pool (whose threads a child must not inherit).
+    forkable = not settings.database_url and threading.active_count() == 1
+    context = multiprocessing.get_context(start_method or ("fork" if forkable else "spawn"))
 
     def fold(upto: int, topics: list[str]) -> Rows:
-        return _fold_in_shares(settings, name, upto, topics, workers, progress)
+        return _fold_in_shares(context, settings, name, upto, topics, workers, progress)
 
     follower.rebuild_folded(name, fold)
 
 
 def _fold_in_shares(
+    context: Any,
     settings: Settings,
     name: str,
     upto: int,
@@ -147,11 +155,6 @@ def _fold_in_shares(
     workers: int,
     progress: Callable[[int], None] | None,
 ) -> Rows:
-    # Forking is quicker than spawning a fresh interpreter, but only safe in a process with
-    # no other thread (a lock another thread held would stay held in the child) and no
-    # PostgreSQL pool (whose threads a child must not inherit).
-    forkable = not settings.database_url and threading.active_count() == 1
-    context = multiprocessing.get_context("fork" if forkable else "spawn")
     counters = [context.Value("q", 0) for _ in range(workers)]
     receivers, processes = [], []
     for k in range(workers):

@@ -28,7 +28,6 @@ from groundswell.eventstore.sqlite_recorder import SHARE_OF_ID
 from groundswell.parallel_rebuild import can_rebuild_in_shares, rebuild_in_shares
 from groundswell.readstore.search_index import Query, Reader
 from groundswell.settings import Settings
-from projections import search as search_projection
 from projections.search import SearchProjection
 from tests.http_support import challenge_terms
 from tests.support import database_url_or_fail, postgres_schema
@@ -160,13 +159,14 @@ def test_the_stores_read_a_share_of_the_aggregates_as_the_log_reader_splits_them
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_a_rebuild_in_shares_that_fails_in_one_worker_changes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, start_method: str
 ) -> None:
-    """One share's fold fails while the other's rows fill more than a pipe holds: the rebuild
-    says so (it does not wait on the failed share forever), leaves no worker behind, and
-    the stored rows, checkpoint and index stay as they were. (SQLite: the workers are
-    forked, so they fold what is patched here.)"""
+    """One share's worker fails (an event of its share cannot be decoded) while the other's
+    rows fill more than a pipe holds: the rebuild says so (it does not wait on the failed
+    share forever: forked workers once held each other's pipes open), leaves no worker
+    behind, and the stored rows, checkpoint and index stay as they were."""
     from tests.support import SteppingClock
 
     settings = Settings(data_dir=tmp_path)
@@ -175,20 +175,23 @@ def test_a_rebuild_in_shares_that_fails_in_one_worker_changes_nothing(
     index = build_search(settings)
     try:
         ids = play_history(engine, read_models)
-        for n in range(400):  # ~100 KB of rows a share; a pipe holds 64 KB
+        submitted = [
             engine.submit_idea("cat", ids["challenge"], title=f"Idea {n}", description="x" * 400)
+            for n in range(400)  # ~100 KB of rows a share; a pipe holds 64 KB
+        ]
         read_models.follower.catch_up()
         live, live_rows = everything(index), stored(settings)
-        real = search_projection._submitted
+        broken = next(idea.id for idea in submitted if share_of(idea.id, 2) == 0)
+        with sqlite3.connect(tmp_path / "groundswell.sqlite") as db:
+            db.execute(
+                f"UPDATE {engine.recorder.events_table_name} SET state = ? WHERE originator_id = ?",
+                (b"not an event", broken.hex),
+            )
 
-        def failing_in_share_0(rows: Any, event: Any) -> None:
-            if share_of(event.originator_id, 2) == 0:
-                raise RuntimeError("a fold that fails")
-            real(rows, event)
-
-        monkeypatch.setattr(search_projection, "_submitted", failing_in_share_0)
         with pytest.raises(RuntimeError, match="rebuilding search failed in share 0 of 2"):
-            rebuild_in_shares(settings, read_models.follower, SearchProjection.name, workers=2)
+            rebuild_in_shares(
+                settings, read_models.follower, SearchProjection.name, 2, None, start_method
+            )
         assert multiprocessing.active_children() == []
         assert everything(index) == live and stored(settings) == live_rows
     finally:
