@@ -298,22 +298,36 @@ class ProcessEncoder:
 
     def result(self, stretch: Future[Stretch]) -> Stretch:
         """A submitted stretch's messages (a dead encoder process is replaced next time)."""
-        try:
-            return stretch.result()
-        except BrokenProcessPool as error:
-            self.close()
-            raise EncodingUnavailable(f"the encoder process ended: {error}") from error
+        while True:
+            try:
+                return stretch.result(timeout=0.5)
+            except BrokenProcessPool as error:
+                self.close()
+                raise EncodingUnavailable(f"the encoder process ended: {error}") from error
+            except TimeoutError:
+                # The executor usually fails a killed process's stretches itself, but not
+                # always: a process killed at the wrong moment once left this wait forever
+                # (CI, a SIGKILLed encoder). So look at the processes too.
+                ended = [p.exitcode for p in self._processes() if p.exitcode is not None]
+                if ended:
+                    self.close()
+                    raise EncodingUnavailable(
+                        f"the encoder process ended (exit code {ended[0]})"
+                    ) from None
+
+    def _processes(self, pool: ProcessPoolExecutor | None = None) -> list[Any]:
+        pool = pool or self._pool
+        return [] if pool is None else list((getattr(pool, "_processes", None) or {}).values())
 
     def pids(self) -> list[int]:
         """The encoder processes' ids (tests kill them)."""
-        pool = self._pool
-        return [] if pool is None else [p.pid for p in getattr(pool, "_processes", {}).values()]
+        return [p.pid for p in self._processes()]
 
     def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        processes = list(getattr(pool, "_processes", {}).values())
+        processes = self._processes(pool)
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # a stretch half-read is worth nothing: end at once
             with contextlib.suppress(Exception):

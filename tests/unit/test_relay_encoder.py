@@ -110,3 +110,29 @@ def test_only_a_store_another_process_can_open_gets_an_encoder_process() -> None
     assert not shared_store({"PERSISTENCE_MODULE": "eventsourcing.popo"})
     engine = every_event_history()  # in memory: the relay encodes in its own process
     assert isinstance(build_relay_encoder(engine, Settings()), LocalEncoder)
+
+
+@pytest.mark.timeout(60)
+def test_a_wait_on_a_dead_encoder_process_ends_even_if_the_pool_never_says(tmp_path: Any) -> None:
+    """The executor fails a killed process's stretches itself, but not always (a relay in CI
+    waited forever on one): a stretch whose process is gone is given up all the same."""
+    import os
+    import signal
+    from concurrent.futures import Future
+
+    from groundswell.bootstrap import build_engine
+    from groundswell.publish.encoder import EncodingUnavailable, ProcessEncoder
+
+    engine = build_engine(Settings(data_dir=tmp_path))
+    encoder = ProcessEncoder(engine)
+    try:
+        encoder.start()
+        (pid,) = encoder.pids()
+        os.kill(pid, signal.SIGKILL)
+        never: Future[Any] = Future()  # as a stretch the pool lost track of
+        with pytest.raises(EncodingUnavailable, match="the encoder process ended"):
+            encoder.result(never)
+        assert encoder.pids() == []  # closed: the next stretch starts a fresh process
+    finally:
+        encoder.close()
+        engine.close()
