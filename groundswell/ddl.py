@@ -12,6 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+# For a rebuild's tables, filled and indexed in sessions of their own before they are
+# swapped in: autovacuum, drawn to a committed table of a million new rows, would make each
+# index build and the swap wait for it (a second each, until PostgreSQL cancels it). The
+# swap switches it on again.
+NO_AUTOVACUUM = " WITH (autovacuum_enabled = false)"
+
 
 def create_one_at_a_time(conn: Any, statements: Iterable[str], schema: str | None) -> None:
     """Run ``statements`` on the psycopg connection ``conn`` while no other process runs

@@ -13,6 +13,7 @@ Folding is pure Python, so one process uses one core. Two ways to share a rebuil
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -25,11 +26,11 @@ from typing import Any
 from consumers.log_follower import LogFollower, read_log
 from consumers.projector import bulk_work
 from groundswell.bootstrap import build_engine, build_read_models, shared_store
-from groundswell.readstore.row_json import Encoded, EncodedRows, encode_tables
+from groundswell.readstore.row_json import Encoded, EncodedRows, decode, encode_tables, rows_of
 from groundswell.settings import Settings
 from projections.catalog import all_projections
 from projections.projection import apply_all, folds_per_aggregate
-from projections.rows import Rows
+from projections.rows import VERSIONS, Rows
 
 # Shares are told apart by an id's last hex digit (consumers.log_follower.share_of).
 MAX_SHARES = 16
@@ -129,9 +130,12 @@ def rebuild_in_shares(
 ) -> None:
     """Rebuild projection ``name`` (one that folds per aggregate) from the whole history:
     ``workers`` processes each fold one share of the aggregates, reading the events from
-    the store ``settings`` name; the rows are joined here and swapped into ``follower``'s
-    store with the checkpoint. Raises if a worker fails (the stored rows stay as they were).
-    The workers are forked when that is safe, else spawned, unless ``start_method`` says."""
+    the store ``settings`` name; the rows are swapped into ``follower``'s store with the
+    checkpoint. Raises if a worker fails (the stored rows stay as they were).
+    The workers are forked when that is safe, else spawned, unless ``start_method`` says.
+
+    A PostgreSQL store has each worker write its rows to a staging table itself, side by
+    side; into any other store this process writes the rows the workers send it."""
     if not can_rebuild_in_shares(follower, name, workers):
         raise ValueError(f"projection {name!r} cannot be rebuilt in shares here")
     # Forking is quicker than spawning a fresh interpreter, but only safe in a process with
@@ -139,72 +143,104 @@ def rebuild_in_shares(
     # PostgreSQL pool (whose threads a child must not inherit).
     forkable = not settings.database_url and threading.active_count() == 1
     context = multiprocessing.get_context(start_method or ("fork" if forkable else "spawn"))
+    stager = _stager(follower.projector.store)
+    staged: list[Any] = []
 
     def fold(upto: int, topics: list[str]) -> Rows:
-        return _fold_in_shares(context, settings, name, upto, topics, workers, progress)
+        staging = stager.stage(name) if stager else None
+        staged.append(staging)
+        shares = Shares(context, workers, progress, staging)
+        sent = shares.fold(settings, name, upto, topics)
+        if stager and staging:
+            versions = {k: decode(v) for k, v in sent.get(VERSIONS, ())}
+            return stager.staged(staging, versions)
+        return EncodedRows(sent)
 
-    follower.rebuild_folded(name, fold)
-
-
-def _fold_in_shares(
-    context: Any,
-    settings: Settings,
-    name: str,
-    upto: int,
-    topics: list[str],
-    workers: int,
-    progress: Callable[[int], None] | None,
-) -> Rows:
-    counters = [context.Value("q", 0) for _ in range(workers)]
-    receivers, processes = [], []
-    for k in range(workers):
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_fold_share,
-            args=(settings, name, upto, topics, (k, workers), counters[k], sender),
-            daemon=True,
-        )
-        process.start()
-        # Closed here before the next worker starts, so only its own worker holds the
-        # sending end: when the worker ends, with its rows sent or not, the pipe ends.
-        sender.close()
-        receivers.append(receiver)
-        processes.append(process)
-    joined: Encoded = {}
-    reported = 0
-    waiting = dict(enumerate(receivers))
     try:
-        with bulk_work():
-            while waiting:
-                # Whichever share is ready first: a worker blocked on a full pipe is read
-                # while another may still be folding, or may have failed.
-                ready = wait(list(waiting.values()), timeout=0.1)
-                for k, receiver in list(waiting.items()):
-                    if receiver not in ready:
-                        continue
-                    try:
-                        tables = pickle.loads(receiver.recv_bytes())
-                    except EOFError:
-                        raise RuntimeError(
-                            f"rebuilding {name} failed in share {k} of {workers} "
-                            f"(exit code {processes[k].exitcode}); see the log above"
-                        ) from None
-                    for table, rows in tables.items():
-                        joined.setdefault(table, []).extend(rows)
-                    del waiting[k]
-                reported = _report(counters, reported, progress)
-    finally:
-        for process in processes:
-            if waiting:
-                process.kill()
-            process.join()
-        for receiver in receivers:
-            receiver.close()
-    for rows in joined.values():
-        # The shares' aggregates are disjoint, and so are their rows' keys: this merges
-        # runs already in key order (one pass) and never compares the text.
-        rows.sort()
-    return EncodedRows(joined)
+        follower.rebuild_folded(name, fold)
+    except BaseException:
+        for staging in staged:
+            if stager and staging:  # swapped in, it went; else it is dropped here
+                with contextlib.suppress(Exception):  # the error that got here says more
+                    stager.discard(staging)
+        raise
+
+
+def _stager(store: Any) -> Any:
+    """``store`` if its workers can write their rows to it themselves (PostgreSQL)."""
+    from groundswell.readstore.postgres import PostgresReadModelStore
+
+    return store if isinstance(store, PostgresReadModelStore) else None
+
+
+class Shares:
+    """Worker processes folding one share of the aggregates each, watched from here."""
+
+    def __init__(
+        self,
+        context: Any,
+        workers: int,
+        progress: Callable[[int], None] | None,
+        staging: Any,
+    ) -> None:
+        self.context, self.workers, self.progress = context, workers, progress
+        self.staging = staging
+
+    def fold(self, settings: Settings, name: str, upto: int, topics: list[str]) -> Encoded:
+        """Every share's rows that the workers sent (only the bookkeeping versions when
+        they staged their rows themselves), joined in key order."""
+        context, workers = self.context, self.workers
+        counters = [context.Value("q", 0) for _ in range(workers)]
+        receivers, processes = [], []
+        for k in range(workers):
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_fold_share,
+                args=(settings, name, upto, topics, (k, workers), counters[k], sender,
+                      self.staging),
+                daemon=True,
+            )  # fmt: skip
+            process.start()
+            # Closed here before the next worker starts, so only its own worker holds the
+            # sending end: when the worker ends, with its rows sent or not, the pipe ends.
+            sender.close()
+            receivers.append(receiver)
+            processes.append(process)
+        joined: Encoded = {}
+        reported = 0
+        waiting = dict(enumerate(receivers))
+        try:
+            with bulk_work():
+                while waiting:
+                    # Whichever share is ready first: a worker blocked on a full pipe is
+                    # read while another may still be folding, or may have failed.
+                    ready = wait(list(waiting.values()), timeout=0.1)
+                    for k, receiver in list(waiting.items()):
+                        if receiver not in ready:
+                            continue
+                        try:
+                            tables = pickle.loads(receiver.recv_bytes())
+                        except EOFError:
+                            raise RuntimeError(
+                                f"rebuilding {name} failed in share {k} of {workers} "
+                                f"(exit code {processes[k].exitcode}); see the log above"
+                            ) from None
+                        for table, rows in tables.items():
+                            joined.setdefault(table, []).extend(rows)
+                        del waiting[k]
+                    reported = _report(counters, reported, self.progress)
+        finally:
+            for process in processes:
+                if waiting:
+                    process.kill()
+                process.join()
+            for receiver in receivers:
+                receiver.close()
+        for rows in joined.values():
+            # The shares' aggregates are disjoint, and so are their rows' keys: this merges
+            # runs already in key order (one pass) and never compares the text.
+            rows.sort()
+        return joined
 
 
 def _fold_share(
@@ -215,6 +251,7 @@ def _fold_share(
     share: tuple[int, int],
     counter: Any,
     sender: Any,
+    staging: Any,
 ) -> None:
     (projection,) = [p for p in all_projections() if p.name == name]
     engine = build_engine(settings)
@@ -231,6 +268,11 @@ def _fold_share(
             counter.value += upto - last
         # Encoded here, side by side with the other shares, not after them in the caller.
         encoded = encode_tables(rows)
+        if staging is not None:
+            from groundswell.readstore.postgres import stage_rows
+
+            stage_rows(staging, rows_of(encoded))
+            encoded = {VERSIONS: encoded.get(VERSIONS, [])}
         sender.send_bytes(pickle.dumps(encoded, protocol=pickle.HIGHEST_PROTOCOL))
     sender.close()
     engine.close()

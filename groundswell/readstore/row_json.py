@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -51,36 +51,47 @@ def decode(text: str) -> Any:
 Encoded = dict[str, list[tuple[str, str]]]  # table -> (key, JSON text), in key order
 
 
-class EncodedRows(Rows):
-    """Rows that come with their JSON text, encoded where they were folded (a rebuild's
-    worker processes, side by side), so a store writes that text instead of encoding
-    every row again on one core. The rows themselves are decoded from the text when first
-    used: a rebuild from the command line only stores them and never does."""
+class LazyRows(Rows):
+    """Rows made by ``make`` when first used. A rebuild from the command line only stores
+    its rows and never uses them, so it never pays for making them in this process."""
 
-    def __init__(self, encoded: Encoded) -> None:
+    def __init__(self, make: Callable[[], dict[str, dict[str, Any]]]) -> None:
         super().__init__(track_changes=False)
-        self._text: Encoded | None = encoded
-        self._decoded: dict[str, dict[str, Any]] | None = None
-        self._decoding = threading.Lock()
+        self._make: Callable[[], dict[str, dict[str, Any]]] | None = make
+        self._made: dict[str, dict[str, Any]] | None = None  # set after Rows' own __init__
+        self._making = threading.Lock()
 
     @property  # type: ignore[override]
     def _tables(self) -> dict[str, dict[str, Any]]:
-        if self._decoded is None:
-            with self._decoding:  # a reader and a live batch may come first at once
-                if self._decoded is None and self._text is not None:
-                    text, self._text = self._text, None
-                    self._decoded = {
-                        t: {k: decode(value) for k, value in rows} for t, rows in text.items()
-                    }
-        assert self._decoded is not None
-        return self._decoded
+        if self._made is None:
+            with self._making:  # a reader and a live batch may come first at once
+                if self._made is None and self._make is not None:
+                    make, self._make = self._make, None
+                    self._made = make()
+        assert self._made is not None
+        return self._made
 
     @_tables.setter
     def _tables(self, tables: dict[str, dict[str, Any]]) -> None:
-        self._decoded = tables
+        self._made = tables
+
+
+class EncodedRows(LazyRows):
+    """Rows that come with their JSON text, encoded where they were folded (a rebuild's
+    worker processes, side by side), so a store writes that text instead of encoding
+    every row again on one core. The rows themselves are decoded from the text when first
+    used."""
+
+    def __init__(self, encoded: Encoded) -> None:
+        super().__init__(self._decode)
+        self._text: Encoded | None = encoded
+
+    def _decode(self) -> dict[str, dict[str, Any]]:
+        text, self._text = self._text or {}, None
+        return {t: {k: decode(value) for k, value in rows} for t, rows in text.items()}
 
     def table(self, table: str) -> dict[str, Any]:
-        with self._decoding:
+        with self._making:
             text = self._text
         if text is not None:  # one table, read before the rows are used: only it is decoded
             return {k: decode(value) for k, value in text.get(table, ())}
@@ -88,7 +99,7 @@ class EncodedRows(Rows):
 
     def take_encoded(self) -> Encoded | None:
         """The text, unless the rows were used already (they may have changed since)."""
-        with self._decoding:
+        with self._making:
             return self._text
 
 
@@ -102,8 +113,11 @@ def encoded_rows(rows: Rows) -> Iterator[tuple[str, str, str]]:
     """Every row but the bookkeeping versions as ``(table, key, JSON text)``, tables and keys
     in order: with the text the rows came with, if any, else encoded now."""
     encoded = rows.take_encoded() if isinstance(rows, EncodedRows) else None
-    if encoded is None:
-        encoded = encode_tables(rows)
+    return rows_of(encode_tables(rows) if encoded is None else encoded)
+
+
+def rows_of(encoded: Encoded) -> Iterator[tuple[str, str, str]]:
+    """Every row of ``encoded`` but the bookkeeping versions as ``(table, key, JSON text)``."""
     for t in sorted(encoded):
         if t != VERSIONS:
             yield from ((t, k, text) for k, text in encoded[t])

@@ -27,6 +27,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from groundswell.ddl import NO_AUTOVACUUM
+
 PROJECTION = "search"
 # Marks around matched words in excerpts: control characters no tokenizer keeps as a word
 # character; text is split on them, never parsed as markup.
@@ -134,20 +136,48 @@ _PG_COLUMNS = """key TEXT NOT NULL, kind TEXT NOT NULL, challenge_id TEXT, idea_
         author TEXT, draft BOOLEAN NOT NULL, managers JSONB NOT NULL,
         hidden BOOLEAN NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
         text tsvector NOT NULL"""
-_PG_REQUIRED = ("kind", "draft", "managers", "hidden", "title", "body", "text")
 # No pending list (fastupdate off): with one, every search also scans the entries not yet
 # merged into the index, up to 4 MB of them, which made a search several times slower;
 # a row written live costs a little more to index instead.
 _PG_GIN = "USING gin (text) WITH (fastupdate = off)"
+# The documents are split by a hash of their key into parts, each with its own indexes: a
+# rebuild fills and indexes the parts side by side, one session each (a GIN index is built
+# by one process), and a search reads the parts' indexes one after the other. A schema
+# made before parts keeps its one table until its first rebuild.
+PARTS = 2
+
+
+def _pg_documents_table(name: str, options: str = "") -> str:
+    return ";\n    ".join(
+        [f"CREATE TABLE {name} ({_PG_COLUMNS}) PARTITION BY HASH (key)"]
+        + [
+            f"CREATE TABLE {name}_{part} PARTITION OF {name} "
+            f"FOR VALUES WITH (MODULUS {PARTS}, REMAINDER {part}){options}"
+            for part in range(PARTS)
+        ]
+    )
+
+
 # Made once per schema, under a lock (every session runs its set-up statements). A schema
 # made before the index took no pending list is brought in line here.
 POSTGRES_SCHEMA = f"""
 DO $setup$ BEGIN
 PERFORM pg_advisory_xact_lock(hashtext(current_schema() || '.search_documents'));
 IF to_regclass('search_documents') IS NULL THEN
-    CREATE TABLE search_documents ({_PG_COLUMNS}, PRIMARY KEY (key));
+    {_pg_documents_table("search_documents")};
+    ALTER TABLE search_documents ADD CONSTRAINT search_documents_pkey PRIMARY KEY (key);
     CREATE INDEX search_documents_text ON search_documents {_PG_GIN};
-    CREATE FUNCTION search_rows_follow() RETURNS trigger LANGUAGE plpgsql AS $follow$
+ELSIF NOT EXISTS (SELECT FROM pg_class WHERE oid = to_regclass('search_documents_text')
+                  AND 'fastupdate=off' = ANY(reloptions)) THEN
+    ALTER INDEX search_documents_text SET (fastupdate = off);
+    PERFORM gin_clean_pending_list('search_documents_text'::regclass);
+END IF;
+-- Made with the table, and again on a projection_rows made partitioned since (which
+-- left the old triggers behind): on the partitioned table, they follow every partition.
+IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgname = 'search_rows_written'
+               AND tgrelid = 'projection_rows'::regclass) THEN
+    CREATE OR REPLACE FUNCTION search_rows_follow() RETURNS trigger LANGUAGE plpgsql
+    AS $follow$
     BEGIN
         -- A rebuild fills the index set-wise at the end of its transaction.
         IF current_setting('groundswell.search_bulk', true) = 'on' THEN RETURN NULL; END IF;
@@ -169,49 +199,71 @@ IF to_regclass('search_documents') IS NULL THEN
     CREATE TRIGGER search_rows_deleted AFTER DELETE ON projection_rows
         FOR EACH ROW WHEN (OLD.{_WHEN.format(r="OLD")})
         EXECUTE FUNCTION search_rows_follow();
-ELSIF NOT EXISTS (SELECT FROM pg_class WHERE oid = to_regclass('search_documents_text')
-                  AND 'fastupdate=off' = ANY(reloptions)) THEN
-    ALTER INDEX search_documents_text SET (fastupdate = off);
-    PERFORM gin_clean_pending_list('search_documents_text'::regclass);
 END IF;
 END $setup$
 """
 
 
 def postgres_before_replace(conn: Any) -> None:
-    """Inside a rebuild's transaction: stop following row by row; fill a fresh table."""
+    """Inside a rebuild's transaction: stop following row by row (the rebuild's documents
+    are indexed already, see postgres_fill_part)."""
     conn.execute("SET LOCAL groundswell.search_bulk = 'on'")
-    # Searches keep reading the old table until the rebuild commits. The new one (made at
-    # the end, from the rows) gets its constraints and indexes only once filled: CREATE
-    # INDEX sorts all entries at once, where inserting rows into an index without a
-    # pending list would place every entry one by one.
-    conn.execute("DROP TABLE IF EXISTS search_documents_next")
 
 
-def postgres_after_replace(conn: Any) -> None:
-    # CREATE TABLE AS may share the to_tsvector work (most of the time) among parallel
-    # workers, where INSERT … SELECT runs it in one process: half the time at 110,010
-    # documents on two cores. The columns' types come out as in _PG_COLUMNS.
+def postgres_stage_documents(conn: Any, table: str) -> None:
+    """Make an empty documents table ``table`` (with its parts) for a rebuild to fill;
+    searches go on reading ``search_documents`` until :func:`postgres_swap` commits."""
+    for statement in _pg_documents_table(table, NO_AUTOVACUUM).split(";"):
+        conn.execute(statement)
+
+
+def postgres_fill_part(conn: Any, rows_table: str, table: str, part: int) -> None:
+    """Fill and index part ``part`` of the rebuild's documents table ``table`` from the
+    rebuilt rows in ``rows_table``, in the session ``conn`` (the parts side by side, each in
+    a session of its own). The indexes are built once the rows are in: CREATE INDEX sorts
+    all entries at once, where inserting rows into an index without a pending list would
+    place every entry one by one."""
+    target = f"{table}_{part}"
     conn.execute(
-        f"CREATE TABLE search_documents_next (key, {_COLUMNS}, text) AS "
-        f"SELECT key, {_PG_FIELDS.format(v='value')} FROM projection_rows "
-        f"WHERE projection = '{PROJECTION}' AND tbl = 'documents'"
+        f"INSERT INTO {target} (key, {_COLUMNS}, text) "
+        f"SELECT key, {_PG_FIELDS.format(v='value')} FROM {rows_table} "
+        f"WHERE projection = '{PROJECTION}' AND tbl = 'documents' "
+        f"AND satisfies_hash_partition('{table}'::regclass, {PARTS}, {part}, key)"
     )
-    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the GIN build sorts in memory
-    conn.execute(
-        "ALTER TABLE search_documents_next "
-        + ", ".join(f"ALTER COLUMN {column} SET NOT NULL" for column in _PG_REQUIRED)
-        + ", ADD CONSTRAINT search_documents_next_pkey PRIMARY KEY (key)"
-    )
-    conn.execute(f"CREATE INDEX search_documents_next_text ON search_documents_next {_PG_GIN}")
-    # A fresh table has no statistics to plan by; gathered before the swap, which is all
-    # that makes searches wait (for the few renames to commit).
-    conn.execute("ANALYZE search_documents_next")
+    conn.execute("SET maintenance_work_mem = '256MB'")  # the GIN build sorts in memory
+    conn.execute(f"CREATE INDEX {target}_text ON {target} {_PG_GIN}")
+    conn.execute(f"ALTER TABLE {target} ADD CONSTRAINT {target}_pkey PRIMARY KEY (key)")
+    # A fresh table has no statistics to plan searches by; gathered before the swap.
+    conn.execute(f"ANALYZE {target}")
+
+
+def postgres_index_documents(conn: Any, table: str) -> None:
+    """Inside a rebuild's transaction: ``table``'s key and full-text index, made of its
+    parts' (which PostgreSQL takes as they are, building nothing)."""
+    conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (key)")
+    conn.execute(f"CREATE INDEX {table}_text ON {table} {_PG_GIN}")
+
+
+def postgres_swap(conn: Any, table: str) -> None:
+    """Inside a rebuild's transaction, at its end: the rebuilt documents ``table`` in place
+    of ``search_documents`` (searches wait only for these renames to commit); follow rows
+    again."""
     conn.execute("DROP TABLE search_documents")
-    conn.execute("ALTER TABLE search_documents_next RENAME TO search_documents")
-    conn.execute("ALTER INDEX search_documents_next_pkey RENAME TO search_documents_pkey")
-    conn.execute("ALTER INDEX search_documents_next_text RENAME TO search_documents_text")
+    renames = [(table, "search_documents")] + [
+        (f"{table}_{part}", f"search_documents_{part}") for part in range(PARTS)
+    ]
+    for old, new in renames:
+        if old != table:  # a part (the partitioned table itself holds no rows)
+            conn.execute(f"ALTER TABLE {old} RESET (autovacuum_enabled)")
+        conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
+        for index in ("pkey", "text"):
+            conn.execute(f"ALTER INDEX {old}_{index} RENAME TO {new}_{index}")
     conn.execute("SET LOCAL groundswell.search_bulk = 'off'")
+
+
+def postgres_discard(conn: Any, table: str) -> None:
+    """Drop a rebuild's documents table (and its parts) that was not swapped in."""
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 # -- reading ------------------------------------------------------------------------------

@@ -158,18 +158,14 @@ def test_the_stores_read_a_share_of_the_aggregates_as_the_log_reader_splits_them
     assert hasattr(engine.recorder, "select_notifications_of_share")
 
 
-@pytest.mark.timeout(120)
-@pytest.mark.parametrize("start_method", ["fork", "spawn"])
-def test_a_rebuild_in_shares_that_fails_in_one_worker_changes_nothing(
-    tmp_path: Path, start_method: str
-) -> None:
-    """One share's worker fails (an event of its share cannot be decoded) while the other's
-    rows fill more than a pipe holds: the rebuild says so (it does not wait on the failed
-    share forever: forked workers once held each other's pipes open), leaves no worker
-    behind, and the stored rows, checkpoint and index stay as they were."""
+def fail_one_share(
+    settings: Settings, break_event: Any, start_method: str | None = None
+) -> tuple[Any, Any]:
+    """Rebuild in two shares where one event of share 0 cannot be decoded while share 1's
+    rows fill more than a pipe holds (~100 KB; a pipe holds 64 KB): the rebuild must say so
+    and leave no worker behind. The index and stored rows before it and after it."""
     from tests.support import SteppingClock
 
-    settings = Settings(data_dir=tmp_path)
     engine = build_engine(settings, clock=SteppingClock())
     read_models = build_read_models(engine, settings, names=[SearchProjection.name])
     index = build_search(settings)
@@ -177,27 +173,75 @@ def test_a_rebuild_in_shares_that_fails_in_one_worker_changes_nothing(
         ids = play_history(engine, read_models)
         submitted = [
             engine.submit_idea("cat", ids["challenge"], title=f"Idea {n}", description="x" * 400)
-            for n in range(400)  # ~100 KB of rows a share; a pipe holds 64 KB
+            for n in range(400)
         ]
         read_models.follower.catch_up()
-        live, live_rows = everything(index), stored(settings)
+        before = everything(index), stored(settings)
         broken = next(idea.id for idea in submitted if share_of(idea.id, 2) == 0)
-        with sqlite3.connect(tmp_path / "groundswell.sqlite") as db:
-            db.execute(
-                f"UPDATE {engine.recorder.events_table_name} SET state = ? WHERE originator_id = ?",
-                (b"not an event", broken.hex),
-            )
+        break_event(engine.recorder.events_table_name, broken)
 
         with pytest.raises(RuntimeError, match="rebuilding search failed in share 0 of 2"):
             rebuild_in_shares(
                 settings, read_models.follower, SearchProjection.name, 2, None, start_method
             )
         assert multiprocessing.active_children() == []
-        assert everything(index) == live and stored(settings) == live_rows
+        return before, (everything(index), stored(settings))
     finally:
         index.close()
         read_models.close()
         engine.close()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_a_rebuild_in_shares_that_fails_in_one_worker_changes_nothing(
+    tmp_path: Path, start_method: str
+) -> None:
+    """One share's worker fails: the rebuild says so (it does not wait on the failed share
+    forever: forked workers once held each other's pipes open), and the stored rows,
+    checkpoint and index stay as they were."""
+
+    def break_event(table: str, broken: uuid.UUID) -> None:
+        with sqlite3.connect(tmp_path / "groundswell.sqlite") as db:
+            db.execute(
+                f"UPDATE {table} SET state = ? WHERE originator_id = ?",
+                (b"not an event", broken.hex),
+            )
+
+    before, after = fail_one_share(Settings(data_dir=tmp_path), break_event, start_method)
+    assert after == before
+
+
+@pytest.mark.timeout(120)
+def test_a_rebuild_in_shares_into_postgres_that_fails_in_one_worker_changes_nothing() -> None:
+    """On PostgreSQL each worker writes its rows to a staging table itself: a failed share
+    leaves the stored rows, checkpoint and index as they were, and no staging table."""
+    import psycopg
+
+    url = database_url_or_fail()
+    with postgres_schema(url) as schema:
+
+        def break_event(table: str, broken: uuid.UUID) -> None:
+            with psycopg.connect(url) as conn:  # past the store's append-only trigger
+                conn.execute(f"ALTER TABLE {schema}.{table} DISABLE TRIGGER USER")
+                conn.execute(
+                    f"UPDATE {schema}.{table} SET state = %s WHERE originator_id = %s",
+                    (b"not an event", broken),
+                )
+                conn.execute(f"ALTER TABLE {schema}.{table} ENABLE TRIGGER USER")
+
+        settings = Settings(database_url=url, postgres_schema=schema)
+        before, after = fail_one_share(settings, break_event)
+        assert after == before
+        with psycopg.connect(url) as conn:
+            assert (
+                conn.execute(
+                    "SELECT relname FROM pg_class WHERE relname LIKE %s "
+                    "AND relnamespace = %s::regnamespace",
+                    ("%\\_next\\_%", schema),
+                ).fetchall()
+                == []
+            )
 
 
 def test_the_sqlite_share_filter_reads_every_text_form_of_an_id_as_share_of_does() -> None:
@@ -215,20 +259,23 @@ def test_the_sqlite_share_filter_reads_every_text_form_of_an_id_as_share_of_does
 @pytest.mark.postgres
 def test_the_postgres_index_keeps_no_pending_list_after_set_up_and_a_rebuild() -> None:
     """Entries pending in a GIN index are scanned by every search (several times slower):
-    a schema made before the index took none is brought in line when a session starts,
-    and a rebuild swaps in a table whose indexes carry the same names and options."""
+    a schema whose one documents table was made before the index took none is brought in
+    line when a session starts, and a rebuild swaps in the table set-up makes now (in parts,
+    each indexed), with the same names, columns and options."""
     import psycopg
 
     from groundswell.readstore.postgres import PostgresReadModelStore
+    from groundswell.readstore.search_index import PARTS
     from projections.rows import Rows
 
     url = database_url_or_fail()
 
-    def indexes(conn: Any) -> list[tuple[str, list[str] | None]]:
+    def indexes(conn: Any, table: str = "search_documents") -> list[tuple[str, Any]]:
         return conn.execute(
             "SELECT c.relname, c.reloptions FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE i.indrelid = 'search_documents'::regclass ORDER BY c.relname"
+            "WHERE i.indrelid = %s::regclass ORDER BY c.relname",
+            (table,),
         ).fetchall()
 
     def columns(conn: Any) -> list[tuple[str, str, str]]:
@@ -238,12 +285,33 @@ def test_the_postgres_index_keeps_no_pending_list_after_set_up_and_a_rebuild() -
             "ORDER BY ordinal_position"
         ).fetchall()
 
+    def parts(conn: Any) -> list[str]:
+        return [
+            name
+            for (name,) in conn.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'search_documents'::regclass ORDER BY 1"
+            )
+        ]
+
+    document = {"kind": "idea", "challenge_id": "c", "title": "Jig", "body": "Clamps."}
     with postgres_schema(url) as schema:
         store = PostgresReadModelStore(url, schema)
+        store.save("search", [("documents", "idea:h", {**document, "title": "Glue"})], 1, 1)
         store.close()
         with psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}") as conn:
             made = columns(conn)
-            conn.execute("ALTER INDEX search_documents_text RESET (fastupdate)")  # as made before
+            assert indexes(conn) == [
+                ("search_documents_pkey", None),
+                ("search_documents_text", ["fastupdate=off"]),
+            ]
+            assert parts(conn) == [f"search_documents_{part}" for part in range(PARTS)]
+            # The one table of a schema made before parts and before fastupdate was off.
+            conn.execute("CREATE TABLE old AS SELECT * FROM search_documents")
+            conn.execute("DROP TABLE search_documents")
+            conn.execute("ALTER TABLE old RENAME TO search_documents")
+            conn.execute("ALTER TABLE search_documents ADD PRIMARY KEY (key)")
+            conn.execute("CREATE INDEX search_documents_text ON search_documents USING gin (text)")
             assert indexes(conn)[1] == ("search_documents_text", None)
         store = PostgresReadModelStore(url, schema)
         try:
@@ -252,20 +320,30 @@ def test_the_postgres_index_keeps_no_pending_list_after_set_up_and_a_rebuild() -
                     ("search_documents_pkey", None),
                     ("search_documents_text", ["fastupdate=off"]),
                 ]
-            document = {"kind": "idea", "challenge_id": "c", "title": "Jig", "body": "Clamps."}
-            store.replace("search", Rows({"documents": {"idea:i": document}}), 1, 1)
+                assert parts(conn) == []  # until the first rebuild
+            store.replace("search", Rows({"documents": {"idea:i": document}}), 2, 1)
             with psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}") as conn:
                 assert indexes(conn) == [
                     ("search_documents_pkey", None),
                     ("search_documents_text", ["fastupdate=off"]),
                 ]
+                assert parts(conn) == [f"search_documents_{part}" for part in range(PARTS)]
+                for part in parts(conn):
+                    assert indexes(conn, part) == [
+                        (f"{part}_pkey", None),
+                        (f"{part}_text", ["fastupdate=off"]),
+                    ]
                 assert columns(conn) == made  # the swapped-in table is the one set-up makes
                 found = conn.execute(
                     "SELECT key FROM search_documents WHERE text @@ to_tsquery('simple', 'jig')"
                 ).fetchall()
                 assert found == [("idea:i",)]
                 # Rows written after the rebuild are followed again, row by row.
-                store.save("search", [("documents", "idea:j", {**document, "title": "Tape"})], 2, 1)
+                store.save("search", [("documents", "idea:j", {**document, "title": "Tape"})], 3, 1)
                 assert conn.execute("SELECT count(*) FROM search_documents").fetchone() == (2,)
+                # A rebuild over the table it swapped in goes the same way.
+                store.replace("search", Rows({"documents": {"idea:k": document}}), 4, 1)
+                assert conn.execute("SELECT key FROM search_documents").fetchall() == [("idea:k",)]
+                assert parts(conn) == [f"search_documents_{part}" for part in range(PARTS)]
         finally:
             store.close()

@@ -1,0 +1,190 @@
+"""PostgreSQL keeps each rebuilt projection's rows in a partition of its own, swapped in
+whole by a rebuild; a schema made before partitions is brought over with its rows.
+
+Through the real server (``DATABASE_URL``, or the one ``make test`` starts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from groundswell.readstore.postgres import PostgresReadModelStore, partition_of
+from projections.rows import Rows
+from tests.support import database_url_or_fail, postgres_schema
+
+
+def document(title: str) -> dict[str, Any]:
+    return {"kind": "idea", "challenge_id": "c1", "author": "cat", "title": title, "body": ""}
+
+
+@pytest.fixture
+def schema() -> Iterator[tuple[str, str]]:
+    url = database_url_or_fail()
+    with postgres_schema(url) as name:
+        yield url, name
+
+
+def connect(url: str, schema: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}")
+
+
+def partitions(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """Each partition of projection_rows and its bound."""
+    found = conn.execute(
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'projection_rows'::regclass"
+    ).fetchall()
+    return dict(found)
+
+
+def indexed(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+    return conn.execute("SELECT key, title FROM search_documents ORDER BY key").fetchall()
+
+
+def rows_of(store: PostgresReadModelStore, projection: str) -> tuple[dict[str, Any], int, int]:
+    rows, position, version = store.load(projection)
+    return rows.tables(), position, version
+
+
+# The rows table as every schema had it before partitions.
+OLD_ROWS_TABLE = """CREATE TABLE projection_rows (
+    projection TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL, value JSONB NOT NULL,
+    PRIMARY KEY (projection, tbl, key)
+)"""
+
+
+def make_unpartitioned(conn: psycopg.Connection[Any]) -> None:
+    """Turn this schema's rows table back into the one plain table (with the search
+    triggers on it) that every schema had before partitions, keeping every row."""
+    triggers = [
+        definition
+        for (definition,) in conn.execute(
+            "SELECT pg_get_triggerdef(oid) FROM pg_trigger "
+            "WHERE tgrelid = 'projection_rows'::regclass AND NOT tgisinternal"
+        )
+    ]
+    assert len(triggers) == 2, triggers
+    with conn.transaction():
+        conn.execute("CREATE TEMP TABLE kept AS SELECT * FROM projection_rows")
+        conn.execute("DROP TABLE projection_rows")
+        conn.execute(OLD_ROWS_TABLE)
+        conn.execute("INSERT INTO projection_rows SELECT * FROM kept")
+        for definition in triggers:
+            conn.execute(definition)
+
+
+def test_a_rebuild_swaps_in_a_partition_and_leaves_other_projections_alone(
+    schema: tuple[str, str],
+) -> None:
+    url, name = schema
+    store = PostgresReadModelStore(url, name)
+    try:
+        store.save("balances", [("accounts", "cat", {"balance": 3})], 4, 1)
+        store.save("search", [("documents", "idea:a", document("Zeppelin tours"))], 4, 1)
+        balances = rows_of(store, "balances")
+
+        store.replace("search", Rows({"documents": {"idea:b": document("Paper jig")}}), 9, 1)
+        with connect(url, name) as conn:
+            assert partitions(conn) == {
+                "projection_rows_rest": "DEFAULT",
+                partition_of("search"): "FOR VALUES IN ('search')",
+            }
+            assert indexed(conn) == [("idea:b", "Paper jig")]
+        assert rows_of(store, "search") == ({"documents": {"idea:b": document("Paper jig")}}, 9, 1)
+
+        # Rows written live land in the partition, and its triggers keep the index in step.
+        store.save("search", [("documents", "idea:c", document("Tape clamps"))], 10, 1)
+        store.save("search", [("documents", "idea:b", None)], 11, 1)
+        with connect(url, name) as conn:
+            assert indexed(conn) == [("idea:c", "Tape clamps")]
+
+        # A second rebuild replaces the partition the first one attached.
+        store.replace("search", Rows({"documents": {"idea:d": document("Glue")}}), 12, 1)
+        with connect(url, name) as conn:
+            assert set(partitions(conn)) == {"projection_rows_rest", partition_of("search")}
+            assert indexed(conn) == [("idea:d", "Glue")]
+            # Nothing is left of the swapped-out tables.
+            assert conn.execute(
+                "SELECT count(*) FROM pg_class WHERE relname LIKE '%%_next%%' "
+                "AND relnamespace = current_schema()::regnamespace"
+            ).fetchone() == (0,)
+        assert rows_of(store, "balances") == balances
+    finally:
+        store.close()
+
+
+def test_a_rebuild_that_fails_before_its_commit_leaves_the_partitions_as_they_were(
+    schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, name = schema
+    store = PostgresReadModelStore(url, name)
+    try:
+        store.replace("search", Rows({"documents": {"idea:a": document("Jig")}}), 3, 1)
+        before = rows_of(store, "search")
+
+        def fail(*args: Any) -> None:
+            raise RuntimeError("connection lost")
+
+        monkeypatch.setattr(store, "_checkpoint", fail)
+        with pytest.raises(RuntimeError):
+            store.replace("search", Rows({"documents": {"idea:b": document("Tape")}}), 5, 1)
+        monkeypatch.undo()
+
+        assert rows_of(store, "search") == before
+        with connect(url, name) as conn:
+            assert indexed(conn) == [("idea:a", "Jig")]
+        # The next rebuild clears what the failed one left and goes through.
+        store.replace("search", Rows({"documents": {"idea:c": document("Glue")}}), 6, 1)
+        with connect(url, name) as conn:
+            assert indexed(conn) == [("idea:c", "Glue")]
+    finally:
+        store.close()
+
+
+def test_a_schema_from_before_partitions_is_brought_over_with_its_rows(
+    schema: tuple[str, str],
+) -> None:
+    url, name = schema
+    store = PostgresReadModelStore(url, name)
+    store.save("balances", [("accounts", "cat", {"balance": 3})], 4, 1)
+    store.save("search", [("documents", "idea:a", document("Zeppelin tours"))], 4, 1)
+    before = {p: rows_of(store, p) for p in ("balances", "search")}
+    store.close()
+    with connect(url, name) as conn:
+        make_unpartitioned(conn)
+        assert partitions(conn) == {}
+
+    store = PostgresReadModelStore(url, name)  # its session's set-up brings the schema over
+    try:
+        assert {p: rows_of(store, p) for p in ("balances", "search")} == before
+        with connect(url, name) as conn:
+            assert partitions(conn) == {"projection_rows_rest": "DEFAULT"}
+            # The old table's triggers went with it; the partitioned table has its own, once.
+            assert conn.execute(
+                "SELECT c.relname, count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE t.tgname = 'search_rows_written' "
+                "AND c.relnamespace = current_schema()::regnamespace GROUP BY 1 ORDER BY 1"
+            ).fetchall() == [("projection_rows", 1), ("projection_rows_rest", 1)]
+        store.save("search", [("documents", "idea:b", document("Paper jig"))], 5, 1)
+        with connect(url, name) as conn:
+            assert indexed(conn) == [("idea:a", "Zeppelin tours"), ("idea:b", "Paper jig")]
+
+        # The first rebuild moves the projection's rows out of the default partition.
+        store.replace("search", Rows({"documents": {"idea:c": document("Glue")}}), 6, 1)
+        with connect(url, name) as conn:
+            assert conn.execute(
+                "SELECT projection, count(*) FROM projection_rows_rest GROUP BY 1"
+            ).fetchall() == [("balances", 1)]
+            assert indexed(conn) == [("idea:c", "Glue")]
+        assert rows_of(store, "balances") == before["balances"]
+    finally:
+        store.close()
+    # Sessions opened later find the schema as it is now and change nothing.
+    PostgresReadModelStore(url, name).close()
+    with connect(url, name) as conn:
+        assert set(partitions(conn)) == {"projection_rows_rest", partition_of("search")}
