@@ -6,6 +6,7 @@ Through the real server (``DATABASE_URL``, or the one ``make test`` starts).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ import psycopg
 import pytest
 
 from groundswell.readstore.postgres import PostgresReadModelStore, partition_of
-from projections.rows import Rows
+from projections.rows import VERSIONS, Rows
 from tests.support import database_url_or_fail, postgres_schema
 
 
@@ -188,3 +189,56 @@ def test_a_schema_from_before_partitions_is_brought_over_with_its_rows(
     PostgresReadModelStore(url, name).close()
     with connect(url, name) as conn:
         assert set(partitions(conn)) == {"projection_rows_rest", partition_of("search")}
+
+
+def test_batches_written_beside_rebuilds_neither_fail_nor_wait_forever(
+    schema: tuple[str, str],
+) -> None:
+    """Another session keeps saving batches (rows, versions and search documents, as the
+    server does while `projections rebuild` runs in another process) while rebuilds swap
+    partitions and the search table: no deadlock (a batch that took a version row the swap
+    deletes, then waited for the rows the swap locks, was one), no failed batch, and the
+    other projection's rows all arrive."""
+    url, name = schema
+    rebuilder, writer = PostgresReadModelStore(url, name), PostgresReadModelStore(url, name)
+    stop, failures, written = threading.Event(), list[Exception](), list[int]()
+
+    def write() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                writer.save(
+                    "balances",
+                    [("accounts", f"p{n}", {"balance": n}), (VERSIONS, f"a{n}", 1)],
+                    n,
+                    1,
+                )
+                writer.save(
+                    "search",
+                    [("documents", f"idea:w{n}", document(f"Live {n}")), (VERSIONS, "i", n)],
+                    n,
+                    1,
+                )
+            except Exception as failure:  # any failure is the finding
+                failures.append(failure)
+                return
+            written.append(n)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        for n in range(4):
+            rebuilt = {"documents": {f"idea:r{n}": document("Rebuilt")}, VERSIONS: {"r": n}}
+            rebuilder.replace("search", Rows(rebuilt), 10_000 + n, 1)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    try:
+        assert failures == [] and not thread.is_alive()
+        assert len(written) > 4  # batches went on between and during the rebuilds
+        accounts = rows_of(rebuilder, "balances")[0]["accounts"]
+        assert set(accounts) == {f"p{n}" for n in written}
+    finally:
+        rebuilder.close()
+        writer.close()
