@@ -7,8 +7,10 @@ Folding is pure Python, so one process uses one core. Two ways to share a rebuil
   is its own transaction); the caller then takes the rebuilt rows from the store.
 - :func:`rebuild_in_shares`: one projection whose fold keeps each aggregate's rows apart
   (``per_aggregate``, such as search) is folded in shares of the aggregates, one per
-  worker. Each worker decodes only its share's events (decoding is most of a read) and
-  sends its rows back; the caller joins them and swaps them in, in one transaction.
+  worker. Each worker decodes only its share's events (decoding is most of a read). Into
+  SQLite it sends its rows back, and the caller joins them and swaps them in, in one
+  transaction; into PostgreSQL it writes them to the rebuild's staging table itself, and
+  the caller swaps that in.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ and fills the index in one set-wise statement instead.
   ``unicode61``), ranked with ``bm25`` (a title word weighs four body words), excerpts by
   ``highlight``/``snippet``.
 - PostgreSQL: a ``tsvector`` column (title weight A, body weight B) with a GIN index
-  (no pending list), ranked with ``ts_rank``, excerpts by ``ts_headline``. A rebuild
-  fills a fresh table, indexes it, and swaps it in at commit. Configuration ``simple``: people
+  (no pending list), ranked with ``ts_rank``, excerpts by ``ts_headline``; the table in
+  two hash parts. A rebuild fills and indexes a fresh table's parts side by side, one
+  session each, and swaps it in at commit. Configuration ``simple``: people
   write in several languages (Dutch is planned), and ``simple`` matches whole words
   as SQLite's ``unicode61`` does, so both stores find the same documents for a query.
 
@@ -179,7 +180,7 @@ IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgname = 'search_rows_written'
     CREATE OR REPLACE FUNCTION search_rows_follow() RETURNS trigger LANGUAGE plpgsql
     AS $follow$
     BEGIN
-        -- A rebuild fills the index set-wise at the end of its transaction.
+        -- A rebuild makes its documents from its rows set-wise, before it swaps them in.
         IF current_setting('groundswell.search_bulk', true) = 'on' THEN RETURN NULL; END IF;
         IF TG_OP = 'DELETE' THEN
             DELETE FROM search_documents WHERE key = OLD.key;
