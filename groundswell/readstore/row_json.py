@@ -13,6 +13,7 @@ or infinity as null; no projection writes them.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -41,11 +42,16 @@ def encode(value: Any) -> str:
         return _json(value)
 
 
+# Every integer beyond 64 bits has 19 digits or more (as some other numbers and texts do).
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
 def decode(text: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:  # integers beyond 64 bits, which json wrote
+    # orjson reads an integer beyond 64 bits (which json wrote) as a float: json reads it
+    # exactly. Texts with no run of 19 digits have none.
+    if _LONG_DIGITS.search(text):
         return json.loads(text)
+    return orjson.loads(text)
 
 
 Encoded = dict[str, list[tuple[str, str]]]  # table -> (key, JSON text), in key order
@@ -66,8 +72,8 @@ class LazyRows(Rows):
         if self._made is None:
             with self._making:  # a reader and a live batch may come first at once
                 if self._made is None and self._make is not None:
-                    make, self._make = self._make, None
-                    self._made = make()
+                    self._made = self._make()  # if it fails, the next use tries again
+                    self._make = None
         assert self._made is not None
         return self._made
 
