@@ -7,6 +7,7 @@ import hashlib
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -72,6 +73,14 @@ def partition_of(projection: str) -> str:
     return f"projection_rows_of_{hashlib.sha256(projection.encode()).hexdigest()[:24]}"
 
 
+# How long a rebuild's swap waits for a lock at a time, and for how long it tries again.
+SWAP_LOCK_WAIT = "200ms"
+SWAP_PATIENCE = 300.0
+
+# The first key of the advisory locks of rebuilds' staged tables (the second is the token).
+STAGING_LOCKS = 0x6773_7467  # "gstg"
+
+
 @dataclass(frozen=True)
 class Staging:
     """A rebuild's fresh rows table, which any process may fill (:func:`stage_rows`)
@@ -120,6 +129,19 @@ def _connect(url: str, schema: str | None, **options: Any) -> psycopg.Connection
     return psycopg.connect(url, options=path, **options)
 
 
+# Every table a rebuild stages is named ``…_next_<token>``; a search rebuild's documents
+# table takes its parts with it when dropped.
+_STAGED_TABLES = r"""SELECT relname FROM pg_class
+WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p')
+AND NOT relispartition AND (relname LIKE 'projection\_rows\_of\_%\_next\_%'
+                            OR relname LIKE 'search\_documents\_next\_%')"""
+
+
+def _owner_lock(token: str) -> tuple[int, int]:
+    """The advisory lock a rebuild's session holds while its staged tables are its own."""
+    return STAGING_LOCKS, int(token, 16) - 2**31
+
+
 def _key_rows(conn: Any, table: str) -> None:
     """Index a filled staging table's key (made its primary key at the swap), and analyse it."""
     conn.execute("SET maintenance_work_mem = '256MB'")  # keys sorted in memory
@@ -140,6 +162,7 @@ class PostgresReadModelStore:
         self._url, self._schema = url, schema
         self._session = Session(url, schema, self.session_setup)
         self._lock = threading.Lock()
+        self._tokens: set[str] = set()  # of the rebuilds this session stages (see stage)
 
     @property
     def _conn(self) -> psycopg.Connection[Any]:
@@ -172,11 +195,18 @@ class PostgresReadModelStore:
 
     def stage(self, projection: str) -> Staging:
         """A fresh, empty rows table for a rebuild of ``projection`` that any process may
-        fill; :meth:`replace` swaps it in, :meth:`discard` drops it if the rebuild fails."""
+        fill; :meth:`replace` swaps it in, :meth:`discard` drops it if the rebuild fails.
+
+        The rebuild's tables are its own while this session holds the advisory lock named
+        after its token. Tables of a rebuild whose lock nobody holds (its process was
+        killed, or could not drop them) are dropped here, by the next rebuild."""
         staging = Staging(self._url, self._schema, projection, secrets.token_hex(4))
-        # The check lets the table be attached as the projection's partition without
-        # PostgreSQL reading it all again to make sure.
         with self._lock:
+            self._sweep()
+            self._conn.execute("SELECT pg_advisory_lock(%s, %s)", _owner_lock(staging.token))
+            self._tokens.add(staging.token)
+            # The check lets the table be attached as the projection's partition without
+            # PostgreSQL reading it all again to make sure.
             self._conn.execute(
                 sql.SQL("CREATE TABLE {} ({}, CHECK (projection = {})){}").format(
                     sql.Identifier(staging.table),
@@ -188,17 +218,15 @@ class PostgresReadModelStore:
         return staging
 
     def staged(self, staging: Staging, versions: dict[str, int]) -> StagedRows:
-        """The rows of a filled ``staging`` table, to hand to :meth:`replace`."""
+        """The rows of a filled ``staging`` table, to hand to :meth:`replace`. They are
+        read back from the store when first used (a command-line rebuild never does)."""
         return StagedRows(staging, versions, lambda: self.load(staging.projection)[0])
 
     def discard(self, staging: Staging) -> None:
         """Drop what a rebuild made that was not swapped in."""
         with self._lock:
-            self._conn.execute(
-                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(staging.table))
-            )
-            if staging.projection == search_index.PROJECTION:
-                search_index.postgres_discard(self._conn, staging.documents)
+            self._drop_staged(staging.token)
+            self._release(staging.token)
 
     def replace(self, projection: str, rows: Rows, position: int, version: int) -> None:
         """Swap in ``rows`` as ``projection``'s rows, with the checkpoint, in one transaction.
@@ -208,12 +236,15 @@ class PostgresReadModelStore:
         beside this one can index it, and the search documents made from it, side by
         side. Whatever fails before the swap commits leaves the stored rows as they were;
         what was staged is dropped."""
-        if isinstance(rows, StagedRows) and rows.staging.projection == projection:
+        staged = isinstance(rows, StagedRows)
+        if isinstance(rows, StagedRows):
+            if rows.staging.projection != projection:
+                raise ValueError(f"rows staged for {rows.staging.projection}, not {projection}")
             staging, versions = rows.staging, rows.versions
         else:
             staging, versions = self.stage(projection), rows.table(VERSIONS)
         try:
-            if not isinstance(rows, StagedRows):
+            if not staged:
                 stage_rows(staging, encoded_rows(rows))
             self._prepare(staging)
             self._swap_staged(staging, versions, position, version)
@@ -221,7 +252,30 @@ class PostgresReadModelStore:
             with contextlib.suppress(Exception):  # the error that got here says more
                 self.discard(staging)
             raise
+        with self._lock:
+            self._release(staging.token)
         rows.take_changes()
+
+    def _sweep(self) -> None:
+        """Drop the tables of rebuilds that are gone (see :meth:`stage`)."""
+        names = [name for (name,) in self._conn.execute(_STAGED_TABLES)]
+        for token in sorted({name.rsplit("_next_", 1)[1] for name in names} - self._tokens):
+            (free,) = self._conn.execute(  # type: ignore[misc]
+                "SELECT pg_try_advisory_lock(%s, %s)", _owner_lock(token)
+            ).fetchone()
+            if free:  # else its rebuild is still going
+                self._drop_staged(token)
+                self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", _owner_lock(token))
+
+    def _drop_staged(self, token: str) -> None:
+        for (name,) in self._conn.execute(_STAGED_TABLES).fetchall():
+            if name.endswith(f"_next_{token}"):
+                self._conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+
+    def _release(self, token: str) -> None:
+        if token in self._tokens:
+            self._tokens.discard(token)
+            self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", _owner_lock(token))
 
     def _prepare(self, staging: Staging) -> None:
         """Index the staged rows and, for search, make and index its documents from them:
@@ -246,10 +300,31 @@ class PostgresReadModelStore:
     def _swap_staged(
         self, staging: Staging, versions: dict[str, int], position: int, version: int
     ) -> None:
+        """Swap the staged tables in. The swap locks every projection's rows, and while it
+        waits for a session that holds them (a long read, a Kafka batch), every batch
+        after it would wait too: so it waits a moment at a time, and lets them by between
+        tries, for up to ``SWAP_PATIENCE`` seconds."""
+        pause, deadline = 0.05, time.monotonic() + SWAP_PATIENCE
+        while True:
+            try:
+                return self._swap_once(staging, versions, position, version)
+            except psycopg.errors.LockNotAvailable:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the rebuilt {staging.projection} was not swapped in: other sessions "
+                        f"kept the read models' rows locked for {SWAP_PATIENCE} s"
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
+    def _swap_once(
+        self, staging: Staging, versions: dict[str, int], position: int, version: int
+    ) -> None:
         projection, fresh = staging.projection, staging.table
         searched = projection == search_index.PROJECTION
         with self._lock, self._conn.transaction():
             conn = self._conn
+            conn.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_WAIT}'")
             # Every session's rows wait from here to the commit, which follows at once (all
             # the work was done before). The rows are locked first, as every batch takes
             # them before its versions and the search index, so the swap and a batch never

@@ -262,11 +262,6 @@ def postgres_swap(conn: Any, table: str) -> None:
     conn.execute("SET LOCAL groundswell.search_bulk = 'off'")
 
 
-def postgres_discard(conn: Any, table: str) -> None:
-    """Drop a rebuild's documents table (and its parts) that was not swapped in."""
-    conn.execute(f"DROP TABLE IF EXISTS {table}")
-
-
 # -- reading ------------------------------------------------------------------------------
 
 

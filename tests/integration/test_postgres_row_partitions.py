@@ -7,13 +7,14 @@ Through the real server (``DATABASE_URL``, or the one ``make test`` starts).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from groundswell.readstore.postgres import PostgresReadModelStore, partition_of
+from groundswell.readstore.postgres import PostgresReadModelStore, partition_of, stage_rows
 from projections.rows import VERSIONS, Rows
 from tests.support import database_url_or_fail, postgres_schema
 
@@ -242,3 +243,75 @@ def test_batches_written_beside_rebuilds_neither_fail_nor_wait_forever(
     finally:
         rebuilder.close()
         writer.close()
+
+
+def test_a_swap_waiting_for_a_long_reader_lets_other_batches_by(schema: tuple[str, str]) -> None:
+    """A swap locks every projection's rows. While a session holds them (a long read), the
+    swap waits a moment at a time, so batches of other projections are not queued behind
+    it; once the reader is done, the swap goes through."""
+    url, name = schema
+    rebuilder, writer = PostgresReadModelStore(url, name), PostgresReadModelStore(url, name)
+    try:
+        writer.save("balances", [("accounts", "cat", {"balance": 1})], 1, 1)
+        with connect(url, name) as reader:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM projection_rows WHERE projection = 'balances'")
+            rebuilt = Rows({"documents": {"idea:r": document("Rebuilt")}})
+            swap = threading.Thread(target=rebuilder.replace, args=("search", rebuilt, 7, 1))
+            swap.start()
+            time.sleep(1.0)  # the swap is trying by now
+            assert swap.is_alive()
+            batch = threading.Thread(
+                target=writer.save, args=("balances", [("accounts", "dan", {"balance": 2})], 2, 1)
+            )
+            batch.start()
+            batch.join(timeout=5)
+            reader.execute("COMMIT")  # (so that a batch stuck behind the swap ends too)
+            assert not batch.is_alive()  # it was not queued behind the waiting swap
+            swap.join(timeout=30)
+            assert not swap.is_alive()
+        assert rows_of(writer, "search") == ({"documents": {"idea:r": document("Rebuilt")}}, 7, 1)
+        assert set(rows_of(writer, "balances")[0]["accounts"]) == {"cat", "dan"}
+    finally:
+        rebuilder.close()
+        writer.close()
+
+
+def staged_tables(url: str, schema: str) -> list[str]:
+    with connect(url, schema) as conn:
+        return [
+            name
+            for (name,) in conn.execute(
+                "SELECT relname FROM pg_class WHERE relname LIKE %s AND relkind IN ('r', 'p') "
+                "AND relnamespace = current_schema()::regnamespace ORDER BY 1",
+                ("%\\_next\\_%",),
+            )
+        ]
+
+
+def test_the_tables_of_a_rebuild_that_was_killed_are_dropped_by_the_next(
+    schema: tuple[str, str],
+) -> None:
+    """A rebuild killed midway (its session ends without dropping what it staged) leaves
+    tables that the next rebuild drops; the tables of a rebuild still going are kept."""
+    url, name = schema
+    killed = PostgresReadModelStore(url, name)
+    staging = killed.stage("search")
+    stage_rows(staging, [("documents", "idea:k", '{"kind": "idea", "title": "Killed"}')])
+    killed._prepare(staging)  # its documents table and parts too
+    killed.close()  # as a killed process's session ends
+    assert len(staged_tables(url, name)) == 4  # rows, documents and its 2 parts
+
+    going = PostgresReadModelStore(url, name)
+    other = going.stage("balances")  # the next rebuild, still going when the one after starts
+    assert staged_tables(url, name) == [other.table]
+    store = PostgresReadModelStore(url, name)
+    try:
+        store.replace("search", Rows({"documents": {"idea:n": document("Next")}}), 3, 1)
+        assert staged_tables(url, name) == [other.table]
+        going.discard(other)
+        assert staged_tables(url, name) == []
+        assert rows_of(store, "search")[0] == {"documents": {"idea:n": document("Next")}}
+    finally:
+        store.close()
+        going.close()
