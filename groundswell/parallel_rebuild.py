@@ -151,8 +151,7 @@ def rebuild_in_shares(
     def fold(upto: int, topics: list[str]) -> Rows:
         staging = stager.stage(name) if stager else None
         staged.append(staging)
-        shares = Shares(context, workers, progress, staging)
-        sent = shares.fold(settings, name, upto, topics)
+        sent = _fold_in_shares(context, settings, name, upto, topics, workers, progress, staging)
         if stager and staging:
             versions = {k: decode(v) for k, v in sent.get(VERSIONS, ())}
             return stager.staged(staging, versions)
@@ -175,74 +174,69 @@ def _stager(store: Any) -> Any:
     return store if isinstance(store, PostgresReadModelStore) else None
 
 
-class Shares:
-    """Worker processes folding one share of the aggregates each, watched from here."""
-
-    def __init__(
-        self,
-        context: Any,
-        workers: int,
-        progress: Callable[[int], None] | None,
-        staging: Any,
-    ) -> None:
-        self.context, self.workers, self.progress = context, workers, progress
-        self.staging = staging
-
-    def fold(self, settings: Settings, name: str, upto: int, topics: list[str]) -> Encoded:
-        """Every share's rows that the workers sent (only the bookkeeping versions when
-        they staged their rows themselves), joined in key order."""
-        context, workers = self.context, self.workers
-        counters = [context.Value("q", 0) for _ in range(workers)]
-        receivers, processes = [], []
-        for k in range(workers):
-            receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(
-                target=_fold_share,
-                args=(settings, name, upto, topics, (k, workers), counters[k], sender,
-                      self.staging),
-                daemon=True,
-            )  # fmt: skip
-            process.start()
-            # Closed here before the next worker starts, so only its own worker holds the
-            # sending end: when the worker ends, with its rows sent or not, the pipe ends.
-            sender.close()
-            receivers.append(receiver)
-            processes.append(process)
-        joined: Encoded = {}
-        reported = 0
-        waiting = dict(enumerate(receivers))
-        try:
-            with bulk_work():
-                while waiting:
-                    # Whichever share is ready first: a worker blocked on a full pipe is
-                    # read while another may still be folding, or may have failed.
-                    ready = wait(list(waiting.values()), timeout=0.1)
-                    for k, receiver in list(waiting.items()):
-                        if receiver not in ready:
-                            continue
-                        try:
-                            tables = pickle.loads(receiver.recv_bytes())
-                        except EOFError:
-                            raise RuntimeError(
-                                f"rebuilding {name} failed in share {k} of {workers} "
-                                f"(exit code {processes[k].exitcode}); see the log above"
-                            ) from None
-                        for table, rows in tables.items():
-                            joined.setdefault(table, []).extend(rows)
-                        del waiting[k]
-                    reported = _report(counters, reported, self.progress)
-        finally:
-            for process in processes:
-                if waiting:
-                    process.kill()
-                process.join()
-            for receiver in receivers:
-                receiver.close()
-        for rows in joined.values():
-            # The shares' aggregates are disjoint, and so are their rows' keys: this merges
-            # runs already in key order (one pass) and never compares the text.
-            rows.sort()
-        return joined
+def _fold_in_shares(
+    context: Any,
+    settings: Settings,
+    name: str,
+    upto: int,
+    topics: list[str],
+    workers: int,
+    progress: Callable[[int], None] | None,
+    staging: Any,
+) -> Encoded:
+    """Fold ``name`` in ``workers`` processes, one share of the aggregates each: every
+    share's rows that the workers sent (only the bookkeeping versions when they wrote
+    their rows to ``staging`` themselves), joined in key order."""
+    counters = [context.Value("q", 0) for _ in range(workers)]
+    receivers, processes = [], []
+    for k in range(workers):
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_fold_share,
+            args=(settings, name, upto, topics, (k, workers), counters[k], sender, staging),
+            daemon=True,
+        )
+        process.start()
+        # Closed here before the next worker starts, so only its own worker holds the
+        # sending end: when the worker ends, with its rows sent or not, the pipe ends.
+        sender.close()
+        receivers.append(receiver)
+        processes.append(process)
+    joined: Encoded = {}
+    reported = 0
+    waiting = dict(enumerate(receivers))
+    try:
+        with bulk_work():
+            while waiting:
+                # Whichever share is ready first: a worker blocked on a full pipe is
+                # read while another may still be folding, or may have failed.
+                ready = wait(list(waiting.values()), timeout=0.1)
+                for k, receiver in list(waiting.items()):
+                    if receiver not in ready:
+                        continue
+                    try:
+                        tables = pickle.loads(receiver.recv_bytes())
+                    except EOFError:
+                        raise RuntimeError(
+                            f"rebuilding {name} failed in share {k} of {workers} "
+                            f"(exit code {processes[k].exitcode}); see the log above"
+                        ) from None
+                    for table, rows in tables.items():
+                        joined.setdefault(table, []).extend(rows)
+                    del waiting[k]
+                reported = _report(counters, reported, progress)
+    finally:
+        for process in processes:
+            if waiting:
+                process.kill()
+            process.join()
+        for receiver in receivers:
+            receiver.close()
+    for rows in joined.values():
+        # The shares' aggregates are disjoint, and so are their rows' keys: this merges
+        # runs already in key order (one pass) and never compares the text.
+        rows.sort()
+    return joined
 
 
 def _fold_share(
